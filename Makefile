@@ -1,0 +1,46 @@
+# treadmill_ctl: everything a fresh machine needs goes through these targets.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: all venv test lint typecheck pytest demo bench clean
+
+all: test
+
+# The first Python >= 3.12 found: python3.13, python3.12, python3, then pyenv's versions.
+FIND_PYTHON := for c in python3.13 python3.12 python3 \
+	$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.*/bin/python3 2>/dev/null | sort -rV); do \
+	  if $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo $$c; break; fi; \
+	done
+
+$(PY):
+	@py=$$($(FIND_PYTHON)); \
+	if [ -z "$$py" ]; then echo "error: no Python >= 3.12 found (tried python3.13, python3.12, python3, pyenv)" >&2; exit 1; fi; \
+	echo "creating $(VENV) with $$py ($$($$py --version))"; \
+	$$py -m venv $(VENV)
+
+$(STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+pytest: $(STAMP)
+	$(VENV)/bin/pytest -q
+
+test: lint pytest
+
+demo: $(STAMP)
+	$(VENV)/bin/treadmill-ctl run profiles/demo.toml --simulator --speedup 20 --yes
+
+bench: $(STAMP)
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

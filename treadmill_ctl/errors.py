@@ -1,0 +1,49 @@
+"""The one exception hierarchy of treadmill_ctl.
+
+Every error the program raises on purpose derives from :class:`TreadmillCtlError`,
+so a caller can catch the project's errors without catching everything, and each
+subclass is something a caller can act on.
+"""
+
+from __future__ import annotations
+
+
+class TreadmillCtlError(Exception):
+    """Root of every error raised on purpose by treadmill_ctl."""
+
+
+class ConfigError(TreadmillCtlError):
+    """A settings or limits file holds a value that cannot be used."""
+
+
+class ProfileError(TreadmillCtlError):
+    """A profile cannot be run; ``location`` says where the problem is."""
+
+    def __init__(self, message: str, *, location: str) -> None:
+        super().__init__(f"{location}: {message}")
+        self.location = location
+        self.problem = message
+
+
+class LinkError(TreadmillCtlError):
+    """The Bluetooth link to the treadmill failed or is not there."""
+
+
+class DecodeError(TreadmillCtlError):
+    """A characteristic value could not be decoded."""
+
+
+class CommandRefused(TreadmillCtlError):
+    """A command was refused before anything was written (bad value, no control point)."""
+
+
+class CommandRejected(TreadmillCtlError):
+    """The treadmill answered a control point command with a failure result code."""
+
+    def __init__(self, message: str, *, result_code: int) -> None:
+        super().__init__(message)
+        self.result_code = result_code
+
+
+class CommandTimeout(TreadmillCtlError):
+    """The treadmill did not answer a control point command in time."""

@@ -1,0 +1,138 @@
+"""The injected clock, and event loops whose time runs faster than the wall clock.
+
+Everything in a session reads time from one place. In production that place is the
+running event loop's monotonic clock. For dry runs and tests, the event loop itself
+keeps a *virtual* time: :class:`AcceleratedEventLoop` either multiplies the passing
+of real time (``--speedup 20``) or, with no factor, jumps straight to the next
+scheduled timer whenever nothing is ready to run (``--speedup max``). Because the
+loop's own ``time()`` is virtual, every ``asyncio.sleep``, ``wait_for`` and timer in
+every library on the loop (bleak, bumble, ours) follows it, and a 60-minute session
+runs in seconds without any of them knowing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import selectors
+import time
+from typing import TYPE_CHECKING, Protocol, Self, override
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine
+
+
+class Clock(Protocol):
+    """Where session code reads the time and waits; never the wall clock directly."""
+
+    def now_s(self) -> float:
+        """Monotonic seconds, on the same scale as :meth:`sleep`."""
+        ...
+
+    async def sleep(self, duration_s: float) -> None:
+        """Wait ``duration_s`` seconds of this clock's time."""
+        ...
+
+
+class LoopClock:
+    """The running event loop's clock: real on a normal loop, virtual on an accelerated one."""
+
+    __slots__ = ()
+
+    def now_s(self) -> float:
+        """Return the running loop's time."""
+        return asyncio.get_running_loop().time()
+
+    async def sleep(self, duration_s: float) -> None:
+        """Sleep on the running loop (virtual time under :class:`AcceleratedEventLoop`)."""
+        await asyncio.sleep(max(0.0, duration_s))
+
+
+class _VirtualSelector(selectors.DefaultSelector):
+    """A selector that advances virtual time instead of blocking when it can.
+
+    ``select(timeout)`` first polls the real file descriptors without waiting. If none
+    is ready, the loop would have slept until its next timer: with ``speedup=None``
+    virtual time jumps there at once; with a factor, it waits ``timeout / speedup`` of
+    real time. When no timer is scheduled at all (``timeout is None``) only outside
+    I/O can wake the loop, so it waits for real.
+    """
+
+    def __init__(self, clock: _VirtualTime) -> None:
+        super().__init__()
+        self._clock = clock
+
+    @override
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        events = super().select(0)
+        if events or (timeout is not None and timeout <= 0):
+            return events
+        if timeout is None:
+            return super().select(None)
+        if self._clock.speedup is None:
+            self._clock.advance(timeout)
+            return []
+        return super().select(timeout / self._clock.speedup)
+
+
+class _VirtualTime:
+    """Virtual seconds: jumps forward on demand, or runs ``speedup`` times real time."""
+
+    def __init__(self, speedup: float | None, start_s: float = 0.0) -> None:
+        _check_speedup(speedup)
+        self.speedup = speedup
+        self._offset_s = start_s
+        self._real_start_s = time.monotonic()
+
+    def now(self) -> float:
+        if self.speedup is None:
+            return self._offset_s
+        return self._offset_s + (time.monotonic() - self._real_start_s) * self.speedup
+
+    def advance(self, duration_s: float) -> None:
+        self._offset_s += duration_s
+
+
+def _check_speedup(speedup: float | None) -> None:
+    if speedup is not None and not speedup > 0:
+        raise ValueError(f"speedup must be positive, not {speedup}")
+
+
+class AcceleratedEventLoop(asyncio.SelectorEventLoop):
+    """An event loop whose ``time()`` is virtual.
+
+    Args:
+        speedup: how many virtual seconds pass per real second; ``None`` for
+            "as fast as possible" (time jumps to the next timer whenever the loop
+            would otherwise wait).
+    """
+
+    def __new__(cls, speedup: float | None = None) -> Self:
+        """Check ``speedup`` before the loop exists: a half-built loop complains when collected."""
+        _check_speedup(speedup)
+        return super().__new__(cls)
+
+    def __init__(self, speedup: float | None = None) -> None:
+        self._virtual_time = _VirtualTime(speedup)
+        super().__init__(_VirtualSelector(self._virtual_time))
+
+    @property
+    def speedup(self) -> float | None:
+        """Virtual seconds per real second, or ``None`` for as fast as possible."""
+        return self._virtual_time.speedup
+
+    @override
+    def time(self) -> float:
+        return self._virtual_time.now()
+
+
+def loop_factory(speedup: float | None) -> Callable[[], asyncio.AbstractEventLoop]:
+    """Return a factory for :class:`asyncio.Runner`: real time for ``speedup == 1``."""
+    if speedup == 1:
+        return asyncio.new_event_loop
+    return lambda: AcceleratedEventLoop(speedup)
+
+
+def run_accelerated[T](main: Coroutine[object, object, T], *, speedup: float | None = None) -> T:
+    """Run ``main`` to completion on an :class:`AcceleratedEventLoop`."""
+    with asyncio.Runner(loop_factory=loop_factory(speedup)) as runner:
+        return runner.run(main)
