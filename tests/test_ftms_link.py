@@ -1,0 +1,291 @@
+"""The FTMS link, through real bleak client code, against the simulator's GATT server.
+
+Every test runs on the accelerated event loop: the simulator's 1 Hz data, the
+link's command time-outs and the faults' schedules all run in virtual time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import TYPE_CHECKING
+
+import pytest
+
+from simulator import open_virtual_treadmill
+from treadmill_ctl.errors import CommandRefused, CommandRejected, CommandTimeout
+from treadmill_ctl.ftms.commands import ResultCode
+from treadmill_ctl.ftms.link import (
+    DataReceived,
+    FtmsLink,
+    LinkDown,
+    LinkEvent,
+    LinkUp,
+    StatusReceived,
+)
+from treadmill_ctl.ftms.observations import MachineStatusCode
+from treadmill_ctl.ftms.quirks import ClientQuirks, SpeedUnit
+from treadmill_ctl.session.clock import LoopClock, run_accelerated
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from simulator.radio import VirtualTreadmill
+
+
+type Scenario = Callable[[VirtualTreadmill, FtmsLink, list[LinkEvent]], Awaitable[None]]
+
+
+def _run(
+    scenario: Scenario,
+    *,
+    faults: tuple[str, ...] = (),
+    quirks: tuple[str, ...] = (),
+    client_quirks: ClientQuirks | None = None,
+) -> None:
+    async def main() -> None:
+        events: list[LinkEvent] = []
+        async with open_virtual_treadmill(faults=faults, quirks=quirks) as sim:
+            link = FtmsLink(
+                sim.ble_device,
+                on_event=events.append,
+                clock=LoopClock(),
+                client_backend=sim.client_backend,
+                quirks=client_quirks,
+            )
+            await link.connect()
+            try:
+                await scenario(sim, link, events)
+            finally:
+                await link.disconnect()
+
+    run_accelerated(main())
+
+
+def _writes(sim: VirtualTreadmill) -> list[str]:
+    return [str(r["data_hex"]) for r in sim.trace.records if r["kind"] == "control_point_write"]
+
+
+def _write_times(sim: VirtualTreadmill, data_hex: str) -> list[float]:
+    return [
+        float(r["t"])  # type: ignore[arg-type]
+        for r in sim.trace.records
+        if r["kind"] == "control_point_write" and r["data_hex"] == data_hex
+    ]
+
+
+def test_connecting_reads_what_the_treadmill_is_and_reports_the_link_up() -> None:
+    async def scenario(_sim: VirtualTreadmill, link: FtmsLink, events: list[LinkEvent]) -> None:
+        info = link.info
+        assert info is not None
+        assert info.has_control_point
+        assert info.speed_range is not None
+        assert (info.speed_range.min_kmh, info.speed_range.max_kmh) == (0.5, 16.0)
+        assert info.incline_range is not None
+        assert info.incline_range.max_pct == 15.0
+        assert info.features is not None
+        assert info.features.speed_target_supported
+        assert info.device_information["model"]
+        assert isinstance(events[0], LinkUp)
+
+    _run(scenario)
+
+
+def test_commands_are_answered_and_move_the_belt() -> None:
+    async def scenario(sim: VirtualTreadmill, link: FtmsLink, _events: list[LinkEvent]) -> None:
+        assert (await link.request_control()).result is ResultCode.SUCCESS
+        await link.start_resume()
+        await link.set_target_speed(2.0)
+        await link.set_target_inclination(1.5)
+        await asyncio.sleep(5)
+        assert sim.model.belt_speed_kmh == pytest.approx(2.0)
+        assert sim.model.incline_pct == pytest.approx(1.5)
+        await link.pause()
+        await asyncio.sleep(3)
+        assert sim.model.belt_speed_kmh == 0.0
+        await link.reset()
+        assert _writes(sim) == ["00", "07", "02c800", "030f00", "0802", "01"]
+
+    _run(scenario)
+
+
+def test_the_first_command_requests_control_by_itself() -> None:
+    async def scenario(sim: VirtualTreadmill, link: FtmsLink, _events: list[LinkEvent]) -> None:
+        await link.start_resume()
+        assert _writes(sim) == ["00", "07"]
+
+    _run(scenario)
+
+
+def test_control_taken_away_is_requested_again_once() -> None:
+    async def scenario(sim: VirtualTreadmill, link: FtmsLink, _events: list[LinkEvent]) -> None:
+        await link.start_resume()
+        sim.revoke_control()
+        await asyncio.sleep(0.5)
+        await link.set_target_speed(1.5)
+        assert _writes(sim) == ["00", "07", "029600", "00", "029600"]
+
+    _run(scenario)
+
+
+def test_a_rejected_command_raises_with_the_result_code() -> None:
+    async def scenario(_sim: VirtualTreadmill, link: FtmsLink, _events: list[LinkEvent]) -> None:
+        await asyncio.sleep(3)
+        with pytest.raises(CommandRejected) as rejected:
+            await link.start_resume()
+        assert rejected.value.result_code == ResultCode.OPERATION_FAILED
+
+    _run(scenario, faults=("cp-reject@2:60",))
+
+
+def test_a_command_without_an_answer_times_out() -> None:
+    async def scenario(_sim: VirtualTreadmill, link: FtmsLink, _events: list[LinkEvent]) -> None:
+        await link.start_resume()
+        await asyncio.sleep(3)
+        loop = asyncio.get_running_loop()
+        started_s = loop.time()
+        with pytest.raises(CommandTimeout):
+            await link.set_target_speed(2.0)
+        assert loop.time() - started_s == pytest.approx(2.0, abs=0.2)
+
+    _run(scenario, faults=("cp-silent@2:60",))
+
+
+def test_stop_is_written_at_once_behind_a_command_that_is_never_answered() -> None:
+    async def scenario(sim: VirtualTreadmill, link: FtmsLink, _events: list[LinkEvent]) -> None:
+        await link.start_resume()
+        await link.set_target_speed(3.0)
+        await asyncio.sleep(3)
+        pending = asyncio.create_task(link.set_target_speed(4.0))
+        await asyncio.sleep(0.2)
+        assert not pending.done()
+        stop_called_s = sim.session_s
+        await link.stop_now()
+        assert not link.stop_pending
+        (stop_written_s,) = _write_times(sim, "0801")
+        assert stop_written_s - stop_called_s < 0.01
+        assert not pending.done()  # the stop did not wait for it
+        with pytest.raises(CommandTimeout):
+            await pending
+        await asyncio.sleep(3)
+        assert sim.model.belt_speed_kmh == 0.0
+
+    _run(scenario, faults=("cp-silent@3:60",))
+
+
+@pytest.mark.parametrize("speed_kmh", [-0.5, math.nan, math.inf, 16.5, 700.0])
+def test_impossible_speeds_are_refused_without_a_write(speed_kmh: float) -> None:
+    async def scenario(sim: VirtualTreadmill, link: FtmsLink, _events: list[LinkEvent]) -> None:
+        with pytest.raises(CommandRefused):
+            await link.set_target_speed(speed_kmh)
+        assert _writes(sim) == []
+
+    _run(scenario)
+
+
+def test_a_lost_link_is_reported_and_a_stop_waits_for_its_return() -> None:
+    async def scenario(sim: VirtualTreadmill, link: FtmsLink, events: list[LinkEvent]) -> None:
+        await link.start_resume()
+        await link.set_target_speed(2.0)
+        await asyncio.sleep(4)
+        assert any(isinstance(e, LinkDown) for e in events)
+        assert not link.is_connected
+        await link.stop_now()
+        deferred = link.stop_pending
+        assert deferred
+        writes_before = len(_writes(sim))
+        await link.reconnect()
+        assert not link.stop_pending
+        assert _writes(sim)[writes_before] == "0801"  # the first thing written on return
+        await asyncio.sleep(3)
+        assert sim.model.belt_speed_kmh == 0.0
+
+    _run(scenario, faults=("disconnect@3:2",))
+
+
+def test_safety_key_and_console_changes_arrive_as_status_events() -> None:
+    async def scenario(_sim: VirtualTreadmill, link: FtmsLink, events: list[LinkEvent]) -> None:
+        await link.start_resume()
+        await asyncio.sleep(6)
+        codes = [e.status.code for e in events if isinstance(e, StatusReceived)]
+        assert MachineStatusCode.TARGET_SPEED_CHANGED in codes
+        assert codes[-1] is MachineStatusCode.STOPPED_BY_SAFETY_KEY
+        speeds = [
+            e.status.target_speed_kmh
+            for e in events
+            if isinstance(e, StatusReceived)
+            and e.status.code is MachineStatusCode.TARGET_SPEED_CHANGED
+        ]
+        assert 4.0 in speeds
+
+    _run(scenario, faults=("console-speed@2:4.0", "safety-key@5"))
+
+
+def _data_times(events: list[LinkEvent]) -> list[float]:
+    return [e.at_s for e in events if isinstance(e, DataReceived)]
+
+
+def test_a_stalled_stream_sends_nothing_while_the_link_stays_up() -> None:
+    async def scenario(_sim: VirtualTreadmill, link: FtmsLink, events: list[LinkEvent]) -> None:
+        start_s = asyncio.get_running_loop().time()
+        await asyncio.sleep(10)
+        times = [t - start_s for t in _data_times(events)]
+        assert not [t for t in times if 3.5 < t < 7.5]
+        assert [t for t in times if t > 8]
+        assert link.is_connected
+
+    _run(scenario, faults=("stall@3:5",))
+
+
+def test_frozen_frames_repeat_byte_for_byte() -> None:
+    async def scenario(_sim: VirtualTreadmill, link: FtmsLink, events: list[LinkEvent]) -> None:
+        await link.start_resume()
+        await asyncio.sleep(8)
+        frames = [e.data.raw for e in events if isinstance(e, DataReceived)]
+        assert any(a == b == c for a, b, c in zip(frames, frames[1:], frames[2:], strict=False))
+
+    _run(scenario, faults=("frozen@3:4",))
+
+
+def test_a_treadmill_without_control_point_can_only_be_watched() -> None:
+    async def scenario(_sim: VirtualTreadmill, link: FtmsLink, events: list[LinkEvent]) -> None:
+        assert link.info is not None
+        assert not link.info.has_control_point
+        with pytest.raises(CommandRefused, match="no control point"):
+            await link.start_resume()
+        await link.stop_now()  # no control point: nothing to write, and no crash
+        await asyncio.sleep(2)
+        assert _data_times(events)
+
+    _run(scenario, quirks=("no-control-point",))
+
+
+def test_answers_sent_as_notifications_are_accepted() -> None:
+    async def scenario(_sim: VirtualTreadmill, link: FtmsLink, _events: list[LinkEvent]) -> None:
+        assert (await link.start_resume()).result is ResultCode.SUCCESS
+
+    _run(scenario, quirks=("cp-notify",))
+
+
+def test_a_treadmill_speaking_mph_is_driven_in_kmh() -> None:
+    async def scenario(sim: VirtualTreadmill, link: FtmsLink, events: list[LinkEvent]) -> None:
+        await link.start_resume()
+        await link.set_target_speed(3.0)
+        await asyncio.sleep(6)
+        assert sim.model.belt_speed_kmh == pytest.approx(3.0, abs=0.1)
+        speeds = [e.data.speed_kmh for e in events if isinstance(e, DataReceived)]
+        assert speeds[-1] == pytest.approx(3.0, abs=0.1)
+
+    _run(scenario, quirks=("mph",), client_quirks=ClientQuirks(speed_unit=SpeedUnit.MPH))
+
+
+def test_split_records_arrive_merged() -> None:
+    async def scenario(_sim: VirtualTreadmill, link: FtmsLink, events: list[LinkEvent]) -> None:
+        await link.start_resume()
+        await asyncio.sleep(5)
+        records = [e.data for e in events if isinstance(e, DataReceived)]
+        assert records
+        assert all(r.speed_kmh is not None and r.distance_m is not None for r in records)
+        assert records[-1].speed_kmh == pytest.approx(1.0)
+
+    _run(scenario, quirks=("split-records",))
