@@ -1,0 +1,104 @@
+"""The safety governor: limits as data, and the pure state machine that applies them.
+
+Everything here is synchronous and free of I/O; time is passed in. The session
+runner feeds :class:`SafetyGovernor` requests and observations and writes the
+commands it decides. See SAFETY.md for the rules and why they exist.
+"""
+
+from treadmill_ctl.safety.decisions import (
+    COMMAND_TYPES,
+    Alarm,
+    Command,
+    Cue,
+    Decision,
+    Refused,
+    SendIncline,
+    SendPause,
+    SendSpeed,
+    SendStart,
+    SendStop,
+    StateChanged,
+    TargetLimited,
+)
+from treadmill_ctl.safety.governor import SafetyGovernor
+from treadmill_ctl.safety.limits import (
+    ABSOLUTE_BOUNDS,
+    HARD_CEILINGS,
+    Limits,
+    MachineRanges,
+    Override,
+)
+from treadmill_ctl.safety.observations import (
+    BeltData,
+    ControlLost,
+    LinkDown,
+    LinkUp,
+    Observation,
+    SafetyKeyPulled,
+    StartedByUser,
+    StoppedByUser,
+    TargetSpeedChanged,
+)
+from treadmill_ctl.safety.requests import (
+    EmergencyStop,
+    End,
+    Pause,
+    Rearm,
+    Request,
+    Resume,
+    SetTarget,
+    Start,
+)
+from treadmill_ctl.safety.states import (
+    LATCH_CLEARS,
+    ClearCondition,
+    CueKind,
+    Direction,
+    GovernorState,
+    LatchReason,
+)
+
+__all__ = [
+    "ABSOLUTE_BOUNDS",
+    "COMMAND_TYPES",
+    "HARD_CEILINGS",
+    "LATCH_CLEARS",
+    "Alarm",
+    "BeltData",
+    "ClearCondition",
+    "Command",
+    "ControlLost",
+    "Cue",
+    "CueKind",
+    "Decision",
+    "Direction",
+    "EmergencyStop",
+    "End",
+    "GovernorState",
+    "LatchReason",
+    "Limits",
+    "LinkDown",
+    "LinkUp",
+    "MachineRanges",
+    "Observation",
+    "Override",
+    "Pause",
+    "Rearm",
+    "Refused",
+    "Request",
+    "Resume",
+    "SafetyGovernor",
+    "SafetyKeyPulled",
+    "SendIncline",
+    "SendPause",
+    "SendSpeed",
+    "SendStart",
+    "SendStop",
+    "SetTarget",
+    "Start",
+    "StartedByUser",
+    "StateChanged",
+    "StoppedByUser",
+    "TargetLimited",
+    "TargetSpeedChanged",
+]

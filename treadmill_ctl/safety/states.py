@@ -1,0 +1,97 @@
+"""The names the governor thinks in: directions, states, latch reasons and cues."""
+
+from __future__ import annotations
+
+from enum import Enum, IntEnum, StrEnum
+
+__all__ = [
+    "LATCH_CLEARS",
+    "ClearCondition",
+    "CueKind",
+    "Direction",
+    "GovernorState",
+    "LatchReason",
+]
+
+
+class Direction(StrEnum):
+    """Which way the person faces. FTMS has no direction: this picks limits and cues."""
+
+    FORWARD = "forward"
+    BACKWARD = "backward"
+
+
+class GovernorState(StrEnum):
+    """Where the session is, as the governor sees it.
+
+    IDLE: not started yet, or re-armed after a latch; waits for the person's start.
+    RUNNING: the belt moves and ramps toward the target.
+    TURNING_AROUND: slowing to the turn-around speed, then holding it with a countdown.
+    PAUSED: the belt is paused (by the person, the console, a zero-speed turn-around or
+        a zero target); only the person's resume moves it again.
+    ENDING: a normal end, ramping down before the final stop.
+    LATCHED: a safety stop; the only command is stop, leaving it needs a re-arm.
+    FINISHED: the session ended with a stop; nothing moves the belt again.
+    """
+
+    IDLE = "idle"
+    RUNNING = "running"
+    TURNING_AROUND = "turning_around"
+    PAUSED = "paused"
+    ENDING = "ending"
+    LATCHED = "latched"
+    FINISHED = "finished"
+
+
+class LatchReason(IntEnum):
+    """Why the governor latched a stop, ordered by severity (the highest is reported).
+
+    Several causes may be active at once (a lost link, then stale data); like PX4's
+    failsafe, the most severe one names the latch, and each has its declared way to
+    clear in :data:`LATCH_CLEARS`. None clears on its own.
+    """
+
+    HEART_RATE = 1
+    UNREQUESTED_SPEED_CHANGE = 2
+    STALE_DATA = 3
+    CONTROL_LOST = 4
+    LINK_LOST = 5
+    STOP_NOT_CONFIRMED = 6
+    SAFETY_KEY = 7
+    EMERGENCY_STOP = 8
+
+
+class ClearCondition(Enum):
+    """What it takes to leave a latch. Never automatic (EN 957-6)."""
+
+    PERSON_REARMS = "the person re-arms"
+    PERSON_REARMS_WITH_LINK_UP = "the link is up again and the person re-arms"
+
+
+LATCH_CLEARS: dict[LatchReason, ClearCondition] = {
+    LatchReason.HEART_RATE: ClearCondition.PERSON_REARMS,
+    LatchReason.UNREQUESTED_SPEED_CHANGE: ClearCondition.PERSON_REARMS,
+    LatchReason.STALE_DATA: ClearCondition.PERSON_REARMS_WITH_LINK_UP,
+    LatchReason.CONTROL_LOST: ClearCondition.PERSON_REARMS_WITH_LINK_UP,
+    LatchReason.LINK_LOST: ClearCondition.PERSON_REARMS_WITH_LINK_UP,
+    LatchReason.STOP_NOT_CONFIRMED: ClearCondition.PERSON_REARMS,
+    LatchReason.SAFETY_KEY: ClearCondition.PERSON_REARMS,
+    LatchReason.EMERGENCY_STOP: ClearCondition.PERSON_REARMS,
+}
+"""The declared way out of each latch cause."""
+
+
+class CueKind(StrEnum):
+    """What a cue tells the person; the UI picks words, sounds or speech for each."""
+
+    STARTING = "starting"
+    RESUMING = "resuming"
+    PAUSED = "paused"
+    TURN_AROUND_SLOWING = "turn_around_slowing"
+    TURN_AROUND_COUNTDOWN = "turn_around_countdown"
+    TURN_AROUND_DONE = "turn_around_done"
+    PRESS_RESUME = "press_resume"
+    ENDING = "ending"
+    FINISHED = "finished"
+    REARMED = "rearmed"
+    CONSOLE = "console"
