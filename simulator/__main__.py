@@ -1,0 +1,5 @@
+"""``python -m simulator``: the same as ``treadmill-sim``."""
+
+from simulator.cli import main
+
+raise SystemExit(main())
