@@ -1,0 +1,202 @@
+"""Synthetic session records in record format 1, for the history tests.
+
+A small simulated session: segments run at their target speed (with the belt
+reporting about once a second), an optional latch stops the belt, an optional cut
+leaves the record without ``session.ended`` and, if asked, with a half-written last
+line. The tests of this module check that the records look like the runner's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+START = datetime(2025, 3, 14, 8, 30, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Seg:
+    direction: str
+    speed_kmh: float
+    duration_s: float
+    incline_pct: float = 0.0
+
+
+BEGINNER: tuple[Seg, ...] = (
+    Seg("forward", 2.5, 60),
+    Seg("backward", 1.2, 30),
+    Seg("forward", 2.5, 60),
+    Seg("backward", 1.2, 30),
+    Seg("forward", 2.5, 40),
+)
+
+
+@dataclass(slots=True)
+class _RunState:
+    t_s: float = 1.0
+    distance_m: float = 0.0
+    latched: bool = False
+    completed: int = 0
+    backward_done_s: float = 0.0
+    forward_done_s: float = 0.0
+
+
+@dataclass(slots=True)
+class SyntheticRecord:
+    """Builds the lines of one session record."""
+
+    segments: tuple[Seg, ...] = BEGINNER
+    profile_name: str = "Backward walking: first session"
+    profile_path: str | None = "profiles/backward-beginner.toml"
+    started_at: datetime = START
+    weight_kg: float | None = 70.0
+    heart_rate: bool = True
+    report_distance: bool = True
+    latch_at_s: float | None = None
+    latch_reason: str = "emergency_stop"
+    pause: tuple[float, float] | None = None
+    end: str = "completed"
+    cut_at_s: float | None = None
+    partial_tail: bool = False
+    lines: list[dict[str, object]] = field(default_factory=list)
+
+    def _line(self, t_s: float, event: str, **fields: object) -> None:
+        ts = (self.started_at + timedelta(seconds=t_s)).isoformat(timespec="milliseconds")
+        self.lines.append(
+            {
+                "t": round(t_s, 3),
+                "ts": ts,
+                "event": event,
+                "level": "info",
+                "session_id": "abc123",
+                **fields,
+            }
+        )
+
+    def build(self) -> str:
+        self.lines = []
+        total_s = sum(seg.duration_s for seg in self.segments)
+        backward_s = sum(s.duration_s for s in self.segments if s.direction == "backward")
+        self._line(
+            0.0,
+            "session.started",
+            record_format=1,
+            profile_name=self.profile_name,
+            profile_path=self.profile_path,
+            device_name="FTMS Sim",
+            device_address="00:11:22:33:44:55",
+            simulator=True,
+            started_at=self.started_at.isoformat(timespec="milliseconds"),
+            weight_kg=self.weight_kg,
+            plan={
+                "total_s": total_s,
+                "backward_s": backward_s,
+                "forward_s": total_s - backward_s,
+                "distance_m": sum(s.speed_kmh / 3.6 * s.duration_s for s in self.segments),
+                "segment_count": len(self.segments),
+            },
+        )
+        self._line(0.1, "link.up", device="FTMS Sim")
+        state = _RunState()
+        for index, seg in enumerate(self.segments):
+            self._run_segment(index, seg, state)
+            if state.latched:
+                break
+        t_s, latched, distance_m = state.t_s, state.latched, state.distance_m
+        completed = state.completed
+        backward_done, forward_done = state.backward_done_s, state.forward_done_s
+        reasons = [self.latch_reason] if latched else []
+        self._line(
+            t_s,
+            "session.ended",
+            end="safety_latch" if latched else self.end,
+            exit_status=4 if latched else 0,
+            summary={
+                "duration_s": t_s,
+                "backward_s": backward_done,
+                "forward_s": forward_done,
+                "distance_m": distance_m,
+                "latches": reasons,
+                "segments_completed": completed,
+                "segment_count": len(self.segments),
+            },
+        )
+        if self.cut_at_s is not None:
+            cut = self.cut_at_s
+            self.lines = [
+                line
+                for line in self.lines
+                if float(str(line["t"])) < cut and line["event"] != "session.ended"
+            ]
+        text = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in self.lines)
+        if self.partial_tail:
+            text += '{"t":999.0,"ts":"2025-03-14T08:46:39.000+00:00","event":"belt.da'
+        return text
+
+    def _run_segment(self, index: int, seg: Seg, state: _RunState) -> None:
+        self._line(
+            state.t_s,
+            "segment.started",
+            index=index,
+            direction=seg.direction,
+            speed_kmh=seg.speed_kmh,
+            incline_pct=seg.incline_pct,
+            duration_s=seg.duration_s,
+            cue=None,
+        )
+        seg_end = state.t_s + seg.duration_s
+        while state.t_s < seg_end:
+            t_s = state.t_s
+            paused = self.pause is not None and self.pause[0] <= t_s < self.pause[1]
+            if self.pause is not None and t_s in self.pause:
+                event = "session.paused" if t_s == self.pause[0] else "session.resumed"
+                self._line(t_s, event, source="hotkey")
+            if self.latch_at_s is not None and t_s >= self.latch_at_s:
+                state.latched = True
+                self._line(t_s, "governor.latched", reason=self.latch_reason, detail="test")
+            speed = 0.0 if state.latched or paused else seg.speed_kmh
+            state.distance_m += speed / 3.6
+            self._line(
+                t_s,
+                "belt.data",
+                speed_kmh=speed,
+                incline_pct=seg.incline_pct,
+                distance_m=round(state.distance_m) if self.report_distance else None,
+                elapsed_s=t_s,
+                heart_rate_bpm=(90 + round(t_s) % 40) if self.heart_rate else None,
+            )
+            self._line(t_s + 0.2, "command.sent", op="set_target_speed", value="0001")
+            if state.latched:
+                return
+            state.t_s += 1.0
+        state.completed += 1
+        if seg.direction == "backward":
+            state.backward_done_s += seg.duration_s
+        else:
+            state.forward_done_s += seg.duration_s
+
+    def write(self, folder: Path, name: str | None = None) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        local = self.started_at.astimezone().strftime("%Y%m%d-%H%M%S")
+        path = folder / (name or f"{local}-backward-beginner.jsonl")
+        path.write_text(self.build(), encoding="utf-8")
+        return path
+
+
+def test_a_synthetic_record_is_json_lines_with_the_runner_fields() -> None:
+    text = SyntheticRecord().build()
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert lines[0]["event"] == "session.started"
+    assert lines[-1]["event"] == "session.ended"
+    assert all({"t", "ts", "event", "level", "session_id"} <= set(line) for line in lines)
+
+
+def test_a_cut_record_has_no_end_and_may_end_in_a_broken_line() -> None:
+    text = SyntheticRecord(cut_at_s=100, partial_tail=True).build()
+    assert '"session.ended"' not in text
+    assert not text.endswith("\n")

@@ -1,0 +1,56 @@
+"""A session as CSV: one row per belt sample, for spreadsheets and notebooks.
+
+Columns carry their units. Empty cells mean the treadmill did not report that value
+(many do not relay a heart rate, some report no distance). ``distance_m`` is the
+session's own continuous distance (see :class:`~treadmill_ctl.history.record.Sample`);
+``belt_distance_m`` is the treadmill's raw counter.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from treadmill_ctl.history.record import SessionLog
+
+COLUMNS: Final = (
+    "time_utc",
+    "session_s",
+    "segment_index",
+    "direction",
+    "speed_kmh",
+    "incline_pct",
+    "distance_m",
+    "belt_distance_m",
+    "belt_elapsed_s",
+    "heart_rate_bpm",
+)
+
+
+def _cell(value: float | None, digits: int) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def session_csv(log: SessionLog) -> str:
+    """The session's samples as CSV text: a header row, then one row per sample."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for sample in log.samples:
+        writer.writerow(
+            (
+                log.wall_time(sample.t_s).isoformat(timespec="milliseconds"),
+                f"{sample.t_s - log.start_t_s:.3f}",
+                "" if sample.segment_index is None else str(sample.segment_index),
+                "" if sample.direction is None else sample.direction.value,
+                _cell(sample.speed_kmh, 2),
+                _cell(sample.incline_pct, 1),
+                _cell(sample.distance_m, 1),
+                _cell(sample.reported_distance_m, 1),
+                _cell(sample.elapsed_s, 0),
+                "" if sample.heart_rate_bpm is None else str(sample.heart_rate_bpm),
+            )
+        )
+    return out.getvalue()

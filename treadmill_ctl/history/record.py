@@ -1,0 +1,638 @@
+"""A session record read back into values: samples, segments, latches and a summary.
+
+The runner writes the record line by line as the session happens (record format 1,
+``treadmill_ctl/session/recorder.py``), so a crash or a power cut can leave it
+without its ``session.ended`` line, and with a last line half written. Such a
+record is still worth reading: :func:`parse_record` keeps every complete line,
+ignores a broken last line (and says so in :attr:`SessionLog.partial_last_line`),
+skips events it does not know, and works out the summary the runner could not
+write (:attr:`SessionLog.summary_derived`).
+
+Times: ``t`` in the record is session time on the session's clock, which a dry run
+accelerates. The wall clock ``ts`` of a dry run therefore spans a second or two for
+a whole session, so wall times here are the session's start plus its session time
+(:meth:`SessionLog.wall_time`), which is what a person on the belt lived through.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Final
+
+from treadmill_ctl.history.errors import UnreadableRecord
+from treadmill_ctl.safety import Direction
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
+
+_M_PER_KM: Final = 1000.0
+_S_PER_H: Final = 3600.0
+_DISTANCE_RESET_TOLERANCE_M: Final = 1.0
+"""A reported distance that falls by more than this restarted from zero (a re-armed belt)."""
+_MAX_INTEGRATION_GAP_S: Final = 5.0
+"""Longer gaps between samples are not integrated: the belt was not reporting, not moving."""
+_FILE_STAMP: Final = re.compile(r"^(?P<stamp>\d{8}-\d{6})")
+
+
+class Ending(StrEnum):
+    """How a session ended, as the runner's ``session.ended`` says, or that it did not."""
+
+    COMPLETED = "completed"
+    STOPPED_BY_PERSON = "stopped_by_person"
+    SAFETY_LATCH = "safety_latch"
+    CONNECT_FAILED = "connect_failed"
+    BAD_PROFILE = "bad_profile"
+    ERROR = "error"
+    CUT_SHORT = "cut_short"
+    """No ``session.ended`` line: the program crashed or the power went."""
+    UNKNOWN = "unknown"
+    """An ending this version does not know (a newer runner wrote the record)."""
+
+    @property
+    def label(self) -> str:
+        """The ending as a person would say it."""
+        return self.value.replace("_", " ")
+
+    @property
+    def exercised(self) -> bool:
+        """Whether the person walked at all (not a failed connect or a bad profile)."""
+        return self not in {Ending.CONNECT_FAILED, Ending.BAD_PROFILE}
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One Treadmill Data record as the session saw it (about one a second).
+
+    Attributes:
+        t_s: Session time of the sample.
+        speed_kmh: Belt speed reported by the treadmill, if it reported one.
+        incline_pct: Incline reported by the treadmill, if any.
+        reported_distance_m: The treadmill's own distance counter, if any; it may
+            restart from zero after a stop.
+        elapsed_s: The treadmill's own elapsed time, if any.
+        heart_rate_bpm: Heart rate relayed by the treadmill, if any.
+        distance_m: Distance walked in this session up to the sample: the
+            treadmill's counter made continuous across restarts, or the speed
+            integrated over time when the treadmill gives no counter. Never falls.
+        segment_index: The segment running at the time, if one had started.
+        direction: The direction of that segment.
+    """
+
+    t_s: float
+    speed_kmh: float | None
+    incline_pct: float | None
+    reported_distance_m: float | None
+    elapsed_s: float | None
+    heart_rate_bpm: int | None
+    distance_m: float
+    segment_index: int | None
+    direction: Direction | None
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRun:
+    """One segment of the plan as it ran: from its start to the next one's (or the end).
+
+    Attributes:
+        index: Position in the plan, from 0.
+        direction: Which way the person faced.
+        speed_kmh: The planned target speed.
+        incline_pct: The planned incline.
+        duration_s: The planned duration.
+        cue: The cue said when it began, if any.
+        start_t_s: Session time it began.
+        end_t_s: Session time the next segment began, or the session ended (or the
+            record stopped, when it was cut short).
+    """
+
+    index: int
+    direction: Direction
+    speed_kmh: float
+    incline_pct: float
+    duration_s: float
+    cue: str | None
+    start_t_s: float
+    end_t_s: float
+
+    @property
+    def ran_s(self) -> float:
+        """How long the segment ran in session time (latches and pauses included)."""
+        return max(0.0, self.end_t_s - self.start_t_s)
+
+
+@dataclass(frozen=True, slots=True)
+class Latch:
+    """The governor latched a stop (``governor.latched``)."""
+
+    t_s: float
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """The person paused the belt; ``end_t_s`` is ``None`` if it was never resumed."""
+
+    start_t_s: float
+    end_t_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanTotals:
+    """The plan's totals as ``session.started`` announced them."""
+
+    total_s: float
+    backward_s: float
+    forward_s: float
+    distance_m: float
+    segment_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What the session amounted to.
+
+    Attributes:
+        duration_s: Session time from the start to the end.
+        backward_s: Time in backward segments.
+        forward_s: Time in forward segments.
+        distance_m: Distance walked on the belt.
+        latches: The reason of every latch, in order.
+        segments_completed: Segments that ran to their end.
+        segment_count: Segments in the plan.
+    """
+
+    duration_s: float
+    backward_s: float
+    forward_s: float
+    distance_m: float
+    latches: tuple[str, ...]
+    segments_completed: int
+    segment_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLog:
+    """A session record, read.
+
+    Attributes:
+        path: The record file.
+        session_id: The session's id ("" when the record never said).
+        profile_name: The profile's name ("" when the record never said).
+        profile_path: Where the profile was loaded from, if the record says.
+        device_name: The treadmill's name, if known.
+        simulator: Whether it was a dry run against the simulator.
+        started_at: Wall-clock start of the session (UTC).
+        start_t_s: Session time of ``session.started`` (the origin of :attr:`started_at`).
+        weight_kg: The weight given for energy estimates, if any.
+        plan: The plan's totals, if the record announced them.
+        samples: Treadmill Data in order.
+        segments: Segments in the order they began.
+        latches: Latches in order.
+        pauses: Pauses in order.
+        ending: How it ended (:attr:`Ending.CUT_SHORT` without ``session.ended``).
+        exit_status: The runner's exit status, if it wrote one.
+        summary: The runner's summary, or one worked out from the record.
+        summary_derived: The summary was worked out here (cut short, or the runner's
+            summary lacked fields).
+        end_t_s: Session time of the last line read.
+        partial_last_line: The last line was half written and was ignored.
+        bad_lines: Lines (other than a partial last line) that were not JSON objects.
+    """
+
+    path: Path
+    session_id: str
+    profile_name: str
+    profile_path: str | None
+    device_name: str | None
+    simulator: bool
+    started_at: datetime
+    start_t_s: float
+    weight_kg: float | None
+    plan: PlanTotals | None
+    samples: tuple[Sample, ...]
+    segments: tuple[SegmentRun, ...]
+    latches: tuple[Latch, ...]
+    pauses: tuple[Pause, ...]
+    ending: Ending
+    exit_status: int | None
+    summary: Summary
+    summary_derived: bool
+    end_t_s: float
+    partial_last_line: bool
+    bad_lines: int
+
+    @property
+    def cut_short(self) -> bool:
+        """The record has no ``session.ended``: a crash or a power cut ended it."""
+        return self.ending is Ending.CUT_SHORT
+
+    @property
+    def has_heart_rate(self) -> bool:
+        """Whether any sample carries a heart rate."""
+        return any(sample.heart_rate_bpm is not None for sample in self.samples)
+
+    def wall_time(self, t_s: float) -> datetime:
+        """The wall-clock time (UTC) of a session time, counted from the start."""
+        return self.started_at + timedelta(seconds=t_s - self.start_t_s)
+
+
+def read_record(path: Path) -> SessionLog:
+    """Read and parse one record file.
+
+    Raises:
+        UnreadableRecord: The file cannot be read, or no line of it is a record line.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise UnreadableRecord(f"{path}: cannot read the record ({error.strerror})") from None
+    return parse_record(data.decode("utf-8", errors="replace"), path=path)
+
+
+def parse_record(text: str, *, path: Path) -> SessionLog:
+    """Parse record text into a :class:`SessionLog`.
+
+    Args:
+        text: The whole file.
+        path: Where it came from (kept in the log, and used for the start time
+            when no line gives one).
+
+    Raises:
+        UnreadableRecord: Not one line is a JSON object with an ``event``.
+    """
+    lines, partial, bad = _split_lines(text)
+    if not lines:
+        raise UnreadableRecord(f"{path}: not a session record (no event lines)")
+    return _Builder(path).build(lines, partial_last_line=partial, bad_lines=bad)
+
+
+def _split_lines(text: str) -> tuple[list[Mapping[str, object]], bool, int]:
+    """Decode every line; a broken unterminated last line is partial, not bad."""
+    pieces = text.split("\n")
+    unterminated = pieces.pop()  # "" when the text ends with a newline
+    lines: list[Mapping[str, object]] = []
+    bad = 0
+    for piece in pieces:
+        if not piece.strip():
+            continue
+        decoded = _decode(piece)
+        if decoded is None:
+            bad += 1
+        else:
+            lines.append(decoded)
+    partial = False
+    if unterminated.strip():
+        decoded = _decode(unterminated)
+        if decoded is None:
+            partial = True
+        else:
+            lines.append(decoded)
+    return lines, partial, bad
+
+
+def _decode(line: str) -> Mapping[str, object] | None:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("event"), str):
+        return None
+    return value
+
+
+def _number(fields: Mapping[str, object], key: str) -> float | None:
+    value = fields.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _integer(fields: Mapping[str, object], key: str) -> int | None:
+    value = _number(fields, key)
+    return round(value) if value is not None else None
+
+
+def _text(fields: Mapping[str, object], key: str) -> str | None:
+    value = fields.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _mapping(fields: Mapping[str, object], key: str) -> Mapping[str, object]:
+    value = fields.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _timestamp(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _time_from_name(path: Path) -> datetime | None:
+    """The start from a ``YYYYMMDD-HHMMSS-...`` file name (local time)."""
+    match = _FILE_STAMP.match(path.name)
+    if match is None:
+        return None
+    try:
+        local = datetime.strptime(match["stamp"], "%Y%m%d-%H%M%S")  # noqa: DTZ007
+    except ValueError:
+        return None
+    return local.astimezone().astimezone(UTC)
+
+
+def _direction(value: str | None) -> Direction | None:
+    try:
+        return Direction(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+@dataclass(slots=True)
+class _OpenSegment:
+    index: int
+    direction: Direction
+    speed_kmh: float
+    incline_pct: float
+    duration_s: float
+    cue: str | None
+    start_t_s: float
+
+    def closed(self, end_t_s: float) -> SegmentRun:
+        return SegmentRun(
+            index=self.index,
+            direction=self.direction,
+            speed_kmh=self.speed_kmh,
+            incline_pct=self.incline_pct,
+            duration_s=self.duration_s,
+            cue=self.cue,
+            start_t_s=self.start_t_s,
+            end_t_s=max(end_t_s, self.start_t_s),
+        )
+
+
+class _DistanceTrack:
+    """Turns the treadmill's counter (or the speed) into a distance that never falls."""
+
+    __slots__ = ("_last_reported_m", "_last_speed_kmh", "_last_t_s", "_offset_m", "total_m")
+
+    def __init__(self) -> None:
+        self.total_m = 0.0
+        self._offset_m = 0.0
+        self._last_reported_m: float | None = None
+        self._last_t_s: float | None = None
+        self._last_speed_kmh: float | None = None
+
+    def add(self, t_s: float, speed_kmh: float | None, reported_m: float | None) -> float:
+        if reported_m is not None and reported_m >= 0:
+            if (
+                self._last_reported_m is not None
+                and reported_m < self._last_reported_m - _DISTANCE_RESET_TOLERANCE_M
+            ):
+                self._offset_m = self.total_m
+            self._last_reported_m = reported_m
+            self.total_m = max(self.total_m, self._offset_m + reported_m)
+        elif self._last_t_s is not None and self._last_speed_kmh is not None:
+            gap_s = t_s - self._last_t_s
+            if 0 < gap_s <= _MAX_INTEGRATION_GAP_S:
+                mean_kmh = (self._last_speed_kmh + (speed_kmh or 0.0)) / 2
+                self.total_m += mean_kmh * _M_PER_KM / _S_PER_H * gap_s
+            # a counter seen earlier continues from here if it comes back
+            self._offset_m = self.total_m - (self._last_reported_m or 0.0)
+        self._last_t_s = t_s
+        self._last_speed_kmh = speed_kmh
+        return self.total_m
+
+
+class _Builder:
+    """Walks the record's lines once and collects what readers need."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._started: Mapping[str, object] | None = None
+        self._start_t_s: float | None = None
+        self._first_ts: datetime | None = None
+        self._ended: Mapping[str, object] | None = None
+        self._ended_t_s: float | None = None
+        self._session_id = ""
+        self._samples: list[Sample] = []
+        self._segments: list[SegmentRun] = []
+        self._open: _OpenSegment | None = None
+        self._latches: list[Latch] = []
+        self._pauses: list[Pause] = []
+        self._paused_at: float | None = None
+        self._distance = _DistanceTrack()
+        self._last_t_s = 0.0
+
+    def build(
+        self, lines: Sequence[Mapping[str, object]], *, partial_last_line: bool, bad_lines: int
+    ) -> SessionLog:
+        for line in lines:
+            self._line(line)
+        end_t_s = self._ended_t_s if self._ended_t_s is not None else self._last_t_s
+        if self._open is not None:
+            self._segments.append(self._open.closed(end_t_s))
+            self._open = None
+        if self._paused_at is not None:
+            self._pauses.append(Pause(start_t_s=self._paused_at, end_t_s=None))
+        started = self._started or {}
+        start_t_s = self._start_t_s if self._start_t_s is not None else 0.0
+        plan = self._plan(_mapping(started, "plan"))
+        ending, exit_status = self._ending()
+        summary, derived = self._summary(end_t_s - start_t_s, plan, ending)
+        weight = _number(started, "weight_kg")
+        return SessionLog(
+            path=self._path,
+            session_id=self._session_id,
+            profile_name=_text(started, "profile_name") or "",
+            profile_path=_text(started, "profile_path"),
+            device_name=_text(started, "device_name"),
+            simulator=started.get("simulator") is True,
+            started_at=self._started_at(started),
+            start_t_s=start_t_s,
+            weight_kg=weight if weight is not None and weight > 0 else None,
+            plan=plan,
+            samples=tuple(self._samples),
+            segments=tuple(self._segments),
+            latches=tuple(self._latches),
+            pauses=tuple(self._pauses),
+            ending=ending,
+            exit_status=exit_status,
+            summary=summary,
+            summary_derived=derived,
+            end_t_s=end_t_s,
+            partial_last_line=partial_last_line,
+            bad_lines=bad_lines,
+        )
+
+    def _line(self, line: Mapping[str, object]) -> None:
+        t_s = _number(line, "t")
+        if t_s is None:
+            t_s = self._last_t_s
+        self._last_t_s = max(self._last_t_s, t_s)
+        if self._first_ts is None:
+            self._first_ts = _timestamp(_text(line, "ts"))
+        if not self._session_id:
+            self._session_id = _text(line, "session_id") or ""
+        match line["event"]:
+            case "session.started" if self._started is None:
+                self._started = line
+                self._start_t_s = t_s
+            case "segment.started":
+                self._segment(line, t_s)
+            case "belt.data":
+                self._sample(line, t_s)
+            case "governor.latched":
+                reason = _text(line, "reason") or "unknown"
+                self._latches.append(Latch(t_s, reason, _text(line, "detail") or ""))
+            case "session.paused" | "session.resumed":
+                self._pause(line["event"], t_s)
+            case "session.ended" if self._ended is None:
+                self._ended = line
+                self._ended_t_s = t_s
+            case _:
+                pass  # the record holds every link and governor event; readers skip them
+
+    def _pause(self, event: object, t_s: float) -> None:
+        if event == "session.paused" and self._paused_at is None:
+            self._paused_at = t_s
+        elif event == "session.resumed" and self._paused_at is not None:
+            self._pauses.append(Pause(start_t_s=self._paused_at, end_t_s=t_s))
+            self._paused_at = None
+
+    def _segment(self, line: Mapping[str, object], t_s: float) -> None:
+        direction = _direction(_text(line, "direction"))
+        index = _integer(line, "index")
+        if direction is None or index is None:
+            return
+        if self._open is not None:
+            self._segments.append(self._open.closed(t_s))
+        self._open = _OpenSegment(
+            index=index,
+            direction=direction,
+            speed_kmh=_number(line, "speed_kmh") or 0.0,
+            incline_pct=_number(line, "incline_pct") or 0.0,
+            duration_s=_number(line, "duration_s") or 0.0,
+            cue=_text(line, "cue"),
+            start_t_s=t_s,
+        )
+
+    def _sample(self, line: Mapping[str, object], t_s: float) -> None:
+        speed = _number(line, "speed_kmh")
+        reported = _number(line, "distance_m")
+        heart_rate = _integer(line, "heart_rate_bpm")
+        self._samples.append(
+            Sample(
+                t_s=t_s,
+                speed_kmh=speed,
+                incline_pct=_number(line, "incline_pct"),
+                reported_distance_m=reported,
+                elapsed_s=_number(line, "elapsed_s"),
+                heart_rate_bpm=heart_rate if heart_rate is not None and heart_rate > 0 else None,
+                distance_m=self._distance.add(t_s, speed, reported),
+                segment_index=self._open.index if self._open is not None else None,
+                direction=self._open.direction if self._open is not None else None,
+            )
+        )
+
+    def _started_at(self, started: Mapping[str, object]) -> datetime:
+        return (
+            _timestamp(_text(started, "started_at"))
+            or (_timestamp(_text(started, "ts")) if self._started is not None else None)
+            or self._first_ts
+            or _time_from_name(self._path)
+            or datetime.fromtimestamp(self._path.stat().st_mtime, tz=UTC)
+        )
+
+    @staticmethod
+    def _plan(plan: Mapping[str, object]) -> PlanTotals | None:
+        total = _number(plan, "total_s")
+        count = _integer(plan, "segment_count")
+        if total is None or count is None:
+            return None
+        return PlanTotals(
+            total_s=total,
+            backward_s=_number(plan, "backward_s") or 0.0,
+            forward_s=_number(plan, "forward_s") or 0.0,
+            distance_m=_number(plan, "distance_m") or 0.0,
+            segment_count=count,
+        )
+
+    def _ending(self) -> tuple[Ending, int | None]:
+        if self._ended is None:
+            return Ending.CUT_SHORT, None
+        try:
+            ending = Ending(_text(self._ended, "end") or "")
+        except ValueError:
+            ending = Ending.UNKNOWN
+        if ending is Ending.CUT_SHORT:
+            ending = Ending.UNKNOWN
+        return ending, _integer(self._ended, "exit_status")
+
+    def _summary(
+        self, duration_s: float, plan: PlanTotals | None, ending: Ending
+    ) -> tuple[Summary, bool]:
+        by_direction = dict.fromkeys(Direction, 0.0)
+        for segment in self._segments:
+            by_direction[segment.direction] += segment.ran_s
+        finished = len(self._segments)
+        if ending is not Ending.COMPLETED and finished:
+            finished -= 1  # the segment running at the end did not run to its end
+        derived = Summary(
+            duration_s=max(0.0, duration_s),
+            backward_s=by_direction[Direction.BACKWARD],
+            forward_s=by_direction[Direction.FORWARD],
+            distance_m=self._distance.total_m,
+            latches=tuple(latch.reason for latch in self._latches),
+            segments_completed=finished,
+            segment_count=plan.segment_count if plan is not None else len(self._segments),
+        )
+        written = _mapping(self._ended, "summary") if self._ended is not None else {}
+        if not written:
+            return derived, True
+        latches = written.get("latches")
+        reasons = (
+            tuple(str(reason) for reason in latches)
+            if isinstance(latches, list)
+            else derived.latches
+        )
+        values = {
+            "duration_s": _number(written, "duration_s"),
+            "backward_s": _number(written, "backward_s"),
+            "forward_s": _number(written, "forward_s"),
+            "distance_m": _number(written, "distance_m"),
+        }
+        counts = {
+            "segments_completed": _integer(written, "segments_completed"),
+            "segment_count": _integer(written, "segment_count"),
+        }
+        summary = Summary(
+            duration_s=_or(values["duration_s"], derived.duration_s),
+            backward_s=_or(values["backward_s"], derived.backward_s),
+            forward_s=_or(values["forward_s"], derived.forward_s),
+            distance_m=_or(values["distance_m"], derived.distance_m),
+            latches=reasons,
+            segments_completed=_or_int(counts["segments_completed"], derived.segments_completed),
+            segment_count=_or_int(counts["segment_count"], derived.segment_count),
+        )
+        missing = any(value is None for value in (*values.values(), *counts.values()))
+        return summary, missing
+
+
+def _or(value: float | None, fallback: float) -> float:
+    return fallback if value is None else value
+
+
+def _or_int(value: int | None, fallback: int) -> int:
+    return fallback if value is None else value
