@@ -479,6 +479,27 @@ class FtmsLink:
         self._stop_pending = False
         self._log.info("command.sent", command="stop", path="priority")
 
+    async def pause_now(self) -> None:
+        """Write FTMS Pause (``08 02``) at once, like :meth:`stop_now`.
+
+        Unlike a stop it is not kept for a reconnect: a lost link latches a stop. A
+        pause halts the belt while the person turns round: it must not wait behind a
+        speed command whose answer is slow or never comes.
+        """
+        client, control_point = self._client, self._control_point
+        if client is None or control_point is None or not client.is_connected:
+            self._log.warning("command.pause_dropped", reason="link down")
+            return
+        try:
+            await asyncio.wait_for(
+                self._write_control_point(client, control_point, commands.pause()),
+                timeout=STOP_WRITE_TIMEOUT_S,
+            )
+        except (BleakError, TimeoutError) as error:
+            self._log.error("command.pause_failed", error=str(error) or type(error).__name__)
+            return
+        self._log.info("command.sent", command="pause", path="priority")
+
     @staticmethod
     async def _write_control_point(
         client: BleakClient, control_point: BleakGATTCharacteristic, payload: bytes

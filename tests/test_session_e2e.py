@@ -1,0 +1,252 @@
+"""Whole sessions, as a user runs them, against the simulator through the virtual radio.
+
+Each test calls the real command line (``treadmill-ctl run PROFILE --simulator
+--speedup max --yes``) and then reads two independent witnesses: the session record
+our program wrote, and the simulator's ground-truth trace of what the belt really
+did. The safety properties are checked on the trace.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import structlog
+
+from treadmill_ctl.cli import main
+from treadmill_ctl.safety import Limits
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+REPO = Path(__file__).resolve().parent.parent
+LIMITS = Limits()
+STOPPED_KMH = 0.05
+
+
+@dataclass
+class Run:
+    status: int
+    record: list[dict[str, object]]
+    trace: list[dict[str, object]]
+
+    def events(self, name: str) -> list[dict[str, object]]:
+        return [line for line in self.record if line["event"] == name]
+
+    def samples(self) -> list[dict[str, object]]:
+        return [r for r in self.trace if r["kind"] == "sample"]
+
+    def trace_offset_s(self) -> float:
+        """Record time minus trace time, from the first link-up both saw."""
+        record_up = float(self.events("link.up")[0]["t"])  # type: ignore[arg-type]
+        trace_up = next(
+            float(r["t"])  # type: ignore[arg-type]
+            for r in self.trace
+            if r["kind"] == "link" and r["link_state"] == "up"
+        )
+        return record_up - trace_up
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TREADMILL_CTL_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("TREADMILL_CTL_DATA_DIR", str(tmp_path / "data"))
+    yield
+    structlog.reset_defaults()
+
+
+def run_profile(tmp_path: Path, profile: str | Path, *options: str) -> Run:
+    record = tmp_path / "session.jsonl"
+    trace = tmp_path / "trace.jsonl"
+    status = main(
+        [
+            "run",
+            str(REPO / profile) if isinstance(profile, str) else str(profile),
+            "--simulator",
+            "--speedup",
+            "max",
+            "--yes",
+            "--plain",
+            "--quiet",
+            "--record",
+            str(record),
+            "--sim-trace",
+            str(trace),
+            *options,
+        ]
+    )
+    return Run(
+        status=status,
+        record=[json.loads(line) for line in record.read_text().splitlines()],
+        trace=[json.loads(line) for line in trace.read_text().splitlines()],
+    )
+
+
+def direction_at(run: Run, record_t: float) -> str | None:
+    direction = None
+    for event in run.events("segment.started"):
+        if float(event["t"]) <= record_t:  # type: ignore[arg-type]
+            direction = str(event["direction"])
+    return direction
+
+
+def assert_caps_held(run: Run) -> None:
+    offset = run.trace_offset_s()
+    for sample in run.samples():
+        belt = float(sample["belt_speed_kmh"])  # type: ignore[arg-type]
+        assert belt <= LIMITS.forward_max_speed_kmh + 1e-6
+        if direction_at(run, float(sample["t"]) + offset) == "backward":  # type: ignore[arg-type]
+            assert belt <= LIMITS.backward_max_speed_kmh + 1e-6, sample
+
+
+def speed_writes(run: Run) -> list[tuple[float, float | None]]:
+    """Every accepted speed command the treadmill received, as (time, km/h).
+
+    A stop, pause or start is (time, None): a new ramp begins after it.
+    """
+    writes: list[tuple[float, float | None]] = []
+    for record in run.trace:
+        if record["kind"] != "control_point_write" or record["result"] != "SUCCESS":
+            continue
+        data = bytes.fromhex(str(record["data_hex"]))
+        t = float(record["t"])  # type: ignore[arg-type]
+        if data[0] == 0x02:
+            writes.append((t, int.from_bytes(data[1:3], "little") / 100))
+        elif data[0] in {0x07, 0x08}:
+            writes.append((t, None))
+    return writes
+
+
+def assert_ramps_held(run: Run) -> None:
+    """Invariant 2 as the treadmill was told: speed changes within rate x time.
+
+    Between two speed commands the change is at most the rate times the time between
+    them, plus one 0.1 km/h increment of quantisation.
+    """
+    writes = speed_writes(run)
+    assert writes
+    for (t0, v0), (t1, v1) in itertools.pairwise(writes):
+        if v0 is None or v1 is None:
+            continue
+        rate = LIMITS.acceleration_kmh_per_s if v1 > v0 else LIMITS.deceleration_kmh_per_s
+        assert abs(v1 - v0) <= rate * (t1 - t0) + 0.1 + 1e-6, ((t0, v0), (t1, v1))
+    for t, speed in writes:
+        if speed is not None:
+            assert speed <= LIMITS.forward_max_speed_kmh, t
+    starts = [v1 for (_, v0), (_, v1) in itertools.pairwise(writes) if v0 is None]
+    assert all(v is None or v <= LIMITS.starting_speed_kmh + 1e-6 for v in starts), starts
+
+
+def assert_turnarounds_at_rest(run: Run) -> None:
+    offset = run.trace_offset_s()
+    starts = run.events("segment.started")
+    changes = [b for a, b in itertools.pairwise(starts) if a["direction"] != b["direction"]]
+    for change in changes:
+        begun_s = float(change["t"]) - offset  # type: ignore[arg-type]
+        hold = [
+            float(s["belt_speed_kmh"])  # type: ignore[arg-type]
+            for s in run.samples()
+            if begun_s - LIMITS.turnaround_hold_s + 1.5 <= float(s["t"]) <= begun_s - 0.3  # type: ignore[arg-type]
+        ]
+        assert hold, change
+        assert max(hold) <= LIMITS.turnaround_speed_kmh + STOPPED_KMH, change
+
+
+def assert_belt_stopped_at_the_end(run: Run) -> None:
+    assert float(run.samples()[-1]["belt_speed_kmh"]) <= STOPPED_KMH  # type: ignore[arg-type]
+
+
+def test_the_demo_profile_completes_within_every_limit(tmp_path: Path) -> None:
+    run = run_profile(tmp_path, "profiles/demo.toml")
+    assert run.status == 0
+    (ended,) = run.events("session.ended")
+    assert ended["end"] == "completed"
+    summary = ended["summary"]
+    assert isinstance(summary, dict)
+    assert summary["segments_completed"] == 3
+    assert summary["backward_s"] == pytest.approx(30, abs=0.5)
+    assert [e["direction"] for e in run.events("segment.started")] == [
+        "forward",
+        "backward",
+        "forward",
+    ]
+    assert_caps_held(run)
+    assert_ramps_held(run)
+    assert_turnarounds_at_rest(run)
+    assert_belt_stopped_at_the_end(run)
+
+
+def test_the_beginner_profile_walks_backward_at_its_slow_speed(tmp_path: Path) -> None:
+    run = run_profile(tmp_path, "profiles/backward-beginner.toml")
+    assert run.status == 0
+    assert_caps_held(run)
+    assert_ramps_held(run)
+    assert_turnarounds_at_rest(run)
+    assert_belt_stopped_at_the_end(run)
+    offset = run.trace_offset_s()
+    backward_speeds = [
+        float(s["belt_speed_kmh"])  # type: ignore[arg-type]
+        for s in run.samples()
+        if direction_at(run, float(s["t"]) + offset) == "backward"  # type: ignore[arg-type]
+    ]
+    assert max(backward_speeds) == pytest.approx(1.2, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        ("disconnect@45:5", "link_lost"),
+        ("stall@45:6", "stale_data"),
+        ("frozen@45:6", "stale_data"),
+        ("safety-key@45", "safety_key"),
+        ("console-speed@45:4.0", "unrequested_speed_change"),
+    ],
+)
+def test_each_fault_ends_in_a_stopped_belt_and_a_safety_exit(
+    tmp_path: Path, fault: str, reason: str
+) -> None:
+    run = run_profile(tmp_path, "profiles/demo.toml", "--sim-fault", fault)
+    assert run.status == 4
+    latches = run.events("governor.latched")
+    assert latches
+    assert latches[0]["reason"] == reason
+    (ended,) = run.events("session.ended")
+    assert ended["end"] == "safety_latch"
+    assert_caps_held(run)
+    assert_belt_stopped_at_the_end(run)
+
+
+def test_a_silent_control_point_does_not_hang_the_session(tmp_path: Path) -> None:
+    run = run_profile(tmp_path, "profiles/demo.toml", "--sim-fault", "cp-silent@40:60")
+    assert run.status == 0
+    assert_caps_held(run)
+    assert_belt_stopped_at_the_end(run)
+
+
+def test_a_treadmill_that_ignores_stop_raises_the_alarm(tmp_path: Path) -> None:
+    run = run_profile(tmp_path, "profiles/demo.toml", "--sim-quirk", "ignores-stop")
+    assert run.status == 4
+    alarms = run.events("governor.alarm")
+    assert alarms
+    assert "SAFETY KEY" in str(alarms[0]["text"]).upper()
+
+
+def test_a_bad_profile_is_refused_before_anything_moves(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        'name = "x"\n[[step]]\ndirection = "backward"\nspeed_kmh = 4.5\nduration = "30s"\n'
+    )
+    status = main(["run", str(bad), "--simulator", "--speedup", "max", "--yes"])
+    assert status == 2
+
+
+def test_unattended_start_is_refused_on_a_real_treadmill(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status = main(["run", str(REPO / "profiles/demo.toml"), "--yes"])
+    assert status == 2
+    assert "--simulator" in capsys.readouterr().err

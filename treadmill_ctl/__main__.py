@@ -1,0 +1,5 @@
+import sys
+
+from treadmill_ctl.cli import main
+
+sys.exit(main())

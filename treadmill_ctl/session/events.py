@@ -1,0 +1,162 @@
+"""What the session shows to the outside, and what the outside may ask of it.
+
+The dashboard, the hotkeys, the spoken cues and the MQTT bridge never talk to the
+link: they read :class:`SessionSnapshot` values and :class:`SessionEvent` values
+that the runner publishes, and they send requests through :class:`SessionControl`.
+Every request goes through the safety governor; an emergency stop is written to the
+treadmill at once, whatever else is going on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+class SessionPhase(StrEnum):
+    """Where the session is, as a person would say it."""
+
+    CONNECTING = "connecting"
+    WAITING_FOR_START = "waiting_for_start"
+    RUNNING = "running"
+    TURNING_AROUND = "turning_around"
+    PAUSED = "paused"
+    LATCHED = "latched"
+    ENDING = "ending"
+    FINISHED = "finished"
+
+
+class SessionEnd(StrEnum):
+    """How a session ended; each has its own exit status."""
+
+    COMPLETED = "completed"
+    STOPPED_BY_PERSON = "stopped_by_person"
+    SAFETY_LATCH = "safety_latch"
+    CONNECT_FAILED = "connect_failed"
+    BAD_PROFILE = "bad_profile"
+    ERROR = "error"
+
+    @property
+    def exit_status(self) -> int:
+        """The process exit status for this ending (README: "Exit status of run")."""
+        return _EXIT_STATUS[self]
+
+
+_EXIT_STATUS = {
+    SessionEnd.COMPLETED: 0,
+    SessionEnd.ERROR: 1,
+    SessionEnd.BAD_PROFILE: 2,
+    SessionEnd.STOPPED_BY_PERSON: 3,
+    SessionEnd.SAFETY_LATCH: 4,
+    SessionEnd.CONNECT_FAILED: 5,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentView:
+    """One planned segment, as shown to people."""
+
+    index: int
+    direction: str
+    speed_kmh: float
+    incline_pct: float
+    duration_s: float
+    cue: str | None = None
+
+    def describe(self) -> str:
+        """E.g. ``"BACKWARD 1.5 km/h for 30 s"``."""
+        text = f"{self.direction.upper()} {self.speed_kmh:.1f} km/h for {self.duration_s:g} s"
+        if self.incline_pct:
+            text += f" at {self.incline_pct:g} %"
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSnapshot:
+    """The state of the session at one moment, about every control tick."""
+
+    t_s: float
+    phase: SessionPhase
+    profile_name: str
+    latch_reason: str | None = None
+    segment: SegmentView | None = None
+    next_segment: SegmentView | None = None
+    segment_count: int = 0
+    segment_remaining_s: float | None = None
+    session_remaining_s: float | None = None
+    direction: str | None = None
+    target_speed_kmh: float = 0.0
+    belt_speed_kmh: float | None = None
+    incline_pct: float | None = None
+    distance_m: float | None = None
+    elapsed_s: float | None = None
+    heart_rate_bpm: int | None = None
+    link_up: bool = False
+    turnaround_countdown_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEvent:
+    """Something that happened: ``kind`` is a ``noun.verb`` name (``governor.latched``)."""
+
+    kind: str
+    t_s: float
+    fields: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """Something to tell the person, who faces away from the screen."""
+
+    kind: str
+    text: str
+    urgent: bool = False
+
+
+class SessionObserver(Protocol):
+    """Receives what the session publishes. Each method must return at once."""
+
+    def on_snapshot(self, snapshot: SessionSnapshot) -> None:
+        """Called about every control tick with the latest state."""
+
+    def on_event(self, event: SessionEvent) -> None:
+        """Called for every event (segment changes, latches, the summary)."""
+
+    def on_cue(self, cue: Cue) -> None:
+        """Called for every cue for the person."""
+
+
+class SessionControl(Protocol):
+    """What the dashboard, the hotkeys and the MQTT bridge may ask of a session.
+
+    Each method returns at once; the request goes through the safety governor.
+    ``source`` names who asked (``"hotkey"``, ``"mqtt"``...), for the record.
+    """
+
+    def emergency_stop(self, source: str) -> None:
+        """Latch and write Stop to the treadmill now, ahead of anything else."""
+
+    def start(self, source: str) -> None:
+        """The person's start (or start again after a re-arm). Refused from remote."""
+
+    def pause(self, source: str) -> None:
+        """Pause the belt (ramps down); ``resume`` continues."""
+
+    def resume(self, source: str) -> None:
+        """Resume after a pause; a person's action."""
+
+    def toggle_pause(self, source: str) -> None:
+        """Pause when running, resume when paused."""
+
+    def rearm(self, source: str) -> None:
+        """Leave a latch; the belt stays still until the person starts again."""
+
+    def end(self, source: str) -> None:
+        """End the session with a normal ramp down and a stop."""
+
+    def nudge_speed(self, delta_kmh: float, source: str) -> None:
+        """Change the target speed a little, within the caps."""

@@ -1,0 +1,907 @@
+"""The control loop: a plan, a governor and a link, run on the injected clock.
+
+:class:`SessionRunner` owns one session. It feeds the safety governor with the
+profile's segments, the person's requests and everything the treadmill reports, and
+writes the governor's commands to the link:
+
+* a ``SendStop`` is written at once by its own task, ahead of anything queued, and
+  everything queued before it is dropped (SAFETY.md invariants 4 and 5);
+* other commands go, in order, through one writer task that never holds up the
+  control loop (a treadmill that never answers only delays the next write);
+* a control tick (0.1 s) lets the governor ramp, count down and watch for stale data,
+  moves the plan on, and publishes a :class:`SessionSnapshot` to the observers.
+
+The runner never starts or resumes the belt by itself: only ``start``/``resume``
+from a person (a key), or, in an unattended dry run (``stand_in_person``), the
+runner standing in for that person's key presses against the simulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections import deque
+from dataclasses import dataclass, fields, is_dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Final
+
+import structlog
+
+from treadmill_ctl.errors import (
+    CommandRefused,
+    CommandRejected,
+    CommandTimeout,
+    LinkError,
+)
+from treadmill_ctl.ftms import link as ftms_link
+from treadmill_ctl.ftms.observations import MachineStatusCode, StopPauseKind
+from treadmill_ctl.safety import (
+    Alarm,
+    BeltData,
+    ControlLost,
+    Decision,
+    EmergencyStop,
+    End,
+    LatchReason,
+    LinkDown,
+    LinkUp,
+    MachineRanges,
+    Pause,
+    Rearm,
+    Refused,
+    Resume,
+    SafetyGovernor,
+    SafetyKeyPulled,
+    SendIncline,
+    SendPause,
+    SendSpeed,
+    SendStart,
+    SendStop,
+    SetTarget,
+    Start,
+    StartedByUser,
+    StateChanged,
+    StoppedByUser,
+    TargetLimited,
+    TargetSpeedChanged,
+)
+from treadmill_ctl.safety import Cue as GovernorCue
+from treadmill_ctl.safety.states import Direction, GovernorState
+from treadmill_ctl.session.events import (
+    Cue,
+    SegmentView,
+    SessionEnd,
+    SessionEvent,
+    SessionPhase,
+    SessionSnapshot,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from treadmill_ctl.ftms.link import FtmsLink, LinkEvent, MachineInfo
+    from treadmill_ctl.profiles import Plan, PlannedSegment
+    from treadmill_ctl.safety import Command, Limits, Observation
+    from treadmill_ctl.session.clock import Clock
+    from treadmill_ctl.session.events import SessionObserver
+
+_log = structlog.get_logger("treadmill_ctl.session")
+
+TICK_S: Final = 0.1
+"""The control tick: ramps, countdowns and watchdogs advance at least this often."""
+
+HEADS_UP_S: Final = 5.0
+"""How long before a segment change the person hears what comes next."""
+
+STOPPED_KMH: Final = 0.05
+"""A reported belt speed at or below this is a stopped belt."""
+
+SETTLE_TIMEOUT_S: Final = 30.0
+"""After the end or a latch, how long to wait for the belt to report a stop."""
+
+DRY_RUN_SLACK_S: Final = 600.0
+"""A dry run may take three times its plan plus this before it is declared stuck."""
+
+PERSON_SOURCES: Final = frozenset({"hotkey", "keyboard", "person", "stand-in"})
+"""Sources whose start and resume count as a person's own action at the treadmill."""
+
+_PHASES: Final = {
+    GovernorState.IDLE: SessionPhase.WAITING_FOR_START,
+    GovernorState.RUNNING: SessionPhase.RUNNING,
+    GovernorState.TURNING_AROUND: SessionPhase.TURNING_AROUND,
+    GovernorState.PAUSED: SessionPhase.PAUSED,
+    GovernorState.ENDING: SessionPhase.ENDING,
+    GovernorState.LATCHED: SessionPhase.LATCHED,
+    GovernorState.FINISHED: SessionPhase.FINISHED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    """What a session did, for the record, the screen and the exit status."""
+
+    end: SessionEnd
+    duration_s: float
+    backward_s: float
+    forward_s: float
+    distance_m: float
+    segments_completed: int
+    segment_count: int
+    latches: tuple[str, ...]
+
+
+def ranges_from(info: MachineInfo) -> MachineRanges:
+    """The governor's view of the treadmill's ranges; conservative when not reported."""
+    speed, incline = info.speed_range, info.incline_range
+    if speed is None or not 0 < speed.min_kmh < speed.max_kmh or speed.increment_kmh <= 0:
+        _log.warning("session.ranges_fallback", reason="no usable Supported Speed Range")
+        return MachineRanges.fallback()
+    if incline is None or incline.min_pct > incline.max_pct or incline.increment_pct <= 0:
+        return MachineRanges(
+            min_speed_kmh=speed.min_kmh,
+            max_speed_kmh=speed.max_kmh,
+            speed_increment_kmh=max(speed.increment_kmh, 0.01),
+        )
+    return MachineRanges(
+        min_speed_kmh=speed.min_kmh,
+        max_speed_kmh=speed.max_kmh,
+        speed_increment_kmh=max(speed.increment_kmh, 0.01),
+        min_incline_pct=incline.min_pct,
+        max_incline_pct=incline.max_pct,
+        incline_increment_pct=max(incline.increment_pct, 0.01),
+    )
+
+
+def to_observation(event: LinkEvent) -> Observation | None:
+    """Translate what the link reports into what the governor understands."""
+    match event:
+        case ftms_link.DataReceived(data=data):
+            if data.speed_kmh is None:
+                return None
+            return BeltData(
+                speed_kmh=data.speed_kmh,
+                incline_pct=data.incline_pct,
+                elapsed_s=data.elapsed_s,
+                heart_rate_bpm=data.heart_rate_bpm,
+                frame=data.raw,
+            )
+        case ftms_link.StatusReceived(status=status):
+            return _status_observation(status.code, status.stop_pause, status.target_speed_kmh)
+        case ftms_link.LinkUp():
+            return LinkUp()
+        case ftms_link.LinkDown():
+            return LinkDown()
+        case _:
+            return None
+
+
+def _status_observation(
+    code: MachineStatusCode | None, stop_pause: StopPauseKind | None, target_kmh: float | None
+) -> Observation | None:
+    match code:
+        case MachineStatusCode.STOPPED_OR_PAUSED_BY_USER:
+            return StoppedByUser(paused=stop_pause is StopPauseKind.PAUSE)
+        case MachineStatusCode.STOPPED_BY_SAFETY_KEY:
+            return SafetyKeyPulled()
+        case MachineStatusCode.STARTED_OR_RESUMED_BY_USER:
+            return StartedByUser()
+        case MachineStatusCode.TARGET_SPEED_CHANGED if target_kmh is not None:
+            return TargetSpeedChanged(target_kmh)
+        case MachineStatusCode.CONTROL_PERMISSION_LOST:
+            return ControlLost()
+        case _:
+            return None
+
+
+class SessionRunner:
+    """Runs one session: the plan through the governor to the link.
+
+    Args:
+        plan: The segments to run.
+        limits: The limits in force (already tightened by config and profile).
+        link: The treadmill's link (not yet connected).
+        clock: The session clock (the loop's, virtual in dry runs).
+        observers: Who sees snapshots, events and cues (dashboard, MQTT, cues).
+        stand_in_person: Dry runs only: press start and resume where a person would.
+        interactive: A person can re-arm after a latch (a key reader is attached);
+            otherwise a latch ends the session once the belt has stopped.
+        tick_s: The control tick.
+
+    Implements :class:`~treadmill_ctl.session.events.SessionControl`.
+    """
+
+    def __init__(
+        self,
+        *,
+        plan: Plan,
+        limits: Limits,
+        link: FtmsLink,
+        clock: Clock,
+        observers: Sequence[SessionObserver] = (),
+        stand_in_person: bool = False,
+        interactive: bool = False,
+        tick_s: float = TICK_S,
+    ) -> None:
+        self._plan = plan
+        self._segments: list[PlannedSegment] = list(plan.segments)
+        self._limits = limits
+        self._link = link
+        self._clock = clock
+        self._observers = list(observers)
+        self._stand_in = stand_in_person
+        self._interactive = interactive
+        self._tick_s = tick_s
+        self._governor: SafetyGovernor | None = None
+        self._events: asyncio.Queue[LinkEvent] = asyncio.Queue()
+        self._commands: deque[Command] = deque()
+        self._commands_ready = asyncio.Event()
+        self._tasks: asyncio.TaskGroup | None = None
+        self._stop_task: asyncio.Task[None] | None = None
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self._started_s = 0.0
+        self._phase = SessionPhase.CONNECTING
+        self._segment_index = 0
+        self._segment_elapsed_s = 0.0
+        self._segment_started = False
+        self._heads_up_given = False
+        self._time_by_direction = {Direction.FORWARD: 0.0, Direction.BACKWARD: 0.0}
+        self._first_distance_m: float | None = None
+        self._last_data: ftms_link.DataReceived | None = None
+        self._stopped_since_data = False
+        self._settle_deadline_s: float | None = None
+        self._end_requested_by: str | None = None
+        self._interrupted_by: str | None = None
+        self._latches: list[str] = []
+        self._finished_segments = 0
+        self._stand_in_next_try_s = 0.0
+        self._last_tick_s = 0.0
+        self._countdown: tuple[int, float] | None = None
+        self._last_written_speed: tuple[float, float] | None = None
+        self._gave_up = False
+
+    def add_observer(self, observer: SessionObserver) -> None:
+        """Let one more observer see snapshots, events and cues.
+
+        The UI is built after the runner: its hotkeys need the runner to send to.
+        """
+        self._observers.append(observer)
+
+    # -- what the outside may ask (SessionControl) -------------------------------
+
+    def emergency_stop(self, source: str) -> None:
+        """Latch and write Stop now, ahead of anything queued."""
+        _log.warning("session.emergency_stop", source=source)
+        self._request(EmergencyStop(source))
+
+    def interrupt(self, source: str) -> None:
+        """Ctrl-C, SIGTERM: stop now and end the session (no re-arm)."""
+        self._interrupted_by = source
+        self.emergency_stop(source)
+
+    def start(self, source: str) -> None:
+        """The person's start, or start again after a re-arm."""
+        self._begin(Start(by_person=source in PERSON_SOURCES), source)
+
+    def resume(self, source: str) -> None:
+        """Resume after a pause or a turn-around; a person's action."""
+        self._begin(Resume(by_person=source in PERSON_SOURCES), source)
+
+    def pause(self, source: str) -> None:
+        """Pause the belt."""
+        _log.info("session.paused", source=source)
+        self._request(Pause())
+
+    def toggle_pause(self, source: str) -> None:
+        """Pause when moving, resume when paused."""
+        if self._phase is SessionPhase.PAUSED:
+            self.resume(source)
+        else:
+            self.pause(source)
+
+    def rearm(self, source: str) -> None:
+        """Leave a latch; the belt stays still until the person starts again."""
+        _log.info("governor.rearm_requested", source=source)
+        self._request(Rearm())
+
+    def end(self, source: str) -> None:
+        """End the session with a normal ramp down and a stop."""
+        _log.info("session.end_requested", source=source)
+        self._end_requested_by = source
+        self._request(End())
+
+    def nudge_speed(self, delta_kmh: float, source: str) -> None:
+        """Change the current target a little; the governor keeps it within the caps."""
+        governor = self._governor
+        if governor is None or not math.isfinite(delta_kmh):
+            return
+        current = governor.target_speed_kmh or 0.0
+        direction = governor.pending_direction or governor.direction
+        _log.info("session.speed_nudged", source=source, delta_kmh=delta_kmh)
+        self._request(SetTarget(max(0.0, current + delta_kmh), direction))
+
+    def _begin(self, request: Start | Resume, source: str) -> None:
+        governor = self._governor
+        if governor is None:
+            return
+        if governor.state is GovernorState.IDLE and self._segment_index < len(self._segments):
+            self._request(self._target_of(self._segments[self._segment_index]))
+        _log.info("session.start_requested", source=source, kind=type(request).__name__.lower())
+        self._request(request)
+
+    # -- the run ---------------------------------------------------------------------
+
+    @property
+    def phase(self) -> SessionPhase:
+        """Where the session is now."""
+        return self._phase
+
+    async def run(self) -> SessionSummary:
+        """Connect, run the plan, end with the belt stopped; return how it went.
+
+        Whatever ends it (the plan, a latch, a person, cancellation, an error), the
+        treadmill is commanded to stop before this returns or raises, as far as the
+        link allows (SAFETY.md invariant 6).
+        """
+        self._started_s = self._clock.now_s()
+        self._set_phase(SessionPhase.CONNECTING)
+        self._emit("session.connecting", device=self._link_name())
+        try:
+            info = await self._link.connect()
+        except LinkError as error:
+            _log.error("session.connect_failed", error=str(error))
+            return self._summary(SessionEnd.CONNECT_FAILED)
+        if not info.has_control_point:
+            _log.error(
+                "session.refused",
+                error=f"{info.name} has no FTMS control point: it can be watched, not driven",
+            )
+            await self._link.disconnect()
+            return self._summary(SessionEnd.CONNECT_FAILED)
+        try:
+            end = await self._run_connected(info)
+        finally:
+            await self._shutdown()
+        return self._summary(end)
+
+    async def _run_connected(self, info: MachineInfo) -> SessionEnd:
+        now = self._clock.now_s()
+        self._governor = SafetyGovernor(self._limits, ranges_from(info), now_s=now, link_up=True)
+        self._last_tick_s = now
+        self._set_phase(SessionPhase.WAITING_FOR_START)
+        self._request(self._target_of(self._segments[0]))
+        self._cue(
+            Cue(
+                "before_start",
+                "Stand on the side rails and clip the safety key to your clothes. "
+                "Press Enter to start.",
+            )
+        )
+        async with asyncio.TaskGroup() as tasks:
+            self._tasks = tasks
+            helpers = [
+                tasks.create_task(self._pump_link_events(), name="session.link_events"),
+                tasks.create_task(self._write_commands(), name="session.commands"),
+            ]
+            try:
+                return await self._control_loop()
+            finally:
+                # The helpers run forever; a stop task still writing is left to finish.
+                self._tasks = None
+                for task in helpers:
+                    task.cancel()
+                if self._reconnect_task is not None:
+                    self._reconnect_task.cancel()
+
+    async def _control_loop(self) -> SessionEnd:
+        # A dry run with no person has nobody to notice a session that cannot go on
+        # (a belt that never stops, a resume refused for ever): it gives up instead.
+        give_up_s = self._started_s + 3 * self._plan.total_s + DRY_RUN_SLACK_S
+        while True:
+            now = self._clock.now_s()
+            if self._stand_in and now > give_up_s and self._interrupted_by is None:
+                _log.error("session.dry_run_stuck", waited_s=round(now - self._started_s))
+                self._gave_up = True
+                self.interrupt("dry-run-guard")
+            self._tick(now)
+            end = self._session_end(now)
+            if end is not None:
+                return end
+            await self._clock.sleep(self._tick_s)
+
+    def _tick(self, now: float) -> None:
+        governor = self._require_governor()
+        dt = max(0.0, now - self._last_tick_s)
+        self._last_tick_s = now
+        if governor.state is GovernorState.RUNNING and self._segment_index < len(self._segments):
+            self._advance_plan(dt, now)
+        self._apply(governor.tick(now))
+        self._stand_in_for_person(now)
+        self._publish(now)
+
+    def _advance_plan(self, dt: float, now: float) -> None:
+        segment = self._segments[self._segment_index]
+        if not self._segment_started:
+            self._segment_started = True
+            self._emit(
+                "segment.started",
+                index=segment.index,
+                direction=str(segment.direction),
+                speed_kmh=segment.speed_kmh,
+                incline_pct=segment.incline_pct,
+                duration_s=segment.duration_s,
+                cue=segment.cue,
+            )
+            if segment.cue:
+                self._cue(Cue("segment", segment.cue))
+        self._segment_elapsed_s += dt
+        self._time_by_direction[Direction(segment.direction)] += dt
+        left_s = segment.duration_s - self._segment_elapsed_s
+        following = self._next_segment()
+        if not self._heads_up_given and left_s <= HEADS_UP_S:
+            self._heads_up_given = True
+            self._cue(Cue("heads_up", self._heads_up_text(segment, following, left_s)))
+        if left_s > 0:
+            return
+        self._finished_segments += 1
+        self._segment_index += 1
+        self._segment_elapsed_s = 0.0
+        self._segment_started = False
+        self._heads_up_given = False
+        if following is None:
+            _log.info("session.plan_done")
+            self._request(End(), now)
+        else:
+            self._request(self._target_of(following), now)
+
+    @staticmethod
+    def _heads_up_text(
+        segment: PlannedSegment, following: PlannedSegment | None, left_s: float
+    ) -> str:
+        seconds = max(1, math.ceil(left_s))
+        if following is None:
+            return f"{seconds} seconds left. Then the belt slows down and stops."
+        if following.direction != segment.direction:
+            return (
+                f"In {seconds} seconds: turn around. The belt will stop; "
+                f"then walk {following.direction} at {following.speed_kmh:g} km/h."
+            )
+        if following.speed_kmh > segment.speed_kmh:
+            return f"In {seconds} seconds: speed up to {following.speed_kmh:g} km/h."
+        if following.speed_kmh < segment.speed_kmh:
+            return f"In {seconds} seconds: slow down to {following.speed_kmh:g} km/h."
+        return f"In {seconds} seconds: next segment, same speed."
+
+    def _next_segment(self) -> PlannedSegment | None:
+        index = self._segment_index + 1
+        return self._segments[index] if index < len(self._segments) else None
+
+    @staticmethod
+    def _target_of(segment: PlannedSegment) -> SetTarget:
+        return SetTarget(
+            speed_kmh=segment.speed_kmh,
+            direction=Direction(segment.direction),
+            incline_pct=segment.incline_pct,
+        )
+
+    def _stand_in_for_person(self, now: float) -> None:
+        """Dry runs only: press start or resume where the person would be asked to."""
+        if not self._stand_in or now < self._stand_in_next_try_s:
+            return
+        state = self._require_governor().state
+        if state is GovernorState.IDLE and self._phase is SessionPhase.WAITING_FOR_START:
+            if not self._latches:
+                self._stand_in_next_try_s = now + 1.0
+                self.start("stand-in")
+        elif state is GovernorState.PAUSED and self._end_requested_by is None:
+            self._stand_in_next_try_s = now + 1.0
+            self.resume("stand-in")
+
+    def _session_end(self, now: float) -> SessionEnd | None:
+        """How the session ends now, or None while it goes on."""
+        state = self._require_governor().state
+        if state is GovernorState.FINISHED:
+            return self._end_when_settled(now, self._finished_end())
+        if state is GovernorState.LATCHED:
+            ends_here = (
+                self._interrupted_by is not None
+                or self._end_requested_by is not None
+                or not self._interactive
+            )
+            return self._end_when_settled(now, self._latched_end()) if ends_here else None
+        self._settle_deadline_s = None
+        return None
+
+    def _end_when_settled(self, now: float, end: SessionEnd) -> SessionEnd | None:
+        """``end`` once the belt reports a stop (or waiting for it timed out)."""
+        if self._belt_settled() or self._settle_timed_out(now):
+            return end
+        return None
+
+    def _finished_end(self) -> SessionEnd:
+        if self._end_requested_by is not None:
+            return SessionEnd.STOPPED_BY_PERSON
+        return SessionEnd.COMPLETED
+
+    def _latched_end(self) -> SessionEnd:
+        if self._gave_up:
+            return SessionEnd.ERROR
+        reason = self._require_governor().latch_reason
+        if self._interrupted_by is not None or reason is LatchReason.EMERGENCY_STOP:
+            return SessionEnd.STOPPED_BY_PERSON
+        return SessionEnd.SAFETY_LATCH
+
+    def _belt_settled(self) -> bool:
+        return (
+            self._link.is_connected
+            and self._stopped_since_data
+            and not self._link.stop_pending
+            and (self._stop_task is None or self._stop_task.done())
+        )
+
+    def _settle_timed_out(self, now: float) -> bool:
+        if self._settle_deadline_s is None:
+            self._settle_deadline_s = now + SETTLE_TIMEOUT_S
+        if now >= self._settle_deadline_s:
+            _log.error("session.stop_unconfirmed", waited_s=SETTLE_TIMEOUT_S)
+            return True
+        return False
+
+    # -- link events --------------------------------------------------------------
+
+    def on_link_event(self, event: LinkEvent) -> None:
+        """The link's callback: queue the event (returns at once)."""
+        self._events.put_nowait(event)
+
+    async def _pump_link_events(self) -> None:
+        while True:
+            event = await self._events.get()
+            self._handle_link_event(event)
+
+    def _handle_link_event(self, event: LinkEvent) -> None:
+        now = self._clock.now_s()
+        match event:
+            case ftms_link.DataReceived(data=data):
+                self._last_data = event
+                if data.distance_m is not None and self._first_distance_m is None:
+                    self._first_distance_m = float(data.distance_m)
+                if data.speed_kmh is not None:
+                    self._stopped_since_data = data.speed_kmh <= STOPPED_KMH
+                _log.info(
+                    "belt.data",
+                    speed_kmh=data.speed_kmh,
+                    incline_pct=data.incline_pct,
+                    distance_m=data.distance_m,
+                    elapsed_s=data.elapsed_s,
+                    heart_rate_bpm=data.heart_rate_bpm,
+                )
+            case ftms_link.StatusReceived(status=status):
+                _log.info("machine.status", code=status.code, raw=status.raw)
+                if status.code is MachineStatusCode.CONTROL_PERMISSION_LOST:
+                    self._link.control_lost()
+            case ftms_link.LinkDown():
+                self._stopped_since_data = False
+                self._ensure_reconnecting()
+            case ftms_link.DecodeFailed():
+                pass  # counted and logged by the link; never a command
+            case _:
+                pass
+        observation = to_observation(event)
+        if observation is not None:
+            self._apply(self._require_governor().observe(observation, now))
+
+    def _ensure_reconnecting(self) -> None:
+        if self._tasks is None or (
+            self._reconnect_task is not None and not self._reconnect_task.done()
+        ):
+            return
+        self._reconnect_task = self._tasks.create_task(self._reconnect(), name="session.reconnect")
+
+    async def _reconnect(self) -> None:
+        """Bring the link back: a pending stop reaches the treadmill, the person may re-arm.
+
+        Cancelled when the session ends.
+        """
+        _log.warning("link.reconnecting")
+        with contextlib.suppress(LinkError):
+            await self._link.reconnect(max_attempts=None)
+
+    # -- decisions -----------------------------------------------------------------
+
+    def _request(
+        self,
+        request: EmergencyStop | SetTarget | Start | Resume | Pause | End | Rearm,
+        now: float | None = None,
+    ) -> None:
+        governor = self._governor
+        if governor is None:
+            if isinstance(request, EmergencyStop):
+                self._spawn_stop(request.source)
+            return
+        self._apply(governor.request(request, self._clock.now_s() if now is None else now))
+
+    def _apply(self, decisions: list[Decision]) -> None:
+        for decision in decisions:
+            match decision:
+                case SendStop() | SendPause():
+                    # A halt: ahead of anything queued, and nothing decided before it
+                    # (a speed that would move the belt again) is written after it.
+                    self._commands.clear()
+                    self._last_written_speed = None
+                    if isinstance(decision, SendStop):
+                        self._spawn_stop(decision.reason)
+                    else:
+                        self._spawn_pause(decision)
+                case SendSpeed() | SendIncline() | SendStart():
+                    self._queue_command(decision)
+                case _:
+                    self._show(decision)
+
+    def _show(self, decision: Decision) -> None:
+        """Decisions for people and the record, not for the treadmill."""
+        match decision:
+            case StateChanged():
+                self._on_state_changed(decision)
+            case GovernorCue():
+                if decision.seconds_left is not None:
+                    self._countdown = (decision.seconds_left, self._clock.now_s())
+                self._cue(Cue(str(decision.kind), decision.text))
+            case Alarm():
+                _log.error("governor.alarm", text=decision.text, reason=decision.reason)
+                self._cue(Cue("alarm", decision.text, urgent=True))
+            case Refused():
+                _log.info(
+                    "governor.refused", item=type(decision.item).__name__, reason=decision.reason
+                )
+            case TargetLimited():
+                _log.info("governor.target_limited", **_fields(decision))
+            case _:
+                pass
+
+    def _queue_command(self, command: Command) -> None:
+        _log.info("governor.command", command=type(command).__name__, **_fields(command))
+        if isinstance(command, SendSpeed) and self._commands:
+            # A newer ramp step replaces a speed still waiting: only the latest matters.
+            last = self._commands[-1]
+            if isinstance(last, SendSpeed):
+                self._commands[-1] = command
+                self._commands_ready.set()
+                return
+        self._commands.append(command)
+        self._commands_ready.set()
+
+    def _spawn_stop(self, reason: str) -> None:
+        _log.warning("governor.command", command="SendStop", reason=reason)
+        if self._tasks is not None:
+            self._stop_task = self._tasks.create_task(self._link.stop_now(), name="session.stop")
+        else:
+            self._link_stop_soon()
+
+    def _spawn_pause(self, pause: SendPause) -> None:
+        _log.info("governor.command", command="SendPause", reason=pause.reason)
+        if self._tasks is not None:
+            self._tasks.create_task(self._link.pause_now(), name="session.pause")
+
+    def _link_stop_soon(self) -> None:
+        # Outside the task group (before it starts or after it ends): the stop still
+        # goes out at once, and _shutdown awaits the task.
+        self._stop_task = asyncio.get_running_loop().create_task(self._link.stop_now())
+
+    def _on_state_changed(self, change: StateChanged) -> None:
+        _log.info(
+            "governor.state_changed",
+            old=change.old,
+            new=change.new,
+            latch_reason=change.latch_reason,
+            reason=change.reason,
+        )
+        self._set_phase(_PHASES[change.new])
+        if change.new is GovernorState.LATCHED and change.latch_reason is not None:
+            reason = change.latch_reason.name.lower()
+            self._latches.append(reason)
+            _log.error("governor.latched", reason=reason, detail=change.reason)
+            self._emit("governor.latched", log=False, reason=reason, detail=change.reason)
+        elif change.old is GovernorState.LATCHED and change.new is GovernorState.IDLE:
+            self._emit("governor.rearmed")
+
+    async def _write_commands(self) -> None:
+        """Write queued commands in order; a slow or silent treadmill delays only this."""
+        while True:
+            await self._commands_ready.wait()
+            self._commands_ready.clear()
+            while self._commands:
+                command = self._commands.popleft()
+                await self._write(command)
+
+    async def _write(self, command: Command) -> None:
+        if isinstance(command, SendSpeed):
+            await self._pace(command.speed_kmh)
+        if self._require_governor().state is GovernorState.LATCHED:
+            _log.warning("command.dropped", command=type(command).__name__, reason="latched")
+            return
+        try:
+            match command:
+                case SendSpeed(speed_kmh=speed_kmh):
+                    await self._link.set_target_speed(speed_kmh)
+                    self._last_written_speed = (speed_kmh, self._clock.now_s())
+                case SendIncline(incline_pct=incline_pct):
+                    await self._link.set_target_inclination(incline_pct)
+                case SendStart():
+                    self._last_written_speed = None
+                    await self._link.start_resume()
+                case _:
+                    pass
+        except (CommandRejected, CommandTimeout, CommandRefused, LinkError) as error:
+            _log.warning("command.failed", command=type(command).__name__, error=str(error))
+
+    async def _pace(self, speed_kmh: float) -> None:
+        """Keep the ramp as the treadmill receives it, not only as the governor decided it.
+
+        A write held up behind a slow answer would otherwise reach the treadmill right
+        before the next ramp step, and the belt would see a steeper ramp than allowed.
+        """
+        if self._last_written_speed is None:
+            return
+        last_kmh, written_s = self._last_written_speed
+        rate = (
+            self._limits.acceleration_kmh_per_s
+            if speed_kmh > last_kmh
+            else self._limits.deceleration_kmh_per_s
+        )
+        wait_s = abs(speed_kmh - last_kmh) / rate - (self._clock.now_s() - written_s)
+        if wait_s > 0:
+            await self._clock.sleep(wait_s)
+
+    # -- output ------------------------------------------------------------------
+
+    def _set_phase(self, phase: SessionPhase) -> None:
+        if phase is not self._phase:
+            self._phase = phase
+
+    def _emit(self, kind: str, *, log: bool = True, **fields_: object) -> None:
+        if log:
+            _log.info(kind, **fields_)
+        event = SessionEvent(kind, self._clock.now_s() - self._started_s, fields_)
+        for observer in self._observers:
+            observer.on_event(event)
+
+    def _cue(self, cue: Cue) -> None:
+        _log.info("cue.given", kind=cue.kind, text=cue.text, urgent=cue.urgent)
+        for observer in self._observers:
+            observer.on_cue(cue)
+
+    def _publish(self, now: float) -> None:
+        snapshot = self.snapshot(now)
+        for observer in self._observers:
+            observer.on_snapshot(snapshot)
+
+    def snapshot(self, now: float | None = None) -> SessionSnapshot:
+        """The session's state now, as observers see it."""
+        now = self._clock.now_s() if now is None else now
+        governor = self._governor
+        index = self._segment_index
+        segment = self._segments[index] if index < len(self._segments) else None
+        following = self._next_segment() if segment is not None else None
+        data = self._last_data.data if self._last_data is not None else None
+        remaining_segment_s = (
+            max(0.0, segment.duration_s - self._segment_elapsed_s) if segment else None
+        )
+        later_s = sum(s.duration_s for s in self._segments[index + 1 :])
+        countdown: float | None = None
+        if (
+            self._countdown is not None
+            and governor is not None
+            and (governor.pending_direction is not None)
+        ):
+            seconds_left, given_s = self._countdown
+            countdown = max(0.0, seconds_left - (now - given_s))
+        return SessionSnapshot(
+            t_s=now - self._started_s,
+            phase=self._phase,
+            profile_name=self._plan.name,
+            latch_reason=(
+                governor.latch_reason.name.lower()
+                if governor is not None and governor.latch_reason is not None
+                else None
+            ),
+            segment=_view(segment),
+            next_segment=_view(following),
+            segment_count=len(self._segments),
+            segment_remaining_s=remaining_segment_s,
+            session_remaining_s=(
+                (remaining_segment_s or 0.0) + later_s if segment is not None else 0.0
+            ),
+            direction=str(governor.direction) if governor is not None else None,
+            target_speed_kmh=governor.commanded_speed_kmh if governor is not None else 0.0,
+            belt_speed_kmh=data.speed_kmh if data is not None else None,
+            incline_pct=data.incline_pct if data is not None else None,
+            distance_m=self._distance_m(),
+            elapsed_s=now - self._started_s,
+            heart_rate_bpm=data.heart_rate_bpm if data is not None else None,
+            link_up=self._link.is_connected,
+            turnaround_countdown_s=countdown,
+        )
+
+    def _distance_m(self) -> float | None:
+        if self._last_data is None or self._first_distance_m is None:
+            return None
+        last = self._last_data.data.distance_m
+        return None if last is None else max(0.0, float(last) - self._first_distance_m)
+
+    # -- the end -------------------------------------------------------------------
+
+    async def _shutdown(self) -> None:
+        """Leave the treadmill commanded to stop, then close the link."""
+        if self._stop_task is not None and not self._stop_task.done():
+            with contextlib.suppress(LinkError, TimeoutError):
+                await asyncio.shield(self._stop_task)
+        governor = self._governor
+        finished_still = (
+            governor is not None
+            and governor.state is GovernorState.FINISHED
+            and self._belt_settled()
+        )
+        if not finished_still and self._link.is_connected:
+            _log.warning("session.final_stop")
+            with contextlib.suppress(LinkError, TimeoutError):
+                await asyncio.shield(self._link.stop_now())
+        await self._link.disconnect()
+
+    def _summary(self, end: SessionEnd) -> SessionSummary:
+        summary = SessionSummary(
+            end=end,
+            duration_s=round(self._clock.now_s() - self._started_s, 3),
+            backward_s=round(self._time_by_direction[Direction.BACKWARD], 3),
+            forward_s=round(self._time_by_direction[Direction.FORWARD], 3),
+            distance_m=round(self._distance_m() or 0.0, 1),
+            segments_completed=self._finished_segments,
+            segment_count=len(self._segments),
+            latches=tuple(self._latches),
+        )
+        self._set_phase(SessionPhase.FINISHED)
+        self._emit(
+            "session.ended",
+            end=str(end),
+            exit_status=end.exit_status,
+            summary=_fields(summary),
+        )
+        return summary
+
+    def _link_name(self) -> str:
+        info = self._link.info
+        return info.name if info is not None else "treadmill"
+
+    def _require_governor(self) -> SafetyGovernor:
+        if self._governor is None:
+            raise RuntimeError("the governor exists once the link is up")
+        return self._governor
+
+
+def _view(segment: PlannedSegment | None) -> SegmentView | None:
+    if segment is None:
+        return None
+    return SegmentView(
+        index=segment.index,
+        direction=str(segment.direction),
+        speed_kmh=segment.speed_kmh,
+        incline_pct=segment.incline_pct,
+        duration_s=segment.duration_s,
+        cue=segment.cue,
+    )
+
+
+def _fields(value: object) -> dict[str, object]:
+    """A decision or summary as plain fields for the log (enums by name)."""
+    if not is_dataclass(value) or isinstance(value, type):
+        return {}
+    out: dict[str, object] = {}
+    for item in fields(value):
+        field_value = getattr(value, item.name)
+        if isinstance(field_value, Enum):
+            field_value = (
+                str(field_value.value)
+                if isinstance(field_value.value, str)
+                else (field_value.name.lower())
+            )
+        out[item.name] = field_value
+    return out
