@@ -81,3 +81,21 @@ async def _sleep_and_measure(duration_s: float) -> float:
     start_s = loop.time()
     await asyncio.sleep(duration_s)
     return loop.time() - start_s
+
+
+def test_virtual_time_waits_for_work_in_a_thread() -> None:
+    """A blocking call in the executor takes real time; timers must not run ahead of it."""
+
+    async def main() -> tuple[bool, float]:
+        loop = asyncio.get_running_loop()
+        start_s = loop.time()
+        work = loop.run_in_executor(None, time.sleep, 0.05)
+        timer = asyncio.create_task(asyncio.sleep(300))
+        await work
+        done_first = not timer.done()
+        timer.cancel()
+        return done_first, loop.time() - start_s
+
+    work_finished_first, elapsed_s = run_accelerated(main())
+    assert work_finished_first
+    assert elapsed_s < 300

@@ -18,6 +18,7 @@ import time
 from typing import TYPE_CHECKING, Protocol, Self, override
 
 if TYPE_CHECKING:
+    import concurrent.futures
     from collections.abc import Callable, Coroutine
 
 
@@ -47,6 +48,10 @@ class LoopClock:
         await asyncio.sleep(max(0.0, duration_s))
 
 
+_THREAD_POLL_S = 0.01
+"""While a thread works for the loop, virtual time stands still; poll this often."""
+
+
 class _VirtualSelector(selectors.DefaultSelector):
     """A selector that advances virtual time instead of blocking when it can.
 
@@ -69,6 +74,10 @@ class _VirtualSelector(selectors.DefaultSelector):
         if timeout is None:
             return super().select(None)
         if self._clock.speedup is None:
+            if self._clock.threads_busy:
+                # Real work in another thread (a DNS lookup, joining the executor): its
+                # answer wakes the loop; virtual time must not run ahead of it.
+                return super().select(min(timeout, _THREAD_POLL_S))
             self._clock.advance(timeout)
             return []
         return super().select(timeout / self._clock.speedup)
@@ -80,6 +89,7 @@ class _VirtualTime:
     def __init__(self, speedup: float | None, start_s: float = 0.0) -> None:
         _check_speedup(speedup)
         self.speedup = speedup
+        self.threads_busy = 0
         self._offset_s = start_s
         self._real_start_s = time.monotonic()
 
@@ -123,6 +133,28 @@ class AcceleratedEventLoop(asyncio.SelectorEventLoop):
     @override
     def time(self) -> float:
         return self._virtual_time.now()
+
+    @override
+    def run_in_executor[T](
+        self, executor: concurrent.futures.Executor | None, func: Callable[..., T], *args: object
+    ) -> asyncio.Future[T]:
+        """Run ``func`` in a thread; virtual time waits for it (it takes real time)."""
+        future = super().run_in_executor(executor, func, *args)
+        self._virtual_time.threads_busy += 1
+        future.add_done_callback(self._thread_done)
+        return future
+
+    def _thread_done(self, _future: object) -> None:
+        self._virtual_time.threads_busy -= 1
+
+    @override
+    async def shutdown_default_executor(self, timeout: float | None = None) -> None:
+        """Join the executor's threads in real time, whatever the virtual clock does."""
+        self._virtual_time.threads_busy += 1
+        try:
+            await super().shutdown_default_executor(timeout)
+        finally:
+            self._virtual_time.threads_busy -= 1
 
 
 def loop_factory(speedup: float | None) -> Callable[[], asyncio.AbstractEventLoop]:
