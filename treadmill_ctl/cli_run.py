@@ -73,36 +73,11 @@ def default_record_path(profile: Profile, started: datetime) -> Path:
 
 def run_command(args: argparse.Namespace) -> int:
     """Run the ``run`` command; return the exit status (README: "Exit status of run")."""
-    if args.yes and not args.simulator:
-        print(  # noqa: T201
-            "error: --yes starts the belt without a key press: it is only allowed with --simulator",
-            file=sys.stderr,
-        )
-        return SessionEnd.BAD_PROFILE.exit_status
-    if args.speedup != "1" and not args.simulator:
-        print("error: --speedup only applies to --simulator dry runs", file=sys.stderr)  # noqa: T201
-        return SessionEnd.BAD_PROFILE.exit_status
     try:
-        speedup = parse_speedup(args.speedup)
-        settings = load_settings()
-        profile = load_profile(args.profile, limits=settings.limits)
-        plan = build_plan(profile, weight_kg=settings.weight_kg)
-        if args.simulator:
-            _check_simulator_options(args)
+        session, speedup = _prepare(args)
     except (ConfigError, ProfileError) as error:
         print(f"error: {error}", file=sys.stderr)  # noqa: T201
         return SessionEnd.BAD_PROFILE.exit_status
-
-    started = datetime.now().astimezone()
-    record_path = Path(args.record) if args.record else default_record_path(profile, started)
-    session = _Session(
-        args,
-        settings=settings,
-        profile=profile,
-        plan=plan,
-        record_path=record_path,
-        speedup=speedup,
-    )
     try:
         if args.simulator:
             summary = run_accelerated(session.run(), speedup=speedup)
@@ -113,8 +88,47 @@ def run_command(args: argparse.Namespace) -> int:
     except LinkError as error:
         print(f"error: {error}", file=sys.stderr)  # noqa: T201
         return SessionEnd.CONNECT_FAILED.exit_status
+    except Exception as error:  # noqa: BLE001 - the belt was stopped on the way out
+        print(  # noqa: T201
+            f"error: the session failed: {type(error).__name__}: {error}. The treadmill was "
+            f"commanded to stop; the record is {session.record_path}",
+            file=sys.stderr,
+        )
+        return SessionEnd.ERROR.exit_status
     print(_describe(summary, session.record_path))  # noqa: T201
     return summary.end.exit_status
+
+
+def _prepare(args: argparse.Namespace) -> tuple[_Session, float | None]:
+    """Check the arguments, settings and profile; nothing has moved yet.
+
+    Raises:
+        ConfigError: bad arguments or settings.
+        ProfileError: the profile cannot be run.
+    """
+    if args.yes and not args.simulator:
+        raise ConfigError(
+            "--yes starts the belt without a key press: it is only allowed with --simulator"
+        )
+    if args.speedup != "1" and not args.simulator:
+        raise ConfigError("--speedup only applies to --simulator dry runs")
+    speedup = parse_speedup(args.speedup)
+    settings = load_settings()
+    profile = load_profile(args.profile, limits=settings.limits)
+    plan = build_plan(profile, weight_kg=settings.weight_kg)
+    if args.simulator:
+        _check_simulator_options(args)
+    started = datetime.now().astimezone()
+    record_path = Path(args.record) if args.record else default_record_path(profile, started)
+    session = _Session(
+        args,
+        settings=settings,
+        profile=profile,
+        plan=plan,
+        record_path=record_path,
+        speedup=speedup,
+    )
+    return session, speedup
 
 
 def _check_simulator_options(args: argparse.Namespace) -> None:

@@ -259,6 +259,7 @@ class SessionRunner:
         self._countdown: tuple[int, float] | None = None
         self._last_written_speed: tuple[float, float] | None = None
         self._gave_up = False
+        self._early_emergency: EmergencyStop | None = None
 
     def add_observer(self, observer: SessionObserver) -> None:
         """Let one more observer see snapshots, events and cues.
@@ -360,8 +361,15 @@ class SessionRunner:
             return self._summary(SessionEnd.CONNECT_FAILED)
         try:
             end = await self._run_connected(info)
-        finally:
+        except Exception:
+            _log.exception("session.failed")
             await self._shutdown()
+            self._summary(SessionEnd.ERROR)
+            raise
+        except BaseException:
+            await self._shutdown()
+            raise
+        await self._shutdown()
         return self._summary(end)
 
     async def _run_connected(self, info: MachineInfo) -> SessionEnd:
@@ -369,6 +377,8 @@ class SessionRunner:
         self._governor = SafetyGovernor(self._limits, ranges_from(info), now_s=now, link_up=True)
         self._last_tick_s = now
         self._set_phase(SessionPhase.WAITING_FOR_START)
+        if self._early_emergency is not None:
+            self._request(self._early_emergency)
         self._request(self._target_of(self._segments[0]))
         self._cue(
             Cue(
@@ -616,6 +626,9 @@ class SessionRunner:
         governor = self._governor
         if governor is None:
             if isinstance(request, EmergencyStop):
+                # Before the link is up: the link keeps the stop for the connection,
+                # and the governor starts latched.
+                self._early_emergency = request
                 self._spawn_stop(request.source)
             return
         self._apply(governor.request(request, self._clock.now_s() if now is None else now))
@@ -791,7 +804,8 @@ class SessionRunner:
         if (
             self._countdown is not None
             and governor is not None
-            and (governor.pending_direction is not None)
+            and governor.pending_direction is not None
+            and governor.state in {GovernorState.TURNING_AROUND, GovernorState.PAUSED}
         ):
             seconds_left, given_s = self._countdown
             countdown = max(0.0, seconds_left - (now - given_s))

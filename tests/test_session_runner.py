@@ -1,0 +1,136 @@
+"""The session runner on its own, against the simulator: how sessions end badly."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from simulator import open_virtual_treadmill
+from treadmill_ctl.ftms.link import FtmsLink, LinkEvent
+from treadmill_ctl.profiles import build_plan, load_profile
+from treadmill_ctl.safety import SafetyGovernor
+from treadmill_ctl.session.clock import LoopClock, run_accelerated
+from treadmill_ctl.session.events import SessionEnd, SessionPhase
+from treadmill_ctl.session.runner import SessionRunner
+
+DEMO = Path(__file__).resolve().parent.parent / "profiles" / "demo.toml"
+
+
+def _stop_writes(records: list[dict[str, object]]) -> list[float]:
+    return [
+        float(r["t"])  # type: ignore[arg-type]
+        for r in records
+        if r["kind"] == "control_point_write" and r["data_hex"] == "0801"
+    ]
+
+
+class _Boom(RuntimeError):
+    pass
+
+
+def test_an_unexpected_error_mid_session_stops_the_belt_before_it_propagates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    profile = load_profile(DEMO)
+    real_tick = SafetyGovernor.tick
+
+    def failing_tick(self: SafetyGovernor, now_s: float) -> list[object]:
+        if self.state.value == "running" and (self.belt_speed_kmh or 0) >= 1.9:
+            raise _Boom("a bug in the control loop")
+        return real_tick(self, now_s)  # type: ignore[return-value]
+
+    monkeypatch.setattr(SafetyGovernor, "tick", failing_tick)
+
+    async def main() -> tuple[float, list[dict[str, object]]]:
+        async with open_virtual_treadmill() as sim:
+            runner: SessionRunner | None = None
+
+            def on_event(event: LinkEvent) -> None:
+                assert runner is not None
+                runner.on_link_event(event)
+
+            link = FtmsLink(
+                sim.ble_device,
+                on_event=on_event,
+                clock=LoopClock(),
+                client_backend=sim.client_backend,
+            )
+            runner = SessionRunner(
+                plan=build_plan(profile),
+                limits=profile.limits,
+                link=link,
+                clock=LoopClock(),
+                stand_in_person=True,
+            )
+            with pytest.raises(ExceptionGroup) as raised:
+                await runner.run()
+            assert raised.group_contains(_Boom)
+            assert runner.phase is SessionPhase.FINISHED
+            await asyncio.sleep(5)
+            return sim.model.belt_speed_kmh, list(map(dict, sim.trace.records))
+
+    belt_kmh, records = run_accelerated(main())
+    assert _stop_writes(records)
+    assert belt_kmh == 0.0
+
+
+def test_a_treadmill_without_control_point_is_refused_not_driven() -> None:
+    profile = load_profile(DEMO)
+
+    async def main() -> tuple[SessionEnd, list[dict[str, object]]]:
+        async with open_virtual_treadmill(quirks=["no-control-point"]) as sim:
+            link = FtmsLink(
+                sim.ble_device,
+                on_event=lambda _e: None,
+                clock=LoopClock(),
+                client_backend=sim.client_backend,
+            )
+            runner = SessionRunner(
+                plan=build_plan(profile),
+                limits=profile.limits,
+                link=link,
+                clock=LoopClock(),
+                stand_in_person=True,
+            )
+            summary = await runner.run()
+            return summary.end, list(map(dict, sim.trace.records))
+
+    end, records = run_accelerated(main())
+    assert end is SessionEnd.CONNECT_FAILED
+    assert not [r for r in records if r["kind"] == "control_point_write"]
+
+
+def test_an_emergency_stop_before_the_link_is_up_is_not_lost() -> None:
+    profile = load_profile(DEMO)
+
+    async def main() -> SessionEnd:
+        async with open_virtual_treadmill() as sim:
+            runner: SessionRunner | None = None
+
+            def on_event(event: LinkEvent) -> None:
+                assert runner is not None
+                runner.on_link_event(event)
+
+            link = FtmsLink(
+                sim.ble_device,
+                on_event=on_event,
+                clock=LoopClock(),
+                client_backend=sim.client_backend,
+            )
+            runner = SessionRunner(
+                plan=build_plan(profile),
+                limits=profile.limits,
+                link=link,
+                clock=LoopClock(),
+                stand_in_person=True,
+            )
+            session = asyncio.create_task(runner.run())
+            await asyncio.sleep(0)
+            runner.interrupt("sigint")
+            summary = await session
+            assert sim.model.belt_speed_kmh == 0.0
+            return summary.end
+
+    assert run_accelerated(main()) is SessionEnd.STOPPED_BY_PERSON
