@@ -17,8 +17,24 @@ from treadmill_ctl import __version__
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from treadmill_ctl.config import Settings
+
 EXIT_OK = 0
 EXIT_USAGE = 2
+
+
+def load_checked_settings(args: argparse.Namespace) -> Settings:
+    """The settings file, with a loud warning for every limit past its hard ceiling."""
+    from treadmill_ctl.config import load_settings  # noqa: PLC0415
+
+    settings = load_settings(allow_override=bool(getattr(args, "override_limits", False)))
+    for override in settings.overrides:
+        print(
+            f"WARNING: {override.key} = {override.value:g} is past its hard ceiling "
+            f"{override.hard_limit} ({override.source}); allowed by --override-limits",
+            file=sys.stderr,
+        )
+    return settings
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:
@@ -30,10 +46,9 @@ def _cmd_decode(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from treadmill_ctl.config import load_settings  # noqa: PLC0415
     from treadmill_ctl.profiles.check import check_command  # noqa: PLC0415
 
-    settings = load_settings()
+    settings = load_checked_settings(args)
     status, text = check_command(
         args.profiles,
         as_json=args.json,
@@ -47,8 +62,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_config(args: argparse.Namespace) -> int:
     from treadmill_ctl.config import describe_settings  # noqa: PLC0415
 
-    del args
-    print(describe_settings())
+    print(describe_settings(load_checked_settings(args)))
     return EXIT_OK
 
 
@@ -77,10 +91,9 @@ def _cmd_history(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from treadmill_ctl.config import load_settings  # noqa: PLC0415
     from treadmill_ctl.history.commands import report_command  # noqa: PLC0415
 
-    settings = load_settings()
+    settings = load_checked_settings(args)
     return _print_result(
         *report_command(
             args.session,
@@ -92,10 +105,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from treadmill_ctl.config import load_settings  # noqa: PLC0415
     from treadmill_ctl.history.commands import export_command  # noqa: PLC0415
 
-    settings = load_settings()
+    settings = load_checked_settings(args)
     return _print_result(
         *export_command(
             args.session,
@@ -107,10 +119,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_next(args: argparse.Namespace) -> int:
-    from treadmill_ctl.config import load_settings  # noqa: PLC0415
     from treadmill_ctl.history.commands import next_command  # noqa: PLC0415
 
-    settings = load_settings()
+    settings = load_checked_settings(args)
     return _print_result(
         *next_command(
             profile=Path(args.profile) if args.profile else None,
@@ -230,6 +241,12 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"treadmill-ctl {__version__}")
+    parser.add_argument(
+        "--override-limits",
+        action="store_true",
+        help="accept limits in the settings file past their hard ceilings (SAFETY.md); "
+        "each one is reported loudly and recorded",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     _add_run_parser(commands)
