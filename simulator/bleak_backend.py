@@ -22,7 +22,7 @@ import logging
 import struct
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, override
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, override
 
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient, NotifyCallback
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from bumble.device import Advertisement, Device
     from bumble.gatt_client import CharacteristicProxy, ServiceProxy
 
-    from simulator.radio import VirtualRadio
 
 __all__ = [
     "VirtualBleakClient",
@@ -76,6 +75,18 @@ _PROPERTY_NAMES: tuple[tuple[gatt.Characteristic.Properties, CharacteristicPrope
     (gatt.Characteristic.Properties.AUTHENTICATED_SIGNED_WRITES, "authenticated-signed-writes"),
     (gatt.Characteristic.Properties.EXTENDED_PROPERTIES, "extended-properties"),
 )
+
+
+class VirtualRadio(Protocol):
+    """What the backends need of a virtual radio (``simulator.radio.VirtualRadio``)."""
+
+    def create_device(self, name: str, address: str | None = None) -> Device:
+        """A new bumble device on its own controller, joined to the radio."""
+        ...
+
+    def remove_device(self, device: Device) -> None:
+        """Take a device off the radio."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

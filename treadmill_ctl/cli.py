@@ -24,17 +24,12 @@ EXIT_USAGE = 2
 
 
 def load_checked_settings(args: argparse.Namespace) -> Settings:
-    """The settings file, with a loud warning for every limit past its hard ceiling."""
-    from treadmill_ctl.config import load_settings  # noqa: PLC0415
+    """The settings file; every limit past its hard ceiling is reported on stderr."""
+    from treadmill_ctl.config import load_settings_reporting_overrides  # noqa: PLC0415
 
-    settings = load_settings(allow_override=bool(getattr(args, "override_limits", False)))
-    for override in settings.overrides:
-        print(
-            f"WARNING: {override.key} = {override.value:g} is past its hard ceiling "
-            f"{override.hard_limit} ({override.source}); allowed by --override-limits",
-            file=sys.stderr,
-        )
-    return settings
+    return load_settings_reporting_overrides(
+        allow_override=bool(getattr(args, "override_limits", False)), warn=sys.stderr
+    )
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:

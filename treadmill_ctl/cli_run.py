@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final
 
 import structlog
 
-from treadmill_ctl.config import Settings, data_dir
+from treadmill_ctl.config import Settings, data_dir, load_settings_reporting_overrides
 from treadmill_ctl.errors import ConfigError, LinkError, ProfileError
 from treadmill_ctl.ftms.discovery import find_treadmill
 from treadmill_ctl.ftms.link import FtmsLink
@@ -113,9 +113,9 @@ def _prepare(args: argparse.Namespace) -> tuple[_Session, float | None]:
     if args.speedup != "1" and not args.simulator:
         raise ConfigError("--speedup only applies to --simulator dry runs")
     speedup = parse_speedup(args.speedup)
-    from treadmill_ctl.cli import load_checked_settings  # noqa: PLC0415 - no import cycle at load
-
-    settings = load_checked_settings(args)
+    settings = load_settings_reporting_overrides(
+        allow_override=bool(args.override_limits), warn=sys.stderr
+    )
     profile = load_profile(args.profile, limits=settings.limits)
     plan = build_plan(profile, weight_kg=settings.weight_kg)
     if args.simulator:

@@ -30,7 +30,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TextIO
 
 import platformdirs
 
@@ -138,6 +138,22 @@ def load_settings(path: Path | None = None, *, allow_override: bool = False) -> 
         hotkeys=_table(document, "hotkeys", path),
         devices=devices,
     )
+
+
+def load_settings_reporting_overrides(*, allow_override: bool, warn: TextIO) -> Settings:
+    """:func:`load_settings` for a command, warning loudly about overridden limits.
+
+    Each limit past its hard ceiling (allowed only by the explicit ``allow_override``)
+    is written to ``warn``.
+    """
+    settings = load_settings(allow_override=allow_override)
+    for override in settings.overrides:
+        print(
+            f"WARNING: {override.key} = {override.value:g} is past its hard ceiling "
+            f"{_show(override.hard_limit)} ({override.source}); allowed by --override-limits",
+            file=warn,
+        )
+    return settings
 
 
 def _table(document: Mapping[str, object], key: str, path: Path) -> dict[str, object]:

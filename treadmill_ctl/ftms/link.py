@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 import structlog
 from bleak import BleakClient
@@ -68,7 +68,6 @@ if TYPE_CHECKING:
         TrainingStatus,
         TreadmillData,
     )
-    from treadmill_ctl.session.clock import Clock
 
 _log = structlog.get_logger("treadmill_ctl.ftms.link")
 
@@ -89,6 +88,18 @@ _DEVICE_INFORMATION_FIELDS: Final = {
     "firmware_revision": uuids.FIRMWARE_REVISION,
     "software_revision": uuids.SOFTWARE_REVISION,
 }
+
+
+class Clock(Protocol):
+    """The session's clock, as the link needs it (the session passes its own)."""
+
+    def now_s(self) -> float:
+        """Monotonic seconds: stamps events."""
+        ...
+
+    async def sleep(self, duration_s: float) -> None:
+        """Wait between reconnection attempts."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
