@@ -95,7 +95,8 @@ def run_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return SessionEnd.ERROR.exit_status
-    print(_describe(summary, session.record_path))  # noqa: T201
+    with contextlib.suppress(OSError):  # the terminal may be gone (a hang-up)
+        print(_describe(summary, session.record_path))  # noqa: T201
     return summary.end.exit_status
 
 
@@ -309,10 +310,10 @@ class _Session:
 
 @contextlib.contextmanager
 def _signals_stop(runner: SessionRunner) -> Iterator[None]:
-    """Ctrl-C and SIGTERM stop the belt first, then end the session."""
+    """Ctrl-C, SIGTERM and a hang-up (terminal closed, ssh gone) stop the belt, then end."""
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signum, runner.interrupt, signum.name.lower())
             installed.append(signum)

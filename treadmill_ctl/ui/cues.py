@@ -197,7 +197,11 @@ class CuePlayer:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._pending:
-                await self._deliver(self._pending.popleft())
+                cue = self._pending.popleft()
+                try:
+                    await self._deliver(cue)
+                except OSError as error:  # a terminal gone (hang-up) must not end the session
+                    _log.warning("cue.failed", text=cue.text, error=repr(error))
 
     async def _deliver(self, cue: Cue) -> None:
         speaker = None if self._quiet else self._speaker

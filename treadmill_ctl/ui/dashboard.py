@@ -17,6 +17,7 @@ Drawing is split in two, so the control loop never waits for the terminal:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Self
@@ -439,7 +440,8 @@ class Dashboard:
     ) -> None:
         live, self._live = self._live, None
         if live is not None:
-            live.stop()
+            with contextlib.suppress(OSError):  # the terminal is gone (a hang-up)
+                live.stop()
 
     def on_snapshot(self, snapshot: SessionSnapshot) -> None:
         """Keep the latest state; the draw thread picks it up."""
