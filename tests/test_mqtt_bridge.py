@@ -369,7 +369,7 @@ class TestCommands:
         ("payload", "reason"),
         [
             ('{"command": "start"}', "needs_person_at_treadmill"),
-            ('{"command": "resume"}', "remote_control_disabled"),
+            ('{"command": "resume"}', "needs_person_at_treadmill"),
             ('{"command": "nudge_speed", "delta_kmh": 0.5}', "remote_control_disabled"),
             ('{"command": "set_speed", "speed_kmh": 4}', "remote_control_disabled"),
             ('{"command": "rearm"}', "needs_person_at_treadmill"),
@@ -399,11 +399,13 @@ class TestCommands:
         ):
             await listener.command(bridge.topics.cmd, '{"command": "start", "id": 7}')
             refused = await listener.next_json(bridge.topics.reply)
-            await listener.command(bridge.topics.cmd, '{"command": "resume", "id": 8}')
+            await listener.command(
+                bridge.topics.cmd, '{"command": "nudge_speed", "delta_kmh": 0.2, "id": 8}'
+            )
             accepted = await listener.next_json(bridge.topics.reply)
         assert (refused["id"], refused["reason"]) == (7, "needs_person_at_treadmill")
         assert (accepted["id"], accepted["accepted"]) == (8, True)
-        assert control.calls == [("resume", "mqtt")]
+        assert control.calls == [("nudge_speed(+0.2)", "mqtt")]
 
     @pytest.mark.parametrize(
         ("payload", "reason"),

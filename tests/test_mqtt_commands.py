@@ -105,7 +105,6 @@ class TestPolicy:
     @pytest.mark.parametrize(
         "payload",
         [
-            '{"command": "resume"}',
             '{"command": "toggle_pause"}',
             '{"command": "nudge_speed", "delta_kmh": 0.1}',
             '{"command": "set_speed", "speed_kmh": 3}',
@@ -119,21 +118,24 @@ class TestPolicy:
         assert outcome.reason is RefusalReason.REMOTE_CONTROL_DISABLED
 
     @pytest.mark.parametrize("allow", [False, True])
-    @pytest.mark.parametrize("name", ["start", "rearm"])
-    def test_start_and_rearm_are_never_accepted_from_remote(
+    @pytest.mark.parametrize("name", ["start", "resume", "rearm"])
+    def test_start_resume_and_rearm_are_never_accepted_from_remote(
         self, name: str, *, allow: bool
     ) -> None:
         outcome = _decide(json.dumps({"command": name}), allow=allow)
         assert isinstance(outcome, Refused)
         assert outcome.reason is RefusalReason.NEEDS_PERSON_AT_TREADMILL
 
-    def test_remote_control_lets_resume_and_a_nudge_up_through(self) -> None:
+    def test_remote_control_lets_a_nudge_up_through(self) -> None:
         control = _Recorder()
-        for payload in ('{"command": "resume"}', '{"command": "nudge_speed", "delta_kmh": 0.5}'):
+        for payload in (
+            '{"command": "toggle_pause"}',
+            '{"command": "nudge_speed", "delta_kmh": 0.5}',
+        ):
             outcome = _decide(payload, allow=True)
             assert isinstance(outcome, RemoteCommand)
             dispatch(outcome, control)
-        assert control.calls == ["resume:mqtt", "nudge_speed(+0.5):mqtt"]
+        assert control.calls == ["toggle_pause:mqtt", "nudge_speed(+0.5):mqtt"]
 
     def test_set_speed_is_unsupported_even_with_remote_control(self) -> None:
         outcome = _decide('{"command": "set_speed", "speed_kmh": 3}', allow=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -14,6 +15,10 @@ from treadmill_ctl.safety import SafetyGovernor
 from treadmill_ctl.session.clock import LoopClock, run_accelerated
 from treadmill_ctl.session.events import SessionEnd, SessionPhase
 from treadmill_ctl.session.runner import SessionRunner
+
+if TYPE_CHECKING:
+    from simulator.radio import VirtualTreadmill
+    from treadmill_ctl.profiles import Profile
 
 DEMO = Path(__file__).resolve().parent.parent / "profiles" / "demo.toml"
 
@@ -28,6 +33,27 @@ def _stop_writes(records: list[dict[str, object]]) -> list[float]:
 
 class _Boom(RuntimeError):
     pass
+
+
+def _runner_for(sim: VirtualTreadmill, profile: Profile) -> SessionRunner:
+    """A runner wired as `treadmill-ctl run` wires it, standing in for the person."""
+    runner: SessionRunner | None = None
+
+    def on_event(event: LinkEvent) -> None:
+        assert runner is not None
+        runner.on_link_event(event)
+
+    link = FtmsLink(
+        sim.ble_device, on_event=on_event, clock=LoopClock(), client_backend=sim.client_backend
+    )
+    runner = SessionRunner(
+        plan=build_plan(profile),
+        limits=profile.limits,
+        link=link,
+        clock=LoopClock(),
+        stand_in_person=True,
+    )
+    return runner
 
 
 def test_an_unexpected_error_mid_session_stops_the_belt_before_it_propagates(
@@ -45,25 +71,7 @@ def test_an_unexpected_error_mid_session_stops_the_belt_before_it_propagates(
 
     async def main() -> tuple[float, list[dict[str, object]]]:
         async with open_virtual_treadmill() as sim:
-            runner: SessionRunner | None = None
-
-            def on_event(event: LinkEvent) -> None:
-                assert runner is not None
-                runner.on_link_event(event)
-
-            link = FtmsLink(
-                sim.ble_device,
-                on_event=on_event,
-                clock=LoopClock(),
-                client_backend=sim.client_backend,
-            )
-            runner = SessionRunner(
-                plan=build_plan(profile),
-                limits=profile.limits,
-                link=link,
-                clock=LoopClock(),
-                stand_in_person=True,
-            )
+            runner = _runner_for(sim, profile)
             with pytest.raises(ExceptionGroup) as raised:
                 await runner.run()
             assert raised.group_contains(_Boom)
@@ -81,19 +89,7 @@ def test_a_treadmill_without_control_point_is_refused_not_driven() -> None:
 
     async def main() -> tuple[SessionEnd, list[dict[str, object]]]:
         async with open_virtual_treadmill(quirks=["no-control-point"]) as sim:
-            link = FtmsLink(
-                sim.ble_device,
-                on_event=lambda _e: None,
-                clock=LoopClock(),
-                client_backend=sim.client_backend,
-            )
-            runner = SessionRunner(
-                plan=build_plan(profile),
-                limits=profile.limits,
-                link=link,
-                clock=LoopClock(),
-                stand_in_person=True,
-            )
+            runner = _runner_for(sim, profile)
             summary = await runner.run()
             return summary.end, list(map(dict, sim.trace.records))
 
@@ -107,25 +103,7 @@ def test_an_emergency_stop_before_the_link_is_up_is_not_lost() -> None:
 
     async def main() -> SessionEnd:
         async with open_virtual_treadmill() as sim:
-            runner: SessionRunner | None = None
-
-            def on_event(event: LinkEvent) -> None:
-                assert runner is not None
-                runner.on_link_event(event)
-
-            link = FtmsLink(
-                sim.ble_device,
-                on_event=on_event,
-                clock=LoopClock(),
-                client_backend=sim.client_backend,
-            )
-            runner = SessionRunner(
-                plan=build_plan(profile),
-                limits=profile.limits,
-                link=link,
-                clock=LoopClock(),
-                stand_in_person=True,
-            )
+            runner = _runner_for(sim, profile)
             session = asyncio.create_task(runner.run())
             await asyncio.sleep(0)
             runner.interrupt("sigint")

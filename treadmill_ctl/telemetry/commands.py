@@ -7,10 +7,12 @@ and echoed in the reply. The policy, in the order it is applied:
   accepted, whatever else the message holds: nothing may stand between a person and
   a stop. It becomes ``SessionControl.emergency_stop("mqtt")`` (a latch).
 - ``pause``, ``end`` and a negative ``nudge_speed`` slow the belt down and are accepted.
-- ``resume``, ``toggle_pause`` (it may resume) and a positive ``nudge_speed`` would
-  move the belt or speed it up: refused unless the settings allow remote control.
-- ``start`` and ``rearm`` are never accepted from remote: a person at the treadmill
-  starts it, and an emergency stop is not reset from afar (EN 957-6).
+- ``toggle_pause`` and a positive ``nudge_speed`` would move the belt or speed it
+  up: refused unless the settings allow remote control (and the governor still
+  refuses the resume half of a toggle: only a person at the treadmill resumes).
+- ``start``, ``resume`` and ``rearm`` are never accepted from remote: a person at
+  the treadmill starts or resumes the belt (SAFETY.md invariant 7), and an
+  emergency stop is not reset from afar (EN 957-6).
 - On the broadcast topic (``<prefix>/all/cmd``) only ``stop`` and ``pause`` count.
 - A retained command is a replay of an old message, not a request made now: refused.
 - Anything malformed or unknown is refused with a reason; it never reaches the session.
@@ -53,7 +55,7 @@ _BROADCAST_COMMANDS: Final = frozenset({CommandName.STOP, CommandName.PAUSE})
 _NEED_REMOTE_CONTROL: Final = frozenset(
     {CommandName.RESUME, CommandName.TOGGLE_PAUSE, CommandName.SET_SPEED}
 )
-_NEVER_FROM_REMOTE: Final = frozenset({CommandName.START, CommandName.REARM})
+_NEVER_FROM_REMOTE: Final = frozenset({CommandName.START, CommandName.RESUME, CommandName.REARM})
 _FIELDS: Final = {
     CommandName.NUDGE_SPEED: frozenset({"command", "id", "delta_kmh"}),
     CommandName.SET_SPEED: frozenset({"command", "id", "speed_kmh"}),
