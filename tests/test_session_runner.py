@@ -35,8 +35,10 @@ class _Boom(RuntimeError):
     pass
 
 
-def _runner_for(sim: VirtualTreadmill, profile: Profile) -> SessionRunner:
-    """A runner wired as `treadmill-ctl run` wires it, standing in for the person."""
+def _runner_for(
+    sim: VirtualTreadmill, profile: Profile, *, stand_in_person: bool = True
+) -> SessionRunner:
+    """A runner wired as `treadmill-ctl run` wires it (by default standing in for the person)."""
     runner: SessionRunner | None = None
 
     def on_event(event: LinkEvent) -> None:
@@ -51,7 +53,7 @@ def _runner_for(sim: VirtualTreadmill, profile: Profile) -> SessionRunner:
         limits=profile.limits,
         link=link,
         clock=LoopClock(),
-        stand_in_person=True,
+        stand_in_person=stand_in_person,
     )
     return runner
 
@@ -112,3 +114,27 @@ def test_an_emergency_stop_before_the_link_is_up_is_not_lost() -> None:
             return summary.end
 
     assert run_accelerated(main()) is SessionEnd.STOPPED_BY_PERSON
+
+
+def test_without_a_person_the_belt_waits_and_a_console_start_is_followed() -> None:
+    """No key, no stand-in: nothing moves until someone presses start on the console."""
+    profile = load_profile(DEMO)
+
+    async def main() -> tuple[float, SessionPhase, float]:
+        async with open_virtual_treadmill() as sim:
+            runner = _runner_for(sim, profile, stand_in_person=False)
+            session = asyncio.create_task(runner.run())
+            await asyncio.sleep(60)
+            belt_while_waiting = sim.model.belt_speed_kmh
+            sim.press_start()
+            await asyncio.sleep(10)
+            phase = runner.phase
+            belt_after_start = sim.model.belt_speed_kmh
+            runner.interrupt("sigint")
+            await session
+            return belt_while_waiting, phase, belt_after_start
+
+    waiting_kmh, phase, started_kmh = run_accelerated(main())
+    assert waiting_kmh == 0.0
+    assert phase is SessionPhase.RUNNING
+    assert started_kmh > 1.0

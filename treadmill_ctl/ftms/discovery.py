@@ -14,6 +14,7 @@ from enum import IntFlag
 from typing import TYPE_CHECKING
 
 from bleak import BleakScanner
+from bleak.exc import BleakError
 
 from treadmill_ctl.errors import LinkError
 from treadmill_ctl.ftms import uuids
@@ -101,9 +102,14 @@ async def scan(
     try:
         async with BleakScanner(seen, backend=scanner_backend):
             await asyncio.sleep(timeout_s)
-    except (OSError, RuntimeError) as error:
+    except (OSError, RuntimeError, BleakError) as error:
         # bleak raises these when the platform has no Bluetooth adapter or service
-        raise LinkError(f"cannot scan for treadmills: {error}") from error
+        # (on Linux: no BlueZ, or no D-Bus socket to reach it)
+        raise LinkError(
+            f"cannot scan for treadmills: Bluetooth is not available here ({error}); "
+            "is the adapter on and the Bluetooth service running? "
+            "(for a dry run without a treadmill, add --simulator)"
+        ) from error
     return sorted(found.values(), key=lambda m: m.rssi_dbm, reverse=True)
 
 
