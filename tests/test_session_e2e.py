@@ -204,6 +204,9 @@ def test_the_beginner_profile_walks_backward_at_its_slow_speed(tmp_path: Path) -
         ("frozen@45:6", "stale_data"),
         ("safety-key@45", "safety_key"),
         ("console-speed@45:4.0", "unrequested_speed_change"),
+        # every command refused across the turn-around: the pause is not obeyed, so
+        # the stop is sent again with the alarm until the treadmill takes it
+        ("cp-reject@45:30", "stop_not_confirmed"),
     ],
 )
 def test_each_fault_ends_in_a_stopped_belt_and_a_safety_exit(
