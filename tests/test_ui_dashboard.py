@@ -185,6 +185,19 @@ class TestCuesAndNotes:
         assert "1:01  governor.latched reason=safety_key" in text
         assert "segment.started" not in text
 
+    def test_the_end_of_session_note_shows_how_it_ended_not_the_raw_summary(self) -> None:
+        dashboard = Dashboard(console=Console(file=StringIO(), width=80))
+        dashboard.on_snapshot(running(phase=SessionPhase.FINISHED))
+        summary = {"end": "completed", "duration_s": 108.1, "latches": ()}
+        dashboard.on_event(
+            SessionEvent(
+                "session.ended", 108.1, {"end": "completed", "exit_status": 0, "summary": summary}
+            )
+        )
+        text = text_of(dashboard.renderable())
+        assert "1:48  session.ended end=completed exit_status=0" in text
+        assert "duration_s" not in text
+
     def test_the_live_display_draws_the_final_state_when_it_closes(self) -> None:
         output = StringIO()
         console = Console(file=output, width=80, color_system=None, force_terminal=True)

@@ -460,4 +460,9 @@ class Dashboard:
 
 
 def _fields_text(event: SessionEvent) -> str:
-    return "".join(f" {name}={value}" for name, value in event.fields.items())
+    """The event's fields, one level deep; a nested table (the summary) is left out."""
+    return "".join(
+        f" {name}={value}"
+        for name, value in event.fields.items()
+        if not isinstance(value, dict | list | tuple)
+    )
