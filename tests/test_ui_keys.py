@@ -314,6 +314,16 @@ class TestDispatcher:
         assert dispatcher.on_key("enter") is HotkeyAction.EMERGENCY_STOP
         assert control.calls == [("start", "hotkey"), ("emergency_stop", "hotkey")]
 
+    def test_a_presenter_key_given_to_pause_toggle_resumes_after_a_turn_around(self) -> None:
+        """The README's hands-free set-up: one clicker key walks on, the others still stop."""
+        control = RecordingControl()
+        bindings = Bindings.from_config({"pagedown": "pause_toggle"})
+        dispatcher = HotkeyDispatcher(control, bindings)
+        dispatcher.on_snapshot(snapshot(SessionPhase.PAUSED))
+        assert dispatcher.on_key("page_down") is HotkeyAction.PAUSE_TOGGLE
+        assert dispatcher.on_key("page_up") is HotkeyAction.EMERGENCY_STOP
+        assert control.calls == [("toggle_pause", "hotkey"), ("emergency_stop", "hotkey")]
+
     def test_before_any_snapshot_the_belt_counts_as_not_started(self) -> None:
         control = RecordingControl()
         assert HotkeyDispatcher(control).on_key("enter") is HotkeyAction.START
