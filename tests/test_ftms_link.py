@@ -289,3 +289,29 @@ def test_split_records_arrive_merged() -> None:
         assert records[-1].speed_kmh == pytest.approx(1.0)
 
     _run(scenario, quirks=("split-records",))
+
+
+def test_a_treadmill_that_never_answers_is_learnt_and_still_driven() -> None:
+    """KingSmith MC-21 style: no answers at all, yet it obeys.
+
+    After two silent commands the link stops waiting two seconds for each.
+    """
+
+    async def scenario(sim: VirtualTreadmill, link: FtmsLink, _events: list[LinkEvent]) -> None:
+        loop = asyncio.get_running_loop()
+        waits: list[float] = []
+        for command in (link.start_resume, lambda: link.set_target_speed(2.0)):
+            started_s = loop.time()
+            with pytest.raises(CommandTimeout):
+                await command()
+            waits.append(loop.time() - started_s)
+        started_s = loop.time()
+        with pytest.raises(CommandTimeout):
+            await link.set_target_speed(2.5)
+        waits.append(loop.time() - started_s)
+        await asyncio.sleep(5)
+        assert waits[0] >= 2.0  # request control and start: both unanswered
+        assert waits[-1] < 0.5
+        assert sim.model.belt_speed_kmh == pytest.approx(2.5)
+
+    _run(scenario, quirks=("cp-mute",))

@@ -39,6 +39,7 @@ from treadmill_ctl.safety import (
     SendStart,
     SendStop,
     SetTarget,
+    SpeedWritten,
     Start,
     StartedByUser,
     StateChanged,
@@ -455,6 +456,32 @@ class TestLatches:
         session.run(1)
         session.see(TargetSpeedChanged(session.governor.commanded_speed_kmh - 0.2))
         assert session.state() is GovernorState.RUNNING
+
+    def test_the_echo_of_a_speed_written_late_by_a_slow_control_point_does_not_latch(
+        self,
+    ) -> None:
+        session = Session()
+        session.start_at(1.0, FORWARD)
+        session.ask(SetTarget(3.0, FORWARD))
+        session.run(5)  # the governor has ramped on; the treadmill was slow to be told
+        session.see(SpeedWritten(1.5))
+        session.now_s += 0.1
+        session.see(TargetSpeedChanged(1.5))
+        assert session.state() is GovernorState.RUNNING
+
+    def test_without_the_late_write_the_same_echo_latches(self) -> None:
+        session = Session()
+        session.start_at(1.0, FORWARD)
+        session.ask(SetTarget(3.0, FORWARD))
+        session.run(5)
+        session.see(TargetSpeedChanged(1.5))
+        assert session.governor.latch_reason is LatchReason.UNREQUESTED_SPEED_CHANGE
+
+    def test_a_written_speed_that_is_not_a_speed_is_refused(self) -> None:
+        session = Session()
+        session.start_at(2.0)
+        decisions = session.see(SpeedWritten(math.nan))
+        assert [type(d) for d in decisions] == [Refused]
 
     def test_a_belt_running_faster_than_asked_latches_after_the_persist_time(self) -> None:
         session = Session()

@@ -253,3 +253,32 @@ def test_unattended_start_is_refused_on_a_real_treadmill(
     status = main(["run", str(REPO / "profiles/demo.toml"), "--yes"])
     assert status == 2
     assert "--simulator" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "quirk",
+    [
+        "cp-mute",  # never answers, obeys (KingSmith MC-21)
+        "cp-notify",  # answers as notifications (UREVO E1L)
+        "needs-start",  # speed writes fail until the belt runs (Sole F80)
+        "start-toggles",  # start to a running belt pauses it (Vitalwalk TM11GY)
+        "min-speed-snapback",
+        "stop-unannounced",
+        "step-count-bit13",
+        "split-records",
+    ],
+)
+def test_treadmills_that_deviate_from_ftms_run_the_session_within_every_limit(
+    tmp_path: Path, quirk: str
+) -> None:
+    run = run_profile(tmp_path, "profiles/demo.toml", "--sim-quirk", quirk)
+    assert run.status == 0
+    (ended,) = run.events("session.ended")
+    summary = ended["summary"]
+    assert isinstance(summary, dict)
+    assert summary["segments_completed"] == 3
+    assert float(summary["distance_m"]) > 30
+    assert_caps_held(run)
+    assert_ramps_held(run)
+    assert_turnarounds_at_rest(run)
+    assert_belt_stopped_at_the_end(run)

@@ -74,6 +74,14 @@ _log = structlog.get_logger("treadmill_ctl.ftms.link")
 DEFAULT_COMMAND_TIMEOUT_S: Final = 2.0
 """How long a command waits for its answer (pyftms waits the same)."""
 
+MUTE_AFTER_UNANSWERED: Final = 2
+"""After this many commands in a row without an answer, the treadmill is taken as
+one that never answers (KingSmith MC-21, the ``cp-mute`` quirk) ..."""
+
+MUTE_ANSWER_TIMEOUT_S: Final = 0.3
+"""... and commands wait only this long for an answer, so a mute treadmill is not
+driven two seconds late; any answer restores the full time-out."""
+
 STOP_WRITE_TIMEOUT_S: Final = 1.0
 """The stop write itself must not hang the caller; the governor verifies the belt."""
 
@@ -225,6 +233,7 @@ class FtmsLink:
         self._closing = False
         self._assembler = TreadmillDataAssembler()
         self.decode_errors = 0
+        self._unanswered = 0
         self._log = _log.bind(device=device.address)
 
     # -- state ---------------------------------------------------------------------
@@ -547,13 +556,13 @@ class FtmsLink:
         op_code = commands.ControlOpCode(payload[0])
         async with self._command_lock:
             if op_code is not commands.ControlOpCode.REQUEST_CONTROL and not self._has_control:
-                await self._exchange(commands.request_control())
+                await self._take_control()
             response = await self._exchange(payload)
             if response.result is commands.ResultCode.CONTROL_NOT_PERMITTED and (
                 op_code is not commands.ControlOpCode.REQUEST_CONTROL
             ):
                 self._has_control = False
-                await self._exchange(commands.request_control())
+                await self._take_control()
                 response = await self._exchange(payload)
         if response.result is not commands.ResultCode.SUCCESS:
             raise CommandRejected(
@@ -561,6 +570,27 @@ class FtmsLink:
                 result_code=int(response.result),
             )
         return response
+
+    async def _take_control(self) -> None:
+        """Request control before a command, and go on with the command whatever comes.
+
+        Some treadmills refuse the request yet obey (KingSmith MC-21 answers
+        ``80 00 04`` and then starts), others never answer at all: the command itself,
+        and the belt's own data, tell whether the treadmill obeys. Control is asked for
+        again only for a reason: status 0xFF, a reset, a reconnect, or a command
+        answered "control not permitted".
+        """
+        try:
+            response = await self._exchange(commands.request_control())
+        except CommandTimeout:
+            self._log.warning("control.unconfirmed", reason="no answer to request control")
+        else:
+            if response.result is commands.ResultCode.SUCCESS:
+                return
+            self._log.warning(
+                "control.unconfirmed", reason=f"request control answered {response.result.name}"
+            )
+        self._has_control = True
 
     async def _exchange(self, payload: bytes) -> ControlPointResponse:
         client, control_point = self._client, self._control_point
@@ -577,16 +607,28 @@ class FtmsLink:
                 timeout=self._command_timeout_s,
             )
             self._log.debug("command.sent", command=op_code.name.lower(), payload=payload.hex())
-            response = await asyncio.wait_for(future, timeout=self._command_timeout_s)
+            answer_timeout_s = (
+                MUTE_ANSWER_TIMEOUT_S
+                if self._unanswered >= MUTE_AFTER_UNANSWERED
+                else self._command_timeout_s
+            )
+            response = await asyncio.wait_for(future, timeout=answer_timeout_s)
         except TimeoutError:
+            self._unanswered += 1
+            if self._unanswered == MUTE_AFTER_UNANSWERED:
+                self._log.warning(
+                    "link.control_point_mute",
+                    detail="commands go unanswered: the belt's own data is the only witness",
+                )
             raise CommandTimeout(
-                f"no answer to {op_code.name.lower()} within {self._command_timeout_s} s"
+                f"no answer to {op_code.name.lower()} within {answer_timeout_s:g} s"
             ) from None
         except BleakError as error:
             raise LinkError(f"writing {op_code.name.lower()} failed: {error}") from error
         finally:
             if self._answers.get(op_code) is future:
                 del self._answers[op_code]
+        self._unanswered = 0
         if op_code is commands.ControlOpCode.REQUEST_CONTROL:
             self._has_control = response.result is commands.ResultCode.SUCCESS
         elif op_code is commands.ControlOpCode.RESET:

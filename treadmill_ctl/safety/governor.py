@@ -61,6 +61,7 @@ from treadmill_ctl.safety.observations import (
     LinkUp,
     Observation,
     SafetyKeyPulled,
+    SpeedWritten,
     StartedByUser,
     StoppedByUser,
     TargetSpeedChanged,
@@ -370,11 +371,8 @@ class SafetyGovernor:
                 self._on_started_by_user(observation, now, out)
             case TargetSpeedChanged():
                 self._on_target_speed_changed(observation, now, out)
-            case ControlLost():
-                if self._state in _ACTIVE or self._state in _HALTED_STATES:
-                    self._latch(
-                        LatchReason.CONTROL_LOST, "control permission lost (0xFF)", now, out
-                    )
+            case ControlLost() | SpeedWritten():
+                self._on_control_point_news(observation, now, out)
             case LinkDown():
                 self._on_link_down(now, out)
             case LinkUp():
@@ -732,6 +730,25 @@ class SafetyGovernor:
             return
         why = f"treadmill target changed to {speed_kmh:g} km/h (status 0x05), not asked for"
         self._latch(LatchReason.UNREQUESTED_SPEED_CHANGE, why, now, out)
+
+    def _on_control_point_news(
+        self, news: ControlLost | SpeedWritten, now: float, out: list[Decision]
+    ) -> None:
+        """What happened to our commands: control taken away, or a speed written."""
+        if isinstance(news, ControlLost):
+            if self._state in _ACTIVE or self._state in _HALTED_STATES:
+                self._latch(LatchReason.CONTROL_LOST, "control permission lost (0xFF)", now, out)
+            return
+        self._on_speed_written(news, now, out)
+
+    def _on_speed_written(self, written: SpeedWritten, now: float, out: list[Decision]) -> None:
+        speed_kmh = written.speed_kmh
+        if not (_is_number(speed_kmh) and math.isfinite(speed_kmh) and speed_kmh >= 0):
+            out.append(Refused(written, f"written speed {speed_kmh!r} is not a speed"))
+            return
+        if self._state in _ACTIVE:
+            # What the treadmill was told, and when, widens what counts as asked for.
+            self._history.append((now, round(speed_kmh * 100)))
 
     def _on_link_down(self, now: float, out: list[Decision]) -> None:
         self._link_up = False

@@ -17,6 +17,7 @@ __all__ = [
     "LinkUp",
     "Observation",
     "SafetyKeyPulled",
+    "SpeedWritten",
     "StartedByUser",
     "StoppedByUser",
     "TargetSpeedChanged",
@@ -81,6 +82,22 @@ class ControlLost:
 
 
 @dataclass(frozen=True, slots=True)
+class SpeedWritten:
+    """A target speed this governor decided has just been written to the treadmill.
+
+    A slow or silent control point delays writes behind the decisions: the
+    treadmill's echo (status 0x05) and the belt then follow a speed decided a few
+    seconds ago. The governor counts what the treadmill was told, when it was told,
+    as asked for.
+
+    Attributes:
+        speed_kmh: The speed written.
+    """
+
+    speed_kmh: float
+
+
+@dataclass(frozen=True, slots=True)
 class LinkUp:
     """The BLE link is connected and subscribed (again)."""
 
@@ -97,6 +114,7 @@ type Observation = (
     | StartedByUser
     | TargetSpeedChanged
     | ControlLost
+    | SpeedWritten
     | LinkUp
     | LinkDown
 )

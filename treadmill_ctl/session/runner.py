@@ -59,6 +59,7 @@ from treadmill_ctl.safety import (
     SendStart,
     SendStop,
     SetTarget,
+    SpeedWritten,
     Start,
     StartedByUser,
     StateChanged,
@@ -260,6 +261,7 @@ class SessionRunner:
         self._last_written_speed: tuple[float, float] | None = None
         self._gave_up = False
         self._early_emergency: EmergencyStop | None = None
+        self._writing: Command | None = None
 
     def add_observer(self, observer: SessionObserver) -> None:
         """Let one more observer see snapshots, events and cues.
@@ -673,13 +675,17 @@ class SessionRunner:
 
     def _queue_command(self, command: Command) -> None:
         _log.info("governor.command", command=type(command).__name__, **_fields(command))
-        if isinstance(command, SendSpeed) and self._commands:
-            # A newer ramp step replaces a speed still waiting: only the latest matters.
-            last = self._commands[-1]
-            if isinstance(last, SendSpeed):
-                self._commands[-1] = command
-                self._commands_ready.set()
-                return
+        if isinstance(command, SendSpeed):
+            # A newer ramp step replaces a speed still waiting: only the latest matters
+            # (a slow treadmill must not be fed a backlog of stale ramp steps).
+            # The starting speed right after a Start stays: every start begins there.
+            for index, queued in enumerate(self._commands):
+                before = self._commands[index - 1] if index > 0 else self._writing
+                after_start = isinstance(before, SendStart)
+                if isinstance(queued, SendSpeed) and not after_start:
+                    self._commands[index] = command
+                    self._commands_ready.set()
+                    return
         self._commands.append(command)
         self._commands_ready.set()
 
@@ -723,8 +729,11 @@ class SessionRunner:
             await self._commands_ready.wait()
             self._commands_ready.clear()
             while self._commands:
-                command = self._commands.popleft()
-                await self._write(command)
+                self._writing = self._commands.popleft()
+                try:
+                    await self._write(self._writing)
+                finally:
+                    self._writing = None
 
     async def _write(self, command: Command) -> None:
         if isinstance(command, SendSpeed):
@@ -735,13 +744,25 @@ class SessionRunner:
         try:
             match command:
                 case SendSpeed(speed_kmh=speed_kmh):
+                    # Noted before the write: it reaches the treadmill even when its
+                    # answer never comes, and the next ramp step is paced from it.
+                    now = self._clock.now_s()
+                    self._last_written_speed = (speed_kmh, now)
+                    self._apply(self._require_governor().observe(SpeedWritten(speed_kmh), now))
                     await self._link.set_target_speed(speed_kmh)
-                    self._last_written_speed = (speed_kmh, self._clock.now_s())
                 case SendIncline(incline_pct=incline_pct):
                     await self._link.set_target_inclination(incline_pct)
                 case SendStart():
-                    self._last_written_speed = None
-                    await self._link.start_resume()
+                    try:
+                        await self._link.start_resume()
+                    finally:
+                        # The belt starts at (about) the starting speed, at the latest
+                        # by now: the ramp as the treadmill receives it goes from there.
+                        governor = self._require_governor()
+                        self._last_written_speed = (
+                            governor.starting_speed_kmh(governor.direction),
+                            self._clock.now_s(),
+                        )
                 case _:
                     pass
         except (CommandRejected, CommandTimeout, CommandRefused, LinkError) as error:
