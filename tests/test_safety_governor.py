@@ -477,6 +477,35 @@ class TestLatches:
         session.see(TargetSpeedChanged(1.5))
         assert session.governor.latch_reason is LatchReason.UNREQUESTED_SPEED_CHANGE
 
+    @staticmethod
+    def _walk(session: Session, seconds: int, *, metres_per_s: float | None) -> None:
+        """The belt reports 2.0 km/h once a second and covers ``metres_per_s``."""
+        distance_m = 0.0
+        for _ in range(seconds):
+            session.now_s += 1
+            distance_m += metres_per_s or 0.0
+            session.belt(2.0, distance_m=None if metres_per_s is None else int(distance_m))
+            session._keep(session.governor.tick(session.now_s))
+            if session.state() is GovernorState.LATCHED:
+                return
+
+    def test_a_belt_covering_mph_distances_at_km_h_speeds_latches(self) -> None:
+        session = Session()
+        session.start_at(2.0, FORWARD)
+        self._walk(session, 30, metres_per_s=2.0 * 1.609344 / 3.6)
+        assert session.governor.latch_reason is LatchReason.UNREQUESTED_SPEED_CHANGE
+        (latched,) = [d for _, d in session.log if isinstance(d, StateChanged) and d.latch_reason]
+        assert "mph" in latched.reason
+
+    @pytest.mark.parametrize("metres_per_s", [2.0 / 3.6, 0.0, None])
+    def test_a_belt_covering_what_its_speed_says_or_reporting_no_distance_runs_on(
+        self, metres_per_s: float | None
+    ) -> None:
+        session = Session()
+        session.start_at(2.0, FORWARD)
+        self._walk(session, 120, metres_per_s=metres_per_s)
+        assert session.state() is GovernorState.RUNNING
+
     def test_a_written_speed_that_is_not_a_speed_is_refused(self) -> None:
         session = Session()
         session.start_at(2.0)

@@ -282,3 +282,22 @@ def test_treadmills_that_deviate_from_ftms_run_the_session_within_every_limit(
     assert_ramps_held(run)
     assert_turnarounds_at_rest(run)
     assert_belt_stopped_at_the_end(run)
+
+
+def test_a_treadmill_speaking_mph_unannounced_is_caught_by_its_distance(tmp_path: Path) -> None:
+    run = run_profile(tmp_path, "profiles/demo.toml", "--sim-quirk", "mph")
+    assert run.status == 4
+    (latched,) = run.events("governor.latched")
+    assert "mph" in str(latched["detail"])
+    assert_belt_stopped_at_the_end(run)
+
+
+def test_a_treadmill_speaking_mph_is_driven_within_the_caps_once_configured(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "config.toml").write_text('[devices."F0:7E:AD:00:00:01"]\nspeed_unit = "mph"\n')
+    run = run_profile(tmp_path, "profiles/demo.toml", "--sim-quirk", "mph")
+    assert run.status == 0
+    assert_caps_held(run)
+    assert_turnarounds_at_rest(run)
+    assert_belt_stopped_at_the_end(run)

@@ -134,6 +134,28 @@ class _Halt(Enum):
 
 
 @dataclass(slots=True)
+class _Odometer:
+    """Reported distance against the distance the reported speeds account for."""
+
+    start_m: float
+    last_m: float
+    expected_m: float
+    last_s: float
+    last_kmh: float
+
+
+_ODOMETER_WINDOW_M = 10.0
+"""Compare once the reported speeds account for this many metres (whole-metre
+resolution of the distance field: +-10 %)."""
+
+_ODOMETER_MAX_RATIO = 1.4
+"""Covering 1.4 times the expected ground is no rounding: mph read as km/h is 1.61."""
+
+_ODOMETER_GAP_S = 5.0
+"""A longer gap between frames starts the comparison again."""
+
+
+@dataclass(slots=True)
 class _StopCheck:
     """A stop or pause waiting for the belt to confirm it by slowing down."""
 
@@ -231,6 +253,7 @@ class SafetyGovernor:
         self._frozen_since_s = now_s
         self._out_of_band_since_s: float | None = None
         self._stop_check: _StopCheck | None = None
+        self._odometer: _Odometer | None = None
 
     # ----------------------------------------------------------------- read-only view
 
@@ -619,6 +642,46 @@ class SafetyGovernor:
             self._latch(LatchReason.STALE_DATA, why, now, out)
             return
         self._check_divergence(speed_kmh, now, out)
+        if self._state in _ACTIVE:
+            self._check_distance(data, now, out)
+
+    def _check_distance(self, data: BeltData, now: float, out: list[Decision]) -> None:
+        """The belt must not cover more ground than its reported speed accounts for.
+
+        A treadmill that reports (and takes) mph in FTMS's km/h fields looks right in
+        every speed it reports, yet its belt runs 1.6 times faster than asked: only the
+        distance it reports gives it away (FTMS_NOTES: Vitalwalk, Horizon, FitShow).
+        """
+        distance_m = data.distance_m
+        odometer = self._odometer
+        if distance_m is None or not (
+            _is_number(distance_m) and math.isfinite(distance_m) and distance_m >= 0
+        ):
+            self._odometer = None
+            return
+        if (
+            odometer is None
+            or distance_m < odometer.last_m
+            or now - odometer.last_s > _ODOMETER_GAP_S
+        ):
+            self._odometer = _Odometer(distance_m, distance_m, 0.0, now, data.speed_kmh)
+            return
+        odometer.expected_m += (
+            (odometer.last_kmh + data.speed_kmh) / 2 / 3.6 * (now - odometer.last_s)
+        )
+        odometer.last_m, odometer.last_s, odometer.last_kmh = distance_m, now, data.speed_kmh
+        if odometer.expected_m < _ODOMETER_WINDOW_M:
+            return
+        covered_m = distance_m - odometer.start_m
+        ratio = covered_m / odometer.expected_m
+        self._odometer = _Odometer(distance_m, distance_m, 0.0, now, data.speed_kmh)
+        if ratio > _ODOMETER_MAX_RATIO:
+            why = (
+                f"the belt covered {covered_m:.0f} m where its reported speed accounts for "
+                f"{odometer.expected_m:.0f} m ({ratio:.2f}x): it likely reports mph in its "
+                f'km/h fields; set speed_unit = "mph" for it in the settings ([devices])'
+            )
+            self._latch(LatchReason.UNREQUESTED_SPEED_CHANGE, why, now, out)
 
     def _note_frame(self, data: BeltData, now: float) -> bool:
         """Count byte-identical frames of a moving belt; return whether they look frozen."""

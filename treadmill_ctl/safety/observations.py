@@ -35,6 +35,8 @@ class BeltData:
             byte-identical frames means the stream is stale).
         heart_rate_bpm: Reported heart rate, if present.
         frame: The raw bytes of the record, compared frame to frame.
+        distance_m: Reported total distance, if present: the distance the belt covers
+            tells whether its reported speed is in the unit we think it is.
     """
 
     speed_kmh: float
@@ -42,6 +44,7 @@ class BeltData:
     elapsed_s: float | None = None
     heart_rate_bpm: int | None = None
     frame: bytes = b""
+    distance_m: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

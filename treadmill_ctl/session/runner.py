@@ -166,6 +166,7 @@ def to_observation(event: LinkEvent) -> Observation | None:
                 elapsed_s=data.elapsed_s,
                 heart_rate_bpm=data.heart_rate_bpm,
                 frame=data.raw,
+                distance_m=data.distance_m,
             )
         case ftms_link.StatusReceived(status=status):
             return _status_observation(status.code, status.stop_pause, status.target_speed_kmh)
