@@ -8,6 +8,7 @@ governor's internals: what the belt was commanded, when, and what it reported.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ from treadmill_ctl.safety import (
     EmergencyStop,
     End,
     GovernorState,
+    LatchReason,
     Limits,
     LinkDown,
     LinkUp,
@@ -128,6 +130,7 @@ class GovernorInvariants(RuleBasedStateMachine):
         super().__init__()
         self.now_s = 0.0
         self.elapsed_s = 0.0
+        self.distance_m = 0.0
         self.frame_counter = 0
         self.last_frame: BeltData | None = None
         # the record kept from the decisions alone
@@ -305,6 +308,35 @@ class GovernorInvariants(RuleBasedStateMachine):
         for _ in range(seconds):
             self.see_belt(self.fresh_frame(self.governor.commanded_speed_kmh + extra_kmh, None))
             self.quarter_ticks(4)
+
+    @rule(
+        mph_treadmill=st.booleans(),
+        seconds=st.integers(min_value=15, max_value=40),
+    )
+    def belt_reports_its_distance(self, *, mph_treadmill: bool, seconds: int) -> None:
+        """The belt follows and reports the distance it covers.
+
+        A treadmill speaking mph in km/h fields covers 1.609 times what its reported
+        speed accounts for.
+        """
+        factor = 1.609344 if mph_treadmill else 1.0
+        steady_m = 0.0  # ground the reported speed accounts for, running the whole time
+        for _ in range(seconds):
+            speed_kmh = self.governor.commanded_speed_kmh
+            running = self.governor.state is GovernorState.RUNNING
+            self.distance_m += speed_kmh * factor / 3.6
+            steady_m = steady_m + speed_kmh / 3.6 if running and speed_kmh > 0 else 0.0
+            was_latched = self.governor.state is GovernorState.LATCHED
+            frame = self.fresh_frame(speed_kmh, None)
+            self.see_belt(dataclasses.replace(frame, distance_m=float(int(self.distance_m))))
+            self.now_s += 1.0
+            self.check(self.governor.tick(self.now_s), None)
+            if not mph_treadmill and not was_latched:
+                # a belt that follows and a truthful odometer never latch as a runaway
+                assert self.governor.latch_reason is not LatchReason.UNREQUESTED_SPEED_CHANGE
+        if mph_treadmill and steady_m >= 25:
+            # 25 m of steady running at km/h speeds covered 40 m: that is caught
+            assert self.governor.state is GovernorState.LATCHED
 
     def fresh_frame(self, speed_kmh: float, heart_rate_bpm: int | None) -> BeltData:
         self.elapsed_s += 1
