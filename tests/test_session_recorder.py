@@ -56,6 +56,24 @@ def test_structlog_events_reach_the_record_with_bound_context(tmp_path: Path) ->
 
 def test_writes_after_close_are_ignored_not_raised(tmp_path: Path) -> None:
     record = SessionRecord(tmp_path / "s.jsonl", clock=_FixedClock())
+    record.write("session.started")
     record.close()
     record.write("late.event")
-    assert (tmp_path / "s.jsonl").read_text() == ""
+    assert [json.loads(x)["event"] for x in (tmp_path / "s.jsonl").read_text().splitlines()] == [
+        "session.started"
+    ]
+
+
+def test_a_record_nothing_was_written_to_leaves_no_empty_file(tmp_path: Path) -> None:
+    with SessionRecord(tmp_path / "s.jsonl", clock=_FixedClock()):
+        pass
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_second_record_with_the_same_name_never_overwrites_the_first(tmp_path: Path) -> None:
+    with SessionRecord(tmp_path / "s.jsonl", clock=_FixedClock()) as first:
+        first.write("session.started", n=1)
+    with SessionRecord(tmp_path / "s.jsonl", clock=_FixedClock()) as second:
+        second.write("session.started", n=2)
+    assert second.path == tmp_path / "s-2.jsonl"
+    assert json.loads((tmp_path / "s.jsonl").read_text())["n"] == 1

@@ -66,10 +66,16 @@ class SessionRecord:
         self.lines_written += 1
 
     def close(self) -> None:
-        """Close the file; later writes are ignored."""
+        """Close the file; later writes are ignored.
+
+        A record nothing was written to (the session never began, e.g. no treadmill
+        was found) is removed rather than left as an empty file in the history.
+        """
         if self._file is not None:
             self._file.close()
             self._file = None
+            if self.lines_written == 0:
+                self.path.unlink(missing_ok=True)
 
     def __enter__(self) -> Self:
         return self
