@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import select
 import signal
@@ -27,102 +26,38 @@ import sys
 import termios
 import threading
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 import pytest
+from e2e_support import (
+    CONTROL_TICK_S,
+    REPO,
+    START_WRITE,
+    STOP_WRITE,
+    STOPPED_KMH,
+    Line,
+    Witnesses,
+    number,
+    speed_kmh,
+    stop_latency_s,
+)
 
 from treadmill_ctl.safety import Limits
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from pathlib import Path
 
-REPO: Final = Path(__file__).resolve().parent.parent
 SPEEDUP: Final = "5"
 """Session seconds per real second: fast enough for a short test, slow enough that
 one control tick (0.1 s of session time) is 20 ms of real time for the stop to land."""
-CONTROL_TICK_S: Final = 0.1
-MOVING_KMH: Final = 0.5
-STOPPED_KMH: Final = 0.05
 HOLD_S: Final = 2.0
 """Session seconds the test waits in a state (latched, re-armed) for a wrong command."""
 WAIT_S: Final = 10.0
 """Real seconds the test waits for anything that should happen in a second or two."""
-STOP_WRITE: Final = "0801"
-START_WRITE: Final = "07"
-SET_SPEED_OP: Final = 0x02
 EXIT_STOPPED_BY_PERSON: Final = 3
 ROWS, COLUMNS = 40, 120
-
-type Line = dict[str, object]
-
-
-def read_lines(path: Path) -> list[Line]:
-    """The complete JSON lines of a file another process is still writing."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return []
-    complete = text.split("\n")[:-1]  # the last piece is empty or still being written
-    return [json.loads(line) for line in complete]
-
-
-def number(line: Line, key: str) -> float:
-    value = line[key]
-    assert isinstance(value, int | float), (key, line)
-    return float(value)
-
-
-@dataclass
-class Witnesses:
-    """The session record (what the program did) and the trace (what the belt did)."""
-
-    record_path: Path
-    trace_path: Path
-    record: list[Line] = field(default_factory=list)
-    trace: list[Line] = field(default_factory=list)
-
-    def refresh(self) -> Witnesses:
-        self.record = read_lines(self.record_path)
-        self.trace = read_lines(self.trace_path)
-        return self
-
-    def events(self, name: str) -> list[Line]:
-        return [line for line in self.record if line.get("event") == name]
-
-    def samples(self, after_s: float = -1.0) -> list[Line]:
-        return [r for r in self.trace if r["kind"] == "sample" and number(r, "t") > after_s]
-
-    def writes(self) -> list[Line]:
-        """Control point writes the treadmill received and carried out, in order."""
-        return [
-            r for r in self.trace if r["kind"] == "control_point_write" and r["result"] == "SUCCESS"
-        ]
-
-    def trace_now_s(self) -> float:
-        return number(self.trace[-1], "t") if self.trace else 0.0
-
-    def belt_moving_after(self, after_s: float) -> bool:
-        return any(number(s, "belt_speed_kmh") > MOVING_KMH for s in self.samples(after_s))
-
-    def offset_bound_s(self) -> float:
-        """An upper bound of (record time - trace time) for one and the same moment.
-
-        A machine status notification reaches the record after the simulator sent it
-        (and traced it), so each one bounds the offset from above; the smallest bound
-        is the tightest. Pairing them in order is safe: a notification the program
-        missed pairs a later record line with an earlier trace line, a looser bound.
-        """
-        sent = [r for r in self.trace if r["kind"] == "machine_status"]
-        received = self.events("machine.status")
-        bounds = [
-            number(got, "t") - number(out, "t")
-            for out, got in zip(sent, received, strict=False)
-            if out["data_hex"] == got["raw"]
-        ]
-        assert bounds, "no machine status seen by both the simulator and the program"
-        return min(bounds)
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = WAIT_S) -> None:
@@ -264,29 +199,6 @@ def hold(seen: Witnesses) -> None:
     """Let HOLD_S of session time pass, for a wrong command (or the stand-in) to show up."""
     since_s = seen.trace_now_s()
     wait_until(lambda: seen.refresh().trace_now_s() > since_s + HOLD_S, "session time to pass")
-
-
-def stop_latency_s(seen: Witnesses, key_t: float) -> tuple[float, Line]:
-    """The first Stop the belt received after a request handled at record time ``key_t``.
-
-    Returns an upper bound of the session time from the request to the Stop write,
-    and the write. No Stop reached the belt before the request.
-    """
-    offset_s = seen.offset_bound_s()
-    stops = [w for w in seen.writes() if w["data_hex"] == STOP_WRITE]
-    assert stops, "no Stop reached the treadmill"
-    first = stops[0]
-    latency_s = number(first, "t") + offset_s - key_t
-    assert latency_s >= -CONTROL_TICK_S, "a Stop reached the belt before the request"
-    return latency_s, first
-
-
-def speed_kmh(write: Line) -> float | None:
-    """The target speed of a Set Target Speed write, or None for any other write."""
-    data = bytes.fromhex(str(write["data_hex"]))
-    if data[0] != SET_SPEED_OP:
-        return None
-    return int.from_bytes(data[1:3], "little") / 100
 
 
 def assert_still_until_the_persons_start(seen: Witnesses, stop: Line, request_t: float) -> None:

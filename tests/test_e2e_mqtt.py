@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Final
 
 import aiomqtt
 import pytest
-from test_e2e_hotkeys import (
+from e2e_support import (
     CONTROL_TICK_S,
     REPO,
     START_WRITE,
