@@ -18,6 +18,7 @@ import contextlib
 import io
 import json
 import os
+import resource
 import statistics
 import tempfile
 import time
@@ -136,6 +137,9 @@ def main() -> None:
         f" {max(walls):.2f}), session/wall {statistics.median(ratios):.0f}x"
         f" (min {min(ratios):.0f}x, max {max(ratios):.0f}x)"
     )
+    # ru_maxrss is in KiB on Linux: the whole process, interpreter and imports included
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory of this process after {args.runs} runs: {peak_mib:.0f} MiB")
 
 
 if __name__ == "__main__":
