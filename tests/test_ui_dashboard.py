@@ -173,6 +173,11 @@ class TestCuesAndNotes:
             render_dashboard(running(), last_cue=cue)
         )
 
+    def test_a_cue_asking_to_resume_names_the_key(self) -> None:
+        cue = Cue("press_resume", "Turned round: press resume to walk backward.")
+        text = text_of(render_dashboard(running(phase=SessionPhase.PAUSED), last_cue=cue))
+        assert "press resume to walk backward. (key: p)" in text
+
     def test_the_observer_keeps_the_latest_snapshot_cue_and_notable_events(self) -> None:
         dashboard = Dashboard(console=Console(file=StringIO(), width=80))
         dashboard.on_snapshot(running(phase=SessionPhase.LATCHED, latch_reason="safety_key"))

@@ -351,13 +351,22 @@ def render_dashboard(
         parts.append(_safety(snapshot, bindings))
     if last_cue is not None:
         style = "bold red" if last_cue.urgent else "bold"
-        parts.append(Text.assemble(("Cue: ", "dim"), (last_cue.text, style)))
+        text = last_cue.text
+        if last_cue.kind == _PRESS_RESUME_CUE:
+            # "press resume": name the key, the person may not know which one it is
+            keys = ", ".join(key_label(k) for k in bindings.keys_for(HotkeyAction.PAUSE_TOGGLE))
+            if keys:
+                text += f" (key: {keys})"
+        parts.append(Text.assemble(("Cue: ", "dim"), (text, style)))
     parts.extend(Text(note, style="dim") for note in notes)
     parts.append(_legend(snapshot, bindings))
     return Group(*parts)
 
 
 # --- the live observer ---------------------------------------------------------------
+
+_PRESS_RESUME_CUE: Final = "press_resume"
+"""The governor's cue kind asking the person to resume (after a turn-around)."""
 
 _NOTE_KINDS: Final = ("latched", "rearmed", "lost", "failed", "paused", "resumed", "ended")
 _MAX_NOTES: Final = 3
