@@ -9,13 +9,9 @@ from pathlib import Path
 import platformdirs
 import pytest
 
+from treadmill_ctl.config import data_dir, sessions_dir
 from treadmill_ctl.history.errors import SessionNotFound
-from treadmill_ctl.history.store import (
-    data_dir,
-    list_records,
-    resolve_session,
-    sessions_dir,
-)
+from treadmill_ctl.history.store import list_records, resolve_session
 
 NAMES = (
     "20250310-080000-week1.jsonl",

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final
 
 import structlog
 
-from treadmill_ctl.config import Settings, data_dir, load_settings_reporting_overrides
+from treadmill_ctl.config import Settings, load_settings_reporting_overrides, sessions_dir
 from treadmill_ctl.errors import ConfigError, LinkError, ProfileError
 from treadmill_ctl.ftms.discovery import find_treadmill
 from treadmill_ctl.ftms.link import FtmsLink
@@ -68,7 +68,7 @@ def parse_speedup(text: str) -> float | None:
 def default_record_path(profile: Profile, started: datetime) -> Path:
     """Where a session's record goes when ``--record`` is not given."""
     slug = re.sub(r"[^a-z0-9]+", "-", Path(profile.source).stem.lower()).strip("-") or "session"
-    return data_dir() / "sessions" / f"{started:%Y%m%d-%H%M%S}-{slug}.jsonl"
+    return sessions_dir() / f"{started:%Y%m%d-%H%M%S}-{slug}.jsonl"
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 APP_NAME: Final = "treadmill-ctl"
 CONFIG_ENV: Final = "TREADMILL_CTL_CONFIG"
 DATA_ENV: Final = "TREADMILL_CTL_DATA_DIR"
+SESSIONS_FOLDER: Final = "sessions"
 _KNOWN_KEYS: Final = frozenset({"weight_kg", "limits", "mqtt", "hotkeys", "devices"})
 
 
@@ -54,12 +55,21 @@ def config_path() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
 
 
-def data_dir() -> Path:
-    """Where session records are kept (``sessions/`` inside it)."""
-    override = os.environ.get(DATA_ENV)
+def data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The program's data folder: ``$TREADMILL_CTL_DATA_DIR`` or the platform's own.
+
+    Args:
+        environ: The environment to read (``os.environ`` when ``None``).
+    """
+    override = (os.environ if environ is None else environ).get(DATA_ENV)
     if override:
-        return Path(override)
+        return Path(override).expanduser()
     return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def sessions_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where session records are kept, one JSON-lines file each (may not exist yet)."""
+    return data_dir(environ) / SESSIONS_FOLDER
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +188,7 @@ def describe_settings(settings: Settings | None = None) -> str:
     """Human text for ``treadmill-ctl config``: the file, and the limits in force."""
     settings = settings or load_settings()
     state = "" if settings.exists else "  (not there: the defaults apply)"
-    lines = [f"settings file: {settings.path}{state}", f"session records: {data_dir()}", ""]
+    lines = [f"settings file: {settings.path}{state}", f"session records: {sessions_dir()}", ""]
     lines.append("limits in force (default -> yours; hard ceiling):")
     defaults = Limits()
     for name in Limits.__dataclass_fields__:

@@ -12,6 +12,7 @@ from enum import IntEnum, StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from treadmill_ctl.config import sessions_dir
 from treadmill_ctl.history.errors import (
     HistoryError,
     NoSessionYet,
@@ -20,7 +21,7 @@ from treadmill_ctl.history.errors import (
 )
 from treadmill_ctl.history.record import SessionLog, read_record
 from treadmill_ctl.history.report import clock, ending_text, format_report, local_time
-from treadmill_ctl.history.store import list_records, resolve_session, sessions_dir
+from treadmill_ctl.history.store import list_records, resolve_session
 
 if TYPE_CHECKING:
     from treadmill_ctl.profiles import Profile

@@ -1,9 +1,8 @@
 """Where session records live, and which record a person means.
 
-The runner writes one JSON-lines file per session into
-``platformdirs.user_data_dir("treadmill-ctl")/sessions/``, or into
-``$TREADMILL_CTL_DATA_DIR/sessions/`` when that variable is set (tests and dry runs
-use it to keep their records apart). File names start with the local start time,
+The runner writes one JSON-lines file per session into the sessions folder that
+:func:`treadmill_ctl.config.sessions_dir` names (the platform's data folder, or
+``$TREADMILL_CTL_DATA_DIR`` when set). File names start with the local start time,
 ``YYYYMMDD-HHMMSS-<profile-slug>.jsonl``, so sorting by name is sorting by date.
 
 A person names a session in one of three ways: a path to a record; its number in
@@ -15,43 +14,16 @@ digits or more: shorter numbers are history numbers).
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
-
-import platformdirs
+from typing import Final
 
 from treadmill_ctl.history.errors import SessionNotFound
 
-if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-APP_NAME: Final = "treadmill-ctl"
-DATA_DIR_ENV: Final = "TREADMILL_CTL_DATA_DIR"
-SESSIONS_FOLDER: Final = "sessions"
 RECORD_SUFFIX: Final = ".jsonl"
 _NEWEST_WORDS: Final = frozenset({"last", "latest", "newest"})
 _STAMP: Final = re.compile(r"^\d{8}-\d{6}")
-
-
-def data_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """The program's data folder: ``$TREADMILL_CTL_DATA_DIR`` or the platform's own.
-
-    Args:
-        environ: The environment to read (``os.environ`` when ``None``).
-    """
-    env = os.environ if environ is None else environ
-    override = env.get(DATA_DIR_ENV)
-    if override:
-        return Path(override).expanduser()
-    return Path(platformdirs.user_data_dir(APP_NAME))
-
-
-def sessions_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """The folder that holds one record per session (it may not exist yet)."""
-    return data_dir(environ) / SESSIONS_FOLDER
 
 
 def list_records(directory: Path) -> tuple[Path, ...]:
