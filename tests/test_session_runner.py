@@ -138,3 +138,20 @@ def test_without_a_person_the_belt_waits_and_a_console_start_is_followed() -> No
     assert waiting_kmh == 0.0
     assert phase is SessionPhase.RUNNING
     assert started_kmh > 1.0
+
+
+def test_ranges_the_treadmill_reports_badly_are_replaced_not_trusted() -> None:
+    from treadmill_ctl.ftms.link import MachineInfo  # noqa: PLC0415
+    from treadmill_ctl.ftms.observations import InclineRange, SpeedRange  # noqa: PLC0415
+    from treadmill_ctl.session.runner import ranges_from  # noqa: PLC0415
+
+    def info(speed: SpeedRange | None, incline: InclineRange | None) -> MachineInfo:
+        return MachineInfo("t", "a", {}, None, speed, incline, has_control_point=True)
+
+    good_speed = SpeedRange(raw=b"", min_kmh=0.8, max_kmh=12.0, increment_kmh=0.1)
+    upside_down = InclineRange(raw=b"", min_pct=10.0, max_pct=0.0, increment_pct=0.5)
+    flat = ranges_from(info(good_speed, upside_down))
+    assert (flat.min_speed_kmh, flat.max_incline_pct) == (0.8, 0.0)
+    zero_speed = SpeedRange(raw=b"", min_kmh=0.0, max_kmh=0.0, increment_kmh=0.0)
+    assert ranges_from(info(zero_speed, None)).max_speed_kmh == 6.0  # the fallback
+    assert ranges_from(info(None, None)).max_speed_kmh == 6.0

@@ -483,8 +483,12 @@ class FtmsLink:
 
         Cancelled, the stop stays pending for the next connection.
         """
-        self._stop_pending = True
         client, control_point = self._client, self._control_point
+        if client is not None and client.is_connected and control_point is None:
+            # A treadmill without a control point cannot be stopped from here at all.
+            self._log.error("command.stop_impossible", reason="no control point")
+            return
+        self._stop_pending = True
         if client is None or control_point is None or not client.is_connected:
             self._log.warning("command.stop_deferred", reason="link down")
             return

@@ -32,6 +32,7 @@ from treadmill_ctl.errors import (
     CommandRefused,
     CommandRejected,
     CommandTimeout,
+    ConfigError,
     LinkError,
 )
 from treadmill_ctl.ftms import link as ftms_link
@@ -133,25 +134,34 @@ class SessionSummary:
 
 
 def ranges_from(info: MachineInfo) -> MachineRanges:
-    """The governor's view of the treadmill's ranges; conservative when not reported."""
+    """The governor's view of the treadmill's ranges; conservative when not usable.
+
+    :class:`MachineRanges` checks the values; a range it refuses is replaced (a flat
+    deck for a bad incline range, the fallback for a bad speed range), never trusted.
+    """
     speed, incline = info.speed_range, info.incline_range
-    if speed is None or not 0 < speed.min_kmh < speed.max_kmh or speed.increment_kmh <= 0:
-        _log.warning("session.ranges_fallback", reason="no usable Supported Speed Range")
+    if speed is None:
+        _log.warning("session.ranges_fallback", reason="no Supported Speed Range")
         return MachineRanges.fallback()
-    if incline is None or incline.min_pct > incline.max_pct or incline.increment_pct <= 0:
-        return MachineRanges(
-            min_speed_kmh=speed.min_kmh,
-            max_speed_kmh=speed.max_kmh,
-            speed_increment_kmh=max(speed.increment_kmh, 0.01),
-        )
-    return MachineRanges(
-        min_speed_kmh=speed.min_kmh,
-        max_speed_kmh=speed.max_kmh,
-        speed_increment_kmh=max(speed.increment_kmh, 0.01),
-        min_incline_pct=incline.min_pct,
-        max_incline_pct=incline.max_pct,
-        incline_increment_pct=max(incline.increment_pct, 0.01),
-    )
+    speeds = {
+        "min_speed_kmh": speed.min_kmh,
+        "max_speed_kmh": speed.max_kmh,
+        "speed_increment_kmh": speed.increment_kmh,
+    }
+    if incline is not None:
+        with contextlib.suppress(ConfigError):
+            return MachineRanges(
+                **speeds,
+                min_incline_pct=incline.min_pct,
+                max_incline_pct=incline.max_pct,
+                incline_increment_pct=incline.increment_pct,
+            )
+        _log.warning("session.ranges_fallback", reason=f"unusable incline range {incline}")
+    try:
+        return MachineRanges(**speeds)
+    except ConfigError as error:
+        _log.warning("session.ranges_fallback", reason=str(error))
+        return MachineRanges.fallback()
 
 
 def to_observation(event: LinkEvent) -> Observation | None:
@@ -227,6 +237,9 @@ class SessionRunner:
     ) -> None:
         self._plan = plan
         self._segments: list[PlannedSegment] = list(plan.segments)
+        # planned time after each segment, for the snapshot's "session left"
+        durations = [segment.duration_s for segment in self._segments]
+        self._time_after_s = [sum(durations[i + 1 :]) for i in range(len(durations))]
         self._limits = limits
         self._link = link
         self._clock = clock
@@ -362,17 +375,16 @@ class SessionRunner:
             )
             await self._link.disconnect()
             return self._summary(SessionEnd.CONNECT_FAILED)
+        end: SessionEnd | None = None
         try:
             end = await self._run_connected(info)
         except Exception:
             _log.exception("session.failed")
-            await self._shutdown()
-            self._summary(SessionEnd.ERROR)
             raise
-        except BaseException:
+        finally:
             await self._shutdown()
-            raise
-        await self._shutdown()
+            if end is None:  # an error or a cancellation: the record still says it ended
+                self._summary(SessionEnd.ERROR)
         return self._summary(end)
 
     async def _run_connected(self, info: MachineInfo) -> SessionEnd:
@@ -821,7 +833,7 @@ class SessionRunner:
         remaining_segment_s = (
             max(0.0, segment.duration_s - self._segment_elapsed_s) if segment else None
         )
-        later_s = sum(s.duration_s for s in self._segments[index + 1 :])
+        later_s = self._time_after_s[index] if index < len(self._segments) else 0.0
         countdown: float | None = None
         if (
             self._countdown is not None
