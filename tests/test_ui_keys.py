@@ -8,7 +8,7 @@ import termios
 from dataclasses import dataclass, field
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from treadmill_ctl.errors import ConfigError
@@ -115,7 +115,6 @@ class TestDecoding:
         assert decoder.feed(encoded[:1]) == []
         assert decoder.feed(encoded[1:]) == ["é"]
 
-    @settings(max_examples=200, deadline=None)
     @given(
         keys=st.lists(st.sampled_from(sorted(SEQUENCES)), max_size=12),
         cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=6),
@@ -136,7 +135,6 @@ class TestDecoding:
         got += decoder.feed(data[start:]) + decoder.flush()
         assert got == whole
 
-    @settings(max_examples=200, deadline=None)
     @given(st.binary(max_size=64))
     def test_any_bytes_decode_without_error_and_flush_leaves_nothing_pending(
         self, data: bytes
