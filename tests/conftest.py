@@ -1,5 +1,10 @@
 """What every test shares: hypothesis profiles, the property-test marker and the fakes.
 
+The fakes (tests/fakes.py) stand only for what is outside the code under test: the
+``control`` fixture is the session as the dashboard, the hotkeys and the MQTT bridge
+see it (a SessionControl that records each request), for tests of those front ends
+on their own; ``speaker`` and ``bell`` are what a cue player speaks and rings through.
+
 Hypothesis runs derandomized by default, so `make test` gives the same result on
 every run and every machine: the examples come from a fixed seed and no database of
 earlier failures changes what runs. `make fuzz` loads the ``fuzz`` profile instead
@@ -14,11 +19,12 @@ import os
 from typing import TYPE_CHECKING
 
 import pytest
+from fakes import Bell, FakeSpeaker, RecordingControl
 from hypothesis import HealthCheck, is_hypothesis_test, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 settings.register_profile(
     "default",
@@ -53,3 +59,27 @@ def pytest_collection_modifyitems(items: Sequence[pytest.Item]) -> None:
     for item in items:
         if isinstance(item, pytest.Function) and is_hypothesis_test(item.obj):
             item.add_marker(pytest.mark.property)
+
+
+@pytest.fixture
+def control() -> RecordingControl:
+    """A fresh recording SessionControl."""
+    return RecordingControl()
+
+
+@pytest.fixture
+def make_control() -> Callable[[], RecordingControl]:
+    """Makes recording SessionControls, for tests that need more than one."""
+    return RecordingControl
+
+
+@pytest.fixture
+def speaker() -> FakeSpeaker:
+    """A speaker that takes as long as each sentence takes to say (virtual time)."""
+    return FakeSpeaker()
+
+
+@pytest.fixture
+def bell() -> Bell:
+    """A terminal bell that counts its rings."""
+    return Bell()

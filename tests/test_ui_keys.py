@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import termios
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import example, given
@@ -26,6 +26,9 @@ from treadmill_ctl.ui.keys import (
     parse_key_name,
     terminal_keys,
 )
+
+if TYPE_CHECKING:
+    from fakes import RecordingControl
 
 SEQUENCES: dict[bytes, str] = {
     b"\x1b[5~": "page_up",
@@ -267,44 +270,14 @@ class TestBindings:
             Bindings.from_config({"emergency_stop": []})
 
 
-@dataclass
-class RecordingControl:
-    """A SessionControl that records each request; the session is outside these tests."""
-
-    calls: list[tuple[str, ...]] = field(default_factory=list)
-
-    def emergency_stop(self, source: str) -> None:
-        self.calls.append(("emergency_stop", source))
-
-    def start(self, source: str) -> None:
-        self.calls.append(("start", source))
-
-    def pause(self, source: str) -> None:
-        self.calls.append(("pause", source))
-
-    def resume(self, source: str) -> None:
-        self.calls.append(("resume", source))
-
-    def toggle_pause(self, source: str) -> None:
-        self.calls.append(("toggle_pause", source))
-
-    def rearm(self, source: str) -> None:
-        self.calls.append(("rearm", source))
-
-    def end(self, source: str) -> None:
-        self.calls.append(("end", source))
-
-    def nudge_speed(self, delta_kmh: float, source: str) -> None:
-        self.calls.append(("nudge_speed", f"{delta_kmh:+.1f}", source))
-
-
 def snapshot(phase: SessionPhase) -> SessionSnapshot:
     return SessionSnapshot(t_s=0.0, phase=phase, profile_name="demo")
 
 
 class TestDispatcher:
-    def test_enter_starts_while_waiting_and_stops_once_running(self) -> None:
-        control = RecordingControl()
+    def test_enter_starts_while_waiting_and_stops_once_running(
+        self, control: RecordingControl
+    ) -> None:
         dispatcher = HotkeyDispatcher(control)
         dispatcher.on_snapshot(snapshot(SessionPhase.WAITING_FOR_START))
         assert dispatcher.on_key("enter") is HotkeyAction.START
@@ -312,9 +285,10 @@ class TestDispatcher:
         assert dispatcher.on_key("enter") is HotkeyAction.EMERGENCY_STOP
         assert control.calls == [("start", "hotkey"), ("emergency_stop", "hotkey")]
 
-    def test_a_presenter_key_given_to_pause_toggle_resumes_after_a_turn_around(self) -> None:
+    def test_a_presenter_key_given_to_pause_toggle_resumes_after_a_turn_around(
+        self, control: RecordingControl
+    ) -> None:
         """The README's hands-free set-up: one clicker key walks on, the others still stop."""
-        control = RecordingControl()
         bindings = Bindings.from_config({"pagedown": "pause_toggle"})
         dispatcher = HotkeyDispatcher(control, bindings)
         dispatcher.on_snapshot(snapshot(SessionPhase.PAUSED))
@@ -322,8 +296,9 @@ class TestDispatcher:
         assert dispatcher.on_key("page_up") is HotkeyAction.EMERGENCY_STOP
         assert control.calls == [("toggle_pause", "hotkey"), ("emergency_stop", "hotkey")]
 
-    def test_before_any_snapshot_the_belt_counts_as_not_started(self) -> None:
-        control = RecordingControl()
+    def test_before_any_snapshot_the_belt_counts_as_not_started(
+        self, control: RecordingControl
+    ) -> None:
         assert HotkeyDispatcher(control).on_key("enter") is HotkeyAction.START
 
     @pytest.mark.parametrize(
@@ -336,15 +311,17 @@ class TestDispatcher:
             SessionPhase.ENDING,
         ],
     )
-    def test_once_the_belt_has_started_enter_never_starts(self, phase: SessionPhase) -> None:
-        control = RecordingControl()
+    def test_once_the_belt_has_started_enter_never_starts(
+        self, phase: SessionPhase, control: RecordingControl
+    ) -> None:
         dispatcher = HotkeyDispatcher(control)
         dispatcher.on_snapshot(snapshot(phase))
         dispatcher.on_key("enter")
         assert control.calls == [("emergency_stop", "hotkey")]
 
-    def test_a_rearmed_session_waiting_again_starts_on_enter(self) -> None:
-        control = RecordingControl()
+    def test_a_rearmed_session_waiting_again_starts_on_enter(
+        self, control: RecordingControl
+    ) -> None:
         dispatcher = HotkeyDispatcher(control)
         for phase in (SessionPhase.RUNNING, SessionPhase.LATCHED):
             dispatcher.on_snapshot(snapshot(phase))
@@ -353,8 +330,7 @@ class TestDispatcher:
         dispatcher.on_key("enter")
         assert control.calls == [("rearm", "hotkey"), ("start", "hotkey")]
 
-    def test_each_action_calls_its_control_method(self) -> None:
-        control = RecordingControl()
+    def test_each_action_calls_its_control_method(self, control: RecordingControl) -> None:
         dispatcher = HotkeyDispatcher(control, nudge_step_kmh=0.2)
         dispatcher.on_snapshot(snapshot(SessionPhase.RUNNING))
         for key in ("space", "p", "r", "q", "+", "-", "f5", "x"):
@@ -364,13 +340,12 @@ class TestDispatcher:
             ("toggle_pause", "hotkey"),
             ("rearm", "hotkey"),
             ("end", "hotkey"),
-            ("nudge_speed", "+0.2", "hotkey"),
-            ("nudge_speed", "-0.2", "hotkey"),
+            ("nudge_speed(+0.2)", "hotkey"),
+            ("nudge_speed(-0.2)", "hotkey"),
             ("emergency_stop", "hotkey"),
         ]
 
-    def test_an_unbound_key_asks_nothing(self) -> None:
-        control = RecordingControl()
+    def test_an_unbound_key_asks_nothing(self, control: RecordingControl) -> None:
         assert HotkeyDispatcher(control).on_key("unknown") is None
         assert control.calls == []
 
@@ -450,10 +425,11 @@ class TestKeyReader:
 
         assert run_accelerated(main()) == 1
 
-    def test_presenter_keys_on_a_real_terminal_stop_and_the_terminal_is_restored(self) -> None:
+    def test_presenter_keys_on_a_real_terminal_stop_and_the_terminal_is_restored(
+        self, control: RecordingControl
+    ) -> None:
         master, slave = os.openpty()
         before = termios.tcgetattr(slave)
-        control = RecordingControl()
         dispatcher = HotkeyDispatcher(control)
         dispatcher.on_snapshot(snapshot(SessionPhase.RUNNING))
         during: list[int] = []
