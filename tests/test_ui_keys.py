@@ -50,6 +50,9 @@ SEQUENCES: dict[bytes, str] = {
     b"\x1bOk": "+",
     b"\x1bOm": "-",
     b"\x1bOn": ".",
+    b"\x1bOq": "1",  # keypad 1 in application mode: a digit, never "q" (end)
+    b"\x1bOp": "0",  # keypad 0: never "p" (pause)
+    b"\x1b[1;3S": "f4",  # Alt+F4: F4, never "s"
     b"\r": "enter",
     b"\n": "enter",
     b" ": "space",
