@@ -755,7 +755,7 @@ class TestEveryCharacteristic:
 
 # --- pyftms as an independent oracle -----------------------------------------------
 
-# Field sizes per flag bit, from FTMS v1.0 table 4.9 (bit 0 inverted), for building frames.
+# Field sizes per flag bit, from FTMS v1.0 section 4.4.1 (bit 0 inverted), for building frames.
 FIELD_SIZES = {
     0: 2,
     1: 2,
