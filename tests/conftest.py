@@ -3,14 +3,15 @@
 The fakes (tests/fakes.py) stand only for what is outside the code under test: the
 ``control`` fixture is the session as the dashboard, the hotkeys and the MQTT bridge
 see it (a SessionControl that records each request), for tests of those front ends
-on their own; ``speaker`` and ``bell`` are what a cue player speaks and rings through.
+on their own.
 
 Hypothesis runs derandomized by default, so `make test` gives the same result on
 every run and every machine: the examples come from a fixed seed and no database of
 earlier failures changes what runs. `make fuzz` loads the ``fuzz`` profile instead
-(``HYPOTHESIS_PROFILE=fuzz``): many more examples, drawn at random, failures kept in
-``.hypothesis/`` to replay. A failure found that way is kept as an ``@example`` (or
-a plain test), never left to chance.
+(``HYPOTHESIS_PROFILE=fuzz``): many more examples (5000 each, or
+``HYPOTHESIS_FUZZ_EXAMPLES``), drawn at random, failures kept in ``.hypothesis/`` to
+replay. A failure found that way is kept as an ``@example`` (or a plain test), never
+left to chance.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import os
 from typing import TYPE_CHECKING
 
 import pytest
-from fakes import Bell, FakeSpeaker, RecordingControl
+from fakes import RecordingControl
 from hypothesis import HealthCheck, is_hypothesis_test, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
@@ -40,7 +41,7 @@ settings.register_profile(
     derandomize=False,
     database=DirectoryBasedExampleDatabase(".hypothesis/examples"),
     deadline=None,
-    max_examples=5000,
+    max_examples=int(os.environ.get("HYPOTHESIS_FUZZ_EXAMPLES", "5000")),
     stateful_step_count=100,
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
@@ -71,15 +72,3 @@ def control() -> RecordingControl:
 def make_control() -> Callable[[], RecordingControl]:
     """Makes recording SessionControls, for tests that need more than one."""
     return RecordingControl
-
-
-@pytest.fixture
-def speaker() -> FakeSpeaker:
-    """A speaker that takes as long as each sentence takes to say (virtual time)."""
-    return FakeSpeaker()
-
-
-@pytest.fixture
-def bell() -> Bell:
-    """A terminal bell that counts its rings."""
-    return Bell()

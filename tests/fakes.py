@@ -64,40 +64,6 @@ class RecordingControl:
                 await self._changed.wait()
 
 
-class FakeSpeaker:
-    """A speaker that takes ``seconds_per_char`` of (virtual) time per character.
-
-    Like espeak-ng, it takes as long as the sentence takes to say (about 0.1 s a
-    character at 150 words per minute), and a cancelled sentence is cut off where
-    it was: ``started``, ``finished`` and ``silenced`` say which were heard whole.
-    """
-
-    def __init__(self, seconds_per_char: float = 0.1) -> None:
-        self.seconds_per_char = seconds_per_char
-        self.started: list[str] = []
-        self.finished: list[str] = []
-        self.silenced: list[str] = []
-
-    async def say(self, text: str) -> None:
-        self.started.append(text)
-        try:
-            await asyncio.sleep(len(text) * self.seconds_per_char)
-        except asyncio.CancelledError:
-            self.silenced.append(text)
-            raise
-        self.finished.append(text)
-
-
-class Bell:
-    """The terminal bell a cue player falls back to: counts its rings."""
-
-    def __init__(self) -> None:
-        self.rings = 0
-
-    def __call__(self) -> None:
-        self.rings += 1
-
-
 def _is_a_session_control(control: RecordingControl) -> SessionControl:
     """Never called: mypy checks here that the fake still fits SessionControl."""
     return control

@@ -9,7 +9,6 @@ import stat
 from typing import TYPE_CHECKING
 
 import pytest
-from fakes import Bell, FakeSpeaker
 
 from treadmill_ctl.session.clock import run_accelerated
 from treadmill_ctl.session.events import Cue
@@ -17,6 +16,33 @@ from treadmill_ctl.ui.cues import CuePlayer, EspeakSpeaker
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+
+class FakeSpeaker:
+    """A speaker that takes ``seconds_per_char`` of (virtual) time per character."""
+
+    def __init__(self, seconds_per_char: float = 0.1) -> None:
+        self.seconds_per_char = seconds_per_char
+        self.started: list[str] = []
+        self.finished: list[str] = []
+        self.silenced: list[str] = []
+
+    async def say(self, text: str) -> None:
+        self.started.append(text)
+        try:
+            await asyncio.sleep(len(text) * self.seconds_per_char)
+        except asyncio.CancelledError:
+            self.silenced.append(text)
+            raise
+        self.finished.append(text)
+
+
+class Bell:
+    def __init__(self) -> None:
+        self.rings = 0
+
+    def __call__(self) -> None:
+        self.rings += 1
 
 
 TURN = Cue("turn", "Turn around. Backward in 3, 2, 1")
