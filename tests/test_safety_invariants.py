@@ -599,3 +599,34 @@ class GovernorInvariants(RuleBasedStateMachine):
 # `make test`, long and random in `make fuzz`.
 GovernorInvariants.TestCase.settings = settings(suppress_health_check=[HealthCheck.too_slow])
 TestGovernorInvariants = GovernorInvariants.TestCase
+
+
+def _seconds_until_latched(*, mph_treadmill: bool, limit_s: int) -> int | None:
+    """Walk at the default starting speed with the odometer on; when does it latch?"""
+    governor = SafetyGovernor(SETUPS[0][0], SETUPS[0][1], now_s=0.0, link_up=True)
+    starting_kmh = governor.starting_speed_kmh(Direction.FORWARD)
+    governor.request(SetTarget(starting_kmh, Direction.FORWARD), 0.0)
+    governor.request(Start(by_person=True), 0.0)
+    factor = 1.609344 if mph_treadmill else 1.0
+    distance_m = 0.0
+    for second in range(1, limit_s + 1):
+        speed_kmh = governor.commanded_speed_kmh
+        distance_m += speed_kmh * factor / 3.6
+        frame = second.to_bytes(4, "little")
+        data = BeltData(speed_kmh, elapsed_s=second, frame=frame, distance_m=float(int(distance_m)))
+        governor.observe(data, float(second))
+        governor.tick(float(second))
+        if governor.state is GovernorState.LATCHED:
+            assert governor.latch_reason is LatchReason.UNREQUESTED_SPEED_CHANGE
+            return second
+    return None
+
+
+def test_an_mph_treadmill_at_the_starting_speed_is_caught_within_the_bound() -> None:
+    caught_s = _seconds_until_latched(mph_treadmill=True, limit_s=MPH_CAUGHT_AT_STARTING_SPEED_S)
+    assert caught_s is not None
+    assert caught_s <= MPH_CAUGHT_AT_STARTING_SPEED_S
+
+
+def test_a_kmh_treadmill_at_the_starting_speed_is_never_taken_for_one() -> None:
+    assert _seconds_until_latched(mph_treadmill=False, limit_s=600) is None
