@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: all venv test lint typecheck pytest demo bench clean
+.PHONY: all venv test lint typecheck pytest fuzz demo bench clean
 
 all: test
 
@@ -35,6 +35,11 @@ pytest: $(STAMP)
 	$(VENV)/bin/pytest -q
 
 test: lint pytest
+
+# The property tests and state machines, long and random (tests/conftest.py's fuzz
+# profile), for people who want to hunt; `make test` runs them derandomized.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(VENV)/bin/pytest -q -m property
 
 demo: $(STAMP)
 	$(VENV)/bin/treadmill-ctl run profiles/demo.toml --simulator --speedup 20 --yes

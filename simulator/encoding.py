@@ -60,7 +60,7 @@ def _uint24(data: bytes, offset: int) -> int:
 
 
 class TreadmillDataFlag(IntFlag):
-    """Flags field of Treadmill Data (FTMS 4.9.1.1).
+    """Flags field of Treadmill Data (FTMS 4.4.1.1).
 
     Bit 0 is inverted: clear means Instantaneous Speed *is* present, and set means
     "More Data" (this notification is not the last part of a split record).
@@ -95,7 +95,7 @@ _SUPPORTED_TREADMILL_FLAGS = (
 
 @dataclass(frozen=True, slots=True)
 class TreadmillData:
-    """One Treadmill Data notification (FTMS 4.9), the fields the simulator sends.
+    """One Treadmill Data notification (FTMS 4.4), the fields the simulator sends.
 
     A field set to None is absent. ``speed_kmh`` None means the More Data bit is
     set: the notification is a first part of a split record (FTMS 4.19), and only
@@ -159,7 +159,7 @@ class TreadmillData:
         return flags
 
     def __bytes__(self) -> bytes:
-        """Encode the fields in flag-bit order, as FTMS 4.9.1 lays them out."""
+        """Encode the fields in flag-bit order, as FTMS 4.4.1 lays them out."""
         out = bytearray(struct.pack("<H", self.flags))
         if self.speed_kmh is not None:
             out += struct.pack("<H", round(self.speed_kmh * 100))
@@ -324,7 +324,7 @@ class FitnessMachineFeature:
 
 @dataclass(frozen=True, slots=True)
 class SupportedSpeedRange:
-    """Supported Speed Range (FTMS 4.13): three uint16 in 0.01 km/h."""
+    """Supported Speed Range (FTMS 4.11): three uint16 in 0.01 km/h."""
 
     minimum_kmh: float
     maximum_kmh: float
@@ -356,7 +356,7 @@ class SupportedSpeedRange:
 
 @dataclass(frozen=True, slots=True)
 class SupportedInclinationRange:
-    """Supported Inclination Range (FTMS 4.14): sint16, sint16, uint16 in 0.1 %."""
+    """Supported Inclination Range (FTMS 4.12): sint16, sint16, uint16 in 0.1 %."""
 
     minimum_pct: float
     maximum_pct: float

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Final
 from bleak.backends.device import BLEDevice
 from bumble.controller import Controller
 from bumble.device import Device
-from bumble.hci import Address
+from bumble.hci import HCI_CONNECTION_TIMEOUT_ERROR, Address
 from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink, Transport
@@ -108,6 +108,25 @@ class VirtualRadio:
         serial = next(self._serials)
         controller = Controller(f"{name}#{serial}", link=self._link)
         return Transport(controller, AsyncPipeSink(controller))
+
+    def time_out_links(self, device: Device) -> None:
+        """Every link of ``device`` times out, as when a radio goes out of range.
+
+        No word crosses the air: each end's controller gives up on its own (HCI
+        reason 0x08, connection timeout), and whatever was in flight is lost.
+        """
+        controller = self._controllers.get(id(device))
+        if controller is None:
+            return
+        ours = {bytes(controller.public_address), bytes(controller.random_address)}
+        for other in list(self._link.controllers):
+            if other is controller:
+                continue
+            for connection in list(other.le_connections.values()):
+                if bytes(connection.peer_address) in ours:
+                    other.on_le_disconnected(connection, HCI_CONNECTION_TIMEOUT_ERROR)
+        for connection in list(controller.le_connections.values()):
+            controller.on_le_disconnected(connection, HCI_CONNECTION_TIMEOUT_ERROR)
 
     def remove_device(self, device: Device) -> None:
         """Take a device's controller off the air (it can no longer be seen or reached)."""
@@ -220,6 +239,15 @@ class VirtualTreadmill:
         Returns once the link is down (a connected client hears of it at once).
         """
         await self.peripheral.drop_link(down_s)
+
+    def time_out_link(self) -> None:
+        """The link times out with nothing said (out of range, a dead radio).
+
+        Unlike :meth:`drop_link`, no disconnect is exchanged: each side notices on
+        its own, and an operation in flight is cut short. The treadmill advertises
+        again as after any lost link.
+        """
+        self.radio.time_out_links(self.peripheral.device)
 
 
 def _schedule(faults: FaultSchedule | Iterable[Fault | str]) -> FaultSchedule:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from treadmill_ctl.cli import main
@@ -81,7 +81,6 @@ class TestDecodeHexCommand:
         assert message in line
         assert "\n" not in line
 
-    @settings(max_examples=200, deadline=None)
     @given(st.sampled_from(["2ACD", "2ADA", "2AD3", "2AD9", "2ACC", "2AD4", "2AD5"]), st.text())
     def test_any_text_gives_json_or_one_error_line(self, char: str, hex_text: str) -> None:
         status, line = decode_hex_command(char, hex_text)

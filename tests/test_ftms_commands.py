@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import assume, example, given, settings
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from treadmill_ctl.errors import CommandRefused, DecodeError
@@ -121,7 +121,6 @@ class TestSetTargetSpeed:
             1.9 * KMH_PER_MPH
         )
 
-    @settings(max_examples=300, deadline=None)
     @given(speed_kmh=st.floats(allow_nan=True, allow_infinity=True), use_range=st.booleans())
     @example(speed_kmh=-0.5, use_range=False)
     @example(speed_kmh=-0.0, use_range=False)
@@ -147,7 +146,6 @@ class TestSetTargetSpeed:
         assert low_kmh <= sent_kmh <= high_kmh
         assert abs(sent_kmh - speed_kmh) <= (0.05 if use_range else 0.005) + 1e-9
 
-    @settings(max_examples=300, deadline=None)
     @given(
         low=st.integers(0, 2000),
         increment=st.integers(1, 50),
@@ -176,7 +174,6 @@ class TestSetTargetSpeed:
             quantise_speed_kmh(speed_kmh, speed_range=supported, unit=quirks.speed_unit)
         )
 
-    @settings(max_examples=200, deadline=None)
     @given(st.floats(0, 655.35))
     def test_without_a_range_speeds_round_trip_within_half_a_hundredth(
         self, speed_kmh: float
@@ -212,7 +209,6 @@ class TestSetTargetInclination:
         with pytest.raises(CommandRefused):
             set_target_inclination(3276.7)  # 0x7FFF means "not available"
 
-    @settings(max_examples=200, deadline=None)
     @given(st.floats(allow_nan=True, allow_infinity=True))
     def test_any_float_gives_refusal_or_an_incline_inside_the_range(
         self, incline_pct: float

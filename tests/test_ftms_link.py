@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from simulator import open_virtual_treadmill
-from treadmill_ctl.errors import CommandRefused, CommandRejected, CommandTimeout
+from treadmill_ctl.errors import CommandRefused, CommandRejected, CommandTimeout, LinkError
 from treadmill_ctl.ftms.commands import ResultCode
 from treadmill_ctl.ftms.link import (
     DataReceived,
@@ -91,6 +91,56 @@ def test_connecting_reads_what_the_treadmill_is_and_reports_the_link_up() -> Non
     _run(scenario)
 
 
+def test_as_an_async_context_manager_the_link_is_up_inside_and_closed_after() -> None:
+    async def main() -> tuple[list[LinkEvent], list[tuple[bool, bool]]]:
+        events: list[LinkEvent] = []
+        seen: list[tuple[bool, bool]] = []  # (the link's view, the treadmill's view)
+        async with open_virtual_treadmill() as sim:
+            link = FtmsLink(
+                sim.ble_device,
+                on_event=events.append,
+                clock=LoopClock(),
+                client_backend=sim.client_backend,
+            )
+            async with link as entered:
+                assert entered is link
+                assert link.info is not None
+                seen.append((link.is_connected, sim.link_up))
+                with pytest.raises(RuntimeError, match="already open"):
+                    await link.__aenter__()
+                seen.append((link.is_connected, sim.link_up))  # the refusal changed nothing
+            await asyncio.sleep(1)
+            seen.append((link.is_connected, sim.link_up))
+            async with link:  # reusable once closed
+                seen.append((link.is_connected, sim.link_up))
+        return events, seen
+
+    events, seen = run_accelerated(main())
+    assert seen == [(True, True), (True, True), (False, False), (True, True)]
+    assert [type(e) for e in events] == [LinkUp, LinkDown, LinkUp, LinkDown]
+    assert [e.reason for e in events if isinstance(e, LinkDown)] == ["closed", "closed"]
+
+
+def test_an_async_with_that_cannot_connect_raises_and_can_be_tried_again() -> None:
+    async def main() -> None:
+        async with open_virtual_treadmill() as sim:
+            await sim.drop_link(down_s=3600)  # not advertising: nothing to connect to
+            link = FtmsLink(
+                sim.ble_device,
+                on_event=lambda _event: None,
+                clock=LoopClock(),
+                client_backend=sim.client_backend,
+                connect_attempts=1,
+            )
+            with pytest.raises(LinkError):
+                async with link:
+                    pytest.fail("the block must not run without a link")
+            with pytest.raises(LinkError):  # not "already open": the failed entry left
+                await link.__aenter__()
+
+    run_accelerated(main())
+
+
 def test_commands_are_answered_and_move_the_belt() -> None:
     async def scenario(sim: VirtualTreadmill, link: FtmsLink, _events: list[LinkEvent]) -> None:
         assert (await link.request_control()).result is ResultCode.SUCCESS
@@ -133,7 +183,7 @@ def test_a_rejected_command_raises_with_the_result_code() -> None:
         await asyncio.sleep(3)
         with pytest.raises(CommandRejected) as rejected:
             await link.start_resume()
-        assert rejected.value.result_code == ResultCode.OPERATION_FAILED
+        assert rejected.value.result_code is ResultCode.OPERATION_FAILED
 
     _run(scenario, faults=("cp-reject@2:60",))
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from test_history_fixtures import START, SyntheticRecord
 
@@ -151,7 +151,6 @@ class TestPropose:
         assert "backward intervals 30s -> 45s" in text
         assert "cap 3 km/h" in text
 
-    @settings(max_examples=120, deadline=None)
     @given(
         speed=st.floats(min_value=1.0, max_value=3.0),
         duration=st.floats(min_value=15, max_value=600),

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from test_history_fixtures import START, Seg, SyntheticRecord
 
@@ -130,7 +130,6 @@ class TestCutShort:
         assert log.samples == ()
         assert log.summary.duration_s == 0
 
-    @settings(max_examples=150, deadline=None)
     @given(cut=st.integers(min_value=1, max_value=40_000))
     def test_any_truncation_of_a_record_reads_or_says_it_is_not_a_record(self, cut: int) -> None:
         text = SyntheticRecord(segments=(Seg("forward", 2.0, 30), Seg("backward", 1.0, 30))).build()

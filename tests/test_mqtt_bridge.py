@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Final
 import aiomqtt
 import pytest
 import structlog
+from fakes import RecordingControl
 
 from treadmill_ctl.session.events import SegmentView, SessionEvent, SessionPhase, SessionSnapshot
 from treadmill_ctl.telemetry.bridge import MqttBridge
@@ -35,48 +36,6 @@ pytest_plugins = ["mqtt_broker"]
 pytestmark = pytest.mark.asyncio
 
 WAIT_S: Final = 2.0
-
-
-class RecordingControl:
-    """A SessionControl that records each request (the lead's e2e test uses the runner)."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str]] = []
-        self.changed = asyncio.Event()
-
-    def _record(self, name: str, source: str) -> None:
-        self.calls.append((name, source))
-        self.changed.set()
-
-    def emergency_stop(self, source: str) -> None:
-        self._record("emergency_stop", source)
-
-    def start(self, source: str) -> None:
-        self._record("start", source)
-
-    def pause(self, source: str) -> None:
-        self._record("pause", source)
-
-    def resume(self, source: str) -> None:
-        self._record("resume", source)
-
-    def toggle_pause(self, source: str) -> None:
-        self._record("toggle_pause", source)
-
-    def rearm(self, source: str) -> None:
-        self._record("rearm", source)
-
-    def end(self, source: str) -> None:
-        self._record("end", source)
-
-    def nudge_speed(self, delta_kmh: float, source: str) -> None:
-        self._record(f"nudge_speed({delta_kmh:+g})", source)
-
-    async def wait_for_calls(self, count: int) -> None:
-        async with asyncio.timeout(WAIT_S):
-            while len(self.calls) < count:
-                self.changed.clear()
-                await self.changed.wait()
 
 
 async def until(condition: Callable[[], bool]) -> None:
@@ -314,9 +273,8 @@ class TestPublishing:
 
 class TestCommands:
     async def test_a_stop_command_calls_emergency_stop_and_is_acknowledged(
-        self, mqtt_broker: BrokerProcess
+        self, mqtt_broker: BrokerProcess, control: RecordingControl
     ) -> None:
-        control = RecordingControl()
         async with (
             connected_bridge(settings_for(mqtt_broker), control) as bridge,
             listening(mqtt_broker, bridge.topics.reply) as listener,
@@ -329,21 +287,20 @@ class TestCommands:
         assert reply["command"] == "stop"
 
     async def test_the_home_assistant_button_payload_is_an_emergency_stop(
-        self, mqtt_broker: BrokerProcess
+        self, mqtt_broker: BrokerProcess, control: RecordingControl
     ) -> None:
-        control = RecordingControl()
         async with (
             connected_bridge(settings_for(mqtt_broker), control) as bridge,
             listening(mqtt_broker) as listener,
         ):
             await listener.command(bridge.topics.cmd, STOP_PRESS_PAYLOAD)
-            await control.wait_for_calls(1)
+            await control.wait_for_calls(1, timeout_s=WAIT_S)
         assert control.calls == [("emergency_stop", "mqtt")]
 
     async def test_stop_all_reaches_every_treadmill_under_the_prefix(
-        self, mqtt_broker: BrokerProcess
+        self, mqtt_broker: BrokerProcess, make_control: Callable[[], RecordingControl]
     ) -> None:
-        controls = [RecordingControl(), RecordingControl()]
+        controls = [make_control(), make_control()]
         async with (
             connected_bridge(settings_for(mqtt_broker), controls[0]) as bridge,
             connected_bridge(settings_for(mqtt_broker), controls[1]),
@@ -351,11 +308,12 @@ class TestCommands:
         ):
             await listener.command(bridge.topics.broadcast_cmd, '{"command": "stop"}')
             for control in controls:
-                await control.wait_for_calls(1)
+                await control.wait_for_calls(1, timeout_s=WAIT_S)
         assert [control.calls for control in controls] == [[("emergency_stop", "mqtt")]] * 2
 
-    async def test_a_pause_is_accepted(self, mqtt_broker: BrokerProcess) -> None:
-        control = RecordingControl()
+    async def test_a_pause_is_accepted(
+        self, mqtt_broker: BrokerProcess, control: RecordingControl
+    ) -> None:
         async with (
             connected_bridge(settings_for(mqtt_broker), control) as bridge,
             listening(mqtt_broker, bridge.topics.reply) as listener,
@@ -376,9 +334,8 @@ class TestCommands:
         ],
     )
     async def test_commands_that_would_move_the_belt_are_refused_with_a_reply(
-        self, mqtt_broker: BrokerProcess, payload: str, reason: str
+        self, mqtt_broker: BrokerProcess, payload: str, reason: str, control: RecordingControl
     ) -> None:
-        control = RecordingControl()
         async with (
             connected_bridge(settings_for(mqtt_broker), control) as bridge,
             listening(mqtt_broker, bridge.topics.reply) as listener,
@@ -389,9 +346,8 @@ class TestCommands:
         assert control.calls == []
 
     async def test_start_is_refused_even_when_remote_control_is_allowed(
-        self, mqtt_broker: BrokerProcess
+        self, mqtt_broker: BrokerProcess, control: RecordingControl
     ) -> None:
-        control = RecordingControl()
         settings = settings_for(mqtt_broker, allow_remote_control=True)
         async with (
             connected_bridge(settings, control) as bridge,
@@ -419,9 +375,8 @@ class TestCommands:
         ],
     )
     async def test_malformed_and_unknown_commands_are_answered_and_never_reach_the_control(
-        self, mqtt_broker: BrokerProcess, payload: bytes, reason: str
+        self, mqtt_broker: BrokerProcess, payload: bytes, reason: str, control: RecordingControl
     ) -> None:
-        control = RecordingControl()
         with structlog.testing.capture_logs() as logs:
             async with (
                 connected_bridge(settings_for(mqtt_broker), control) as bridge,
@@ -435,9 +390,8 @@ class TestCommands:
         assert [log["reason"] for log in refused] == [reason]
 
     async def test_a_retained_stop_is_not_replayed_when_the_bridge_connects(
-        self, mqtt_broker: BrokerProcess
+        self, mqtt_broker: BrokerProcess, control: RecordingControl
     ) -> None:
-        control = RecordingControl()
         settings = settings_for(mqtt_broker)
         cmd_topic = f"{settings.prefix}/{settings.treadmill_id}/cmd"
         async with listening(
@@ -453,10 +407,9 @@ class TestCommands:
 
 class TestBrokerTrouble:
     async def test_the_bridge_reconnects_after_the_broker_dies_and_observers_never_block(
-        self, restartable_mqtt_broker: BrokerProcess
+        self, restartable_mqtt_broker: BrokerProcess, control: RecordingControl
     ) -> None:
         broker = restartable_mqtt_broker
-        control = RecordingControl()
         async with connected_bridge(settings_for(broker), control, event_buffer=8) as bridge:
             broker.kill()
             await until(lambda: not bridge.is_connected)

@@ -7,7 +7,7 @@ import math
 from enum import Enum
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from treadmill_ctl.session.events import SessionEvent, SessionPhase, SessionSnapshot
@@ -58,7 +58,6 @@ class TestTelemetry:
         st.floats(allow_nan=True, allow_infinity=True) | st.none(),
         st.floats(allow_nan=True, allow_infinity=True),
     )
-    @settings(max_examples=200, deadline=None)
     def test_telemetry_is_always_strict_json(self, belt: float | None, target: float) -> None:
         snapshot = SessionSnapshot(
             1.0, SessionPhase.RUNNING, "p", belt_speed_kmh=belt, target_speed_kmh=target

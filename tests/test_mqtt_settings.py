@@ -6,7 +6,7 @@ import random
 from typing import TYPE_CHECKING
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from treadmill_ctl.errors import ConfigError
@@ -153,7 +153,6 @@ class TestTopicSafeId:
     @given(st.text(max_size=80))
     @example("all")
     @example("///")
-    @settings(max_examples=200, deadline=None)
     def test_any_name_gives_a_usable_id_or_a_config_error(self, name: str) -> None:
         try:
             treadmill_id = topic_safe_id(name)
@@ -168,7 +167,6 @@ class TestBackoff:
         st.floats(min_value=1, max_value=100),
         st.integers(0, 2**32),
     )
-    @settings(max_examples=150, deadline=None)
     def test_delays_stay_under_the_cap_and_grow_to_it(
         self, min_s: float, factor: float, seed: int
     ) -> None:

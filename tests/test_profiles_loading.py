@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from treadmill_ctl.errors import ProfileError
@@ -608,7 +608,6 @@ _KEYS = st.sampled_from(
 
 
 class TestAnyInput:
-    @settings(max_examples=200, deadline=None)
     @given(st.lists(st.dictionaries(_KEYS, _VALUES, max_size=6), max_size=4))
     @example([{"direction": "backward", "speed_kmh": 3.0, "duration": "30s"}])
     @example([{"direction": "backward", "speed_mph": 1.864, "duration": 1}])
@@ -634,7 +633,6 @@ class TestAnyInput:
             assert 0 < segment.speed_kmh <= cap_kmh
             assert 0 < segment.duration_s <= 4 * 3600
 
-    @settings(max_examples=200, deadline=None)
     @given(st.text(max_size=200))
     def test_arbitrary_text_is_never_anything_but_a_profile_or_a_profile_error(
         self, text: str

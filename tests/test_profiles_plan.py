@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from treadmill_ctl.profiles import (
@@ -106,7 +106,6 @@ class TestPlanStatistics:
         assert energy.forward.equation == FORWARD_EQUATION
         assert energy.backward.equation == BACKWARD_EQUATION
 
-    @settings(max_examples=150, deadline=None)
     @given(
         st.lists(
             st.tuples(

@@ -100,20 +100,38 @@ def test_a_treadmill_without_control_point_is_refused_not_driven() -> None:
     assert not [r for r in records if r["kind"] == "control_point_write"]
 
 
-def test_an_emergency_stop_before_the_link_is_up_is_not_lost() -> None:
+@pytest.mark.parametrize("early_stop", ["interrupt", "emergency_stop"])
+def test_an_emergency_stop_before_the_link_is_up_is_not_lost(early_stop: str) -> None:
+    """A stop pressed while connecting holds once connected: the stand-in cannot start.
+
+    Without it the stand-in person would press start as soon as the link is up and
+    the demo would run to its end; with it, the treadmill is told to stop and nothing
+    that moves the belt is ever written.
+    """
     profile = load_profile(DEMO)
 
-    async def main() -> SessionEnd:
+    async def main() -> tuple[SessionEnd, list[dict[str, object]]]:
         async with open_virtual_treadmill() as sim:
             runner = _runner_for(sim, profile)
             session = asyncio.create_task(runner.run())
             await asyncio.sleep(0)
-            runner.interrupt("sigint")
+            assert runner.phase is SessionPhase.CONNECTING
+            if early_stop == "interrupt":
+                runner.interrupt("sigint")
+            else:
+                runner.emergency_stop("hotkey")
             summary = await session
-            assert sim.model.belt_speed_kmh == 0.0
-            return summary.end
+            await asyncio.sleep(5)  # long enough for any write still on its way
+            return summary.end, list(map(dict, sim.trace.records))
 
-    assert run_accelerated(main()) is SessionEnd.STOPPED_BY_PERSON
+    end, records = run_accelerated(main())
+    assert end is SessionEnd.STOPPED_BY_PERSON
+    writes = [str(r["data_hex"]) for r in records if r["kind"] == "control_point_write"]
+    assert "0801" in writes
+    assert not [w for w in writes if w.startswith(("02", "07"))]  # no speed, no start
+    belt_kmh = [float(r["belt_speed_kmh"]) for r in records if r["kind"] == "sample"]  # type: ignore[arg-type]
+    assert belt_kmh
+    assert max(belt_kmh) == 0.0
 
 
 def test_without_a_person_the_belt_waits_and_a_console_start_is_followed() -> None:

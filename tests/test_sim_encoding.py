@@ -7,7 +7,7 @@ tables (little-endian, resolutions as in FTMS_NOTES.md), not produced by the cod
 import math
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from simulator.encoding import (
@@ -99,7 +99,6 @@ class TestTreadmillData:
         with pytest.raises(EncodingError):
             TreadmillData(**fields)  # type: ignore[arg-type]
 
-    @settings(max_examples=200, deadline=None)
     @given(
         speed_raw=st.none() | st.integers(0, 0xFFFF),
         distance_m=st.none() | st.integers(0, 0xFFFFFF),
@@ -259,7 +258,6 @@ class TestControlPoint:
         with pytest.raises(EncodingError):
             ControlPointRequest(ControlPointOp.SET_TARGET_SPEED)
 
-    @settings(max_examples=300, deadline=None)
     @given(st.binary(max_size=8))
     @example(b"")
     @example(b"\x08\x00")

@@ -1,7 +1,7 @@
 """Fault specifications, the fault schedule, and quirk names."""
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from simulator.errors import FaultSpecError, QuirkSpecError, SimulatorError
@@ -70,7 +70,6 @@ class TestParseFault:
         with pytest.raises(SimulatorError):
             parse_fault("")
 
-    @settings(max_examples=200, deadline=None)
     @given(st.text(max_size=30))
     def test_any_text_parses_or_raises_fault_spec_error(self, spec: str) -> None:
         try:

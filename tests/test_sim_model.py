@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from simulator.encoding import (
@@ -299,7 +299,6 @@ class TestControlPoint:
         assert bytes(model.handle_control_point(b"\x02\x01").response).hex() == "800203"
         assert bytes(model.handle_control_point(b"\x11").response).hex() == "801102"
 
-    @settings(max_examples=150, deadline=None)
     @given(
         st.lists(
             st.tuples(st.binary(max_size=4), st.floats(min_value=0.0, max_value=30.0)),

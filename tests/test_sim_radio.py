@@ -230,19 +230,17 @@ class TestClient:
                 calls: list[BleakClient] = []
                 client = BleakClient(sim.ble_device, calls.append, backend=sim.client_backend)
                 await client.connect()
-                central = client._backend._central  # type: ignore[attr-defined]
-                controller = sim.radio._controllers[id(central)]
                 read = asyncio.create_task(client.read_gatt_char("2ad4"))
                 await asyncio.sleep(0)  # the read request is on the air
-                # A supervision time-out: each controller gives up on its own side.
-                treadmill_side = sim.radio._controllers[id(sim.peripheral.device)]
-                for side in (controller, treadmill_side):
-                    (link,) = side.le_connections.values()
-                    side.on_le_disconnected(link, 0x08)
+                sim.time_out_link()  # each side gives up on its own, nothing said
                 with pytest.raises(BleakError, match="link to the peripheral was lost"):
                     await read
                 await asyncio.sleep(0.1)
                 assert calls == [client]
+                assert not sim.link_up  # the treadmill noticed too
+                await client.connect()  # and the link can be made again
+                assert await client.read_gatt_char("2ad4")
+                await client.disconnect()
 
         run(scenario())
 

@@ -7,9 +7,7 @@ import dataclasses
 import os
 import termios
 from io import StringIO
-from typing import TextIO
-
-from test_ui_keys import RecordingControl
+from typing import TYPE_CHECKING, TextIO
 
 from treadmill_ctl.session.clock import run_accelerated
 from treadmill_ctl.session.events import (
@@ -21,6 +19,9 @@ from treadmill_ctl.session.events import (
 )
 from treadmill_ctl.ui.plain import PlainObserver
 from treadmill_ctl.ui.terminal import ObserverGroup, is_interactive, open_session_ui
+
+if TYPE_CHECKING:
+    from fakes import RecordingControl
 
 FIRST = SegmentView(index=0, direction="backward", speed_kmh=1.0, incline_pct=0, duration_s=30)
 SECOND = SegmentView(index=1, direction="forward", speed_kmh=3.0, incline_pct=0, duration_s=60)
@@ -125,12 +126,12 @@ class TestWiring:
         assert "phase: running" in out.getvalue()
         assert "cue: hello" in out.getvalue()
 
-    def test_without_a_terminal_the_session_gets_plain_lines(self) -> None:
+    def test_without_a_terminal_the_session_gets_plain_lines(
+        self, control: RecordingControl
+    ) -> None:
         async def main() -> str:
             out = StringIO()
-            async with open_session_ui(
-                RecordingControl(), stdin=StringIO(), stdout=out, speech=False
-            ) as ui:
+            async with open_session_ui(control, stdin=StringIO(), stdout=out, speech=False) as ui:
                 ui.on_snapshot(at(3.0))
                 ui.on_cue(Cue("speed", "Speed up"))
             return out.getvalue()
@@ -141,9 +142,10 @@ class TestWiring:
             "[0:03] cue: Speed up",
         ]
 
-    def test_on_a_terminal_keys_reach_the_session_and_the_terminal_is_restored(self) -> None:
+    def test_on_a_terminal_keys_reach_the_session_and_the_terminal_is_restored(
+        self, control: RecordingControl
+    ) -> None:
         master, slave = os.openpty()
-        control = NotifyingControl()
 
         async def main(tty_in: TextIO, tty_out: TextIO) -> None:
             loop = asyncio.get_running_loop()
@@ -151,10 +153,10 @@ class TestWiring:
             async with open_session_ui(control, stdin=tty_in, stdout=tty_out, speech=False) as ui:
                 ui.on_snapshot(at(0.0, SessionPhase.WAITING_FOR_START))
                 os.write(master, b"\r")
-                await control.next_call()
+                await control.wait_for_calls(1)
                 ui.on_snapshot(at(1.0))
                 os.write(master, b" ")
-                await control.next_call()
+                await control.wait_for_calls(2)
             loop.remove_reader(master)
 
         try:
@@ -171,23 +173,3 @@ class TestWiring:
             os.close(slave)
         assert control.calls == [("start", "hotkey"), ("emergency_stop", "hotkey")]
         assert after == before
-
-
-class NotifyingControl(RecordingControl):
-    """Records requests and wakes the test at each one (the person is outside)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._called = asyncio.Queue[None]()
-
-    def start(self, source: str) -> None:
-        super().start(source)
-        self._called.put_nowait(None)
-
-    def emergency_stop(self, source: str) -> None:
-        super().emergency_stop(source)
-        self._called.put_nowait(None)
-
-    async def next_call(self) -> None:
-        # the bound is a safety net in case the pty never delivers, not a timing assert
-        await asyncio.wait_for(self._called.get(), timeout=10)

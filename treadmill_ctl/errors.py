@@ -7,6 +7,11 @@ subclass is something a caller can act on.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from treadmill_ctl.ftms.observations import ResultCode
+
 
 class TreadmillCtlError(Exception):
     """Root of every error raised on purpose by treadmill_ctl."""
@@ -38,11 +43,15 @@ class CommandRefused(TreadmillCtlError):
 
 
 class CommandRejected(TreadmillCtlError):
-    """The treadmill answered a control point command with a failure result code."""
+    """The treadmill answered a control point command with a failure result code.
 
-    def __init__(self, message: str, *, result_code: int) -> None:
+    ``result_code`` is the FTMS result (``ResultCode.OPERATION_FAILED``...), so a
+    caller can tell "not permitted" from "invalid parameter" without numbers.
+    """
+
+    def __init__(self, message: str, *, result_code: ResultCode) -> None:
         super().__init__(message)
-        self.result_code = result_code
+        self.result_code: ResultCode = result_code
 
 
 class CommandTimeout(TreadmillCtlError):

@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol, Self
 
 import structlog
 from bleak import BleakClient
@@ -54,6 +54,7 @@ from treadmill_ctl.ftms.quirks import ClientQuirks
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from types import TracebackType
 
     from bleak.backends.characteristic import BleakGATTCharacteristic
     from bleak.backends.client import BaseBleakClient
@@ -84,6 +85,9 @@ driven two seconds late; any answer restores the full time-out."""
 
 STOP_WRITE_TIMEOUT_S: Final = 1.0
 """The stop write itself must not hang the caller; the governor verifies the belt."""
+
+_DISCONNECT_TIMEOUT_S: Final = 5.0
+"""A disconnect the stack does not confirm in this time is taken as done."""
 
 _BUSY_RETRY_S: Final = 0.02
 """Pause before writing again to a control point still busy with its last answer."""
@@ -231,10 +235,44 @@ class FtmsLink:
         self._has_control = False
         self._stop_pending = False
         self._closing = False
+        self._in_context = False
         self._assembler = TreadmillDataAssembler()
         self.decode_errors = 0
         self._unanswered = 0
         self._log = _log.bind(device=device.address)
+
+    # -- as a context manager --------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        """Connect (as :meth:`connect`); the link is closed when the block ends.
+
+        Reusable, not reentrant: a link already inside an ``async with`` refuses a
+        second one. Leaving the block closes the link and nothing else: commanding
+        the belt to stop first is the session's part (SAFETY.md invariant 6).
+
+        Raises:
+            LinkError: the treadmill cannot be reached.
+        """
+        if self._in_context:
+            raise RuntimeError("this FtmsLink is already open in an async with block")
+        self._in_context = True
+        try:
+            await self.connect()
+        except BaseException:
+            self._in_context = False
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self.disconnect()
+        finally:
+            self._in_context = False
 
     # -- state ---------------------------------------------------------------------
 
@@ -326,7 +364,8 @@ class FtmsLink:
         if client is None:
             return
         with contextlib.suppress(BleakError, TimeoutError):
-            await asyncio.wait_for(client.disconnect(), timeout=5.0)
+            async with asyncio.timeout(_DISCONNECT_TIMEOUT_S):
+                await client.disconnect()
         if self._client is client:
             self._lost("closed")
 
@@ -493,10 +532,8 @@ class FtmsLink:
             self._log.warning("command.stop_deferred", reason="link down")
             return
         try:
-            await asyncio.wait_for(
-                self._write_control_point(client, control_point, commands.stop()),
-                timeout=STOP_WRITE_TIMEOUT_S,
-            )
+            async with asyncio.timeout(STOP_WRITE_TIMEOUT_S):
+                await self._write_control_point(client, control_point, commands.stop())
         except (BleakError, TimeoutError) as error:
             self._log.error("command.stop_failed", error=str(error) or type(error).__name__)
             return
@@ -515,10 +552,8 @@ class FtmsLink:
             self._log.warning("command.pause_dropped", reason="link down")
             return
         try:
-            await asyncio.wait_for(
-                self._write_control_point(client, control_point, commands.pause()),
-                timeout=STOP_WRITE_TIMEOUT_S,
-            )
+            async with asyncio.timeout(STOP_WRITE_TIMEOUT_S):
+                await self._write_control_point(client, control_point, commands.pause())
         except (BleakError, TimeoutError) as error:
             self._log.error("command.pause_failed", error=str(error) or type(error).__name__)
             return
@@ -571,7 +606,7 @@ class FtmsLink:
         if response.result is not commands.ResultCode.SUCCESS:
             raise CommandRejected(
                 f"treadmill answered {op_code.name.lower()} with {response.result.name.lower()}",
-                result_code=int(response.result),
+                result_code=response.result,
             )
         return response
 
@@ -606,17 +641,16 @@ class FtmsLink:
         future: asyncio.Future[ControlPointResponse] = asyncio.get_running_loop().create_future()
         self._answers[op_code] = future
         try:
-            await asyncio.wait_for(
-                self._write_control_point(client, control_point, payload),
-                timeout=self._command_timeout_s,
-            )
+            async with asyncio.timeout(self._command_timeout_s):
+                await self._write_control_point(client, control_point, payload)
             self._log.debug("command.sent", command=op_code.name.lower(), payload=payload.hex())
             answer_timeout_s = (
                 MUTE_ANSWER_TIMEOUT_S
                 if self._unanswered >= MUTE_AFTER_UNANSWERED
                 else self._command_timeout_s
             )
-            response = await asyncio.wait_for(future, timeout=answer_timeout_s)
+            async with asyncio.timeout(answer_timeout_s):
+                response = await future
         except TimeoutError:
             self._unanswered += 1
             if self._unanswered == MUTE_AFTER_UNANSWERED:
