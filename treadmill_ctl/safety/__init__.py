@@ -20,6 +20,7 @@ from treadmill_ctl.safety.decisions import (
     StateChanged,
     TargetLimited,
 )
+from treadmill_ctl.safety.failsafe import CAUSES, LATCH_CLEARS, Action, Cause
 from treadmill_ctl.safety.governor import SafetyGovernor
 from treadmill_ctl.safety.limits import (
     ABSOLUTE_BOUNDS,
@@ -51,7 +52,6 @@ from treadmill_ctl.safety.requests import (
     Start,
 )
 from treadmill_ctl.safety.states import (
-    LATCH_CLEARS,
     ClearCondition,
     CueKind,
     Direction,
@@ -61,11 +61,14 @@ from treadmill_ctl.safety.states import (
 
 __all__ = [
     "ABSOLUTE_BOUNDS",
+    "CAUSES",
     "COMMAND_TYPES",
     "HARD_CEILINGS",
     "LATCH_CLEARS",
+    "Action",
     "Alarm",
     "BeltData",
+    "Cause",
     "ClearCondition",
     "Command",
     "ControlLost",
