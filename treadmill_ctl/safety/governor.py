@@ -7,26 +7,18 @@ a plain, synchronous state machine with no I/O: the session runner feeds it requ
 it returns in order, and shows the cues. The runner calls :meth:`SafetyGovernor.tick`
 often (every 0.1-0.25 s) so ramps, countdowns and watchdogs advance on time.
 
-How it is put together (each rule of SAFETY.md has one place):
-
-- The session's own state (idle, running, turning around, paused, ending, finished)
-  and the active latch causes (:class:`~treadmill_ctl.safety.failsafe.Latches`)
-  decide together, as the most severe action either asks for
-  (:mod:`~treadmill_ctl.safety.failsafe`). A latch cause is raised in one place,
-  :meth:`SafetyGovernor._latch`, and cleared only by the person's re-arm.
-- Every decision leaves through one gate, :func:`~treadmill_ctl.safety.failsafe.permitted`:
-  while latched, the only command is stop.
-- Caps and quantisation: every speed and incline goes through the limits for the
-  current direction and the treadmill's own ranges (``_cap_h``, ``_incline_goal_h``).
-- The ramp as the treadmill receives it: :class:`~treadmill_ctl.safety.ramp.Ramp`;
-  every start, resume and re-armed restart begins at the starting speed (``_begin``).
-- Turn-around: a new direction ramps down to the turn-around speed (a pause if that
-  is below the treadmill's minimum), holds it with a countdown, and only then moves
-  in the new direction (``_turn_around_clock``).
-- The watchdogs (stale data, frozen frames, speed divergence, distance, stop
-  confirmation) are pure detectors in :mod:`~treadmill_ctl.safety.watchdogs`; the
-  governor feeds them and latches what they report.
-- Start and resume only follow a person's request, never to a belt reported running.
+It is read top to bottom as a state machine: the session's own state (idle, running,
+turning around, paused, ending, finished) and the active latch causes decide together
+as the most severe action either asks for; a latch is entered only through
+:meth:`SafetyGovernor._latch`, left only by the person's re-arm, and every decision
+leaves through one gate (:func:`~treadmill_ctl.safety.failsafe.permitted`: while
+latched, the only command is stop). The parts it drives, one idea each:
+:mod:`~treadmill_ctl.safety.envelope` (caps, invariant 1),
+:mod:`~treadmill_ctl.safety.ramp` (rates as the treadmill receives them, invariant 2),
+:mod:`~treadmill_ctl.safety.turnaround` (invariant 3),
+:mod:`~treadmill_ctl.safety.failsafe` (latches, invariant 4) and
+:mod:`~treadmill_ctl.safety.watchdogs` (stale data, frozen frames, speed divergence,
+distance, stop confirmation).
 
 Bad input never becomes a command: a request with a NaN, infinite or negative value
 and an observation with an untrustworthy speed are answered with
@@ -54,6 +46,7 @@ from treadmill_ctl.safety.decisions import (
     StateChanged,
     TargetLimited,
 )
+from treadmill_ctl.safety.envelope import Envelope
 from treadmill_ctl.safety.failsafe import CAUSES, MODE_ACTIONS, Action, Latches, permitted
 from treadmill_ctl.safety.limits import hundredths_floor
 from treadmill_ctl.safety.observations import (
@@ -80,6 +73,7 @@ from treadmill_ctl.safety.requests import (
     Start,
 )
 from treadmill_ctl.safety.states import CueKind, Direction, GovernorState, LatchReason
+from treadmill_ctl.safety.turnaround import TurnAround
 from treadmill_ctl.safety.validity import is_finite, is_speed
 from treadmill_ctl.safety.watchdogs import (
     STOPPED_KMH,
@@ -146,29 +140,8 @@ class SafetyGovernor:
         self._mode = GovernorState.IDLE
         self._latches = Latches()
         self._link_up = link_up
-
-        self._cap_h = {
-            direction: self._capped_speed_h(
-                limits.max_speed_kmh(backward=direction is Direction.BACKWARD)
-            )
-            for direction in Direction
-        }
-        starting_h = max(ranges.min_speed_h, self._capped_speed_h(limits.starting_speed_kmh))
-        self._starting_h = {
-            direction: min(cap_h, starting_h) if cap_h else 0
-            for direction, cap_h in self._cap_h.items()
-        }
-        self._turn_h = self._capped_speed_h(
-            min(
-                limits.turnaround_speed_kmh,
-                limits.backward_max_speed_kmh,
-                limits.forward_max_speed_kmh,
-            )
-        )
-
-        self._direction = Direction.FORWARD
-        self._direction_locked = False
-        self._pending_direction: Direction | None = None
+        self._envelope = Envelope(limits, ranges)
+        self._turn = TurnAround(self._envelope.turn_h, limits.turnaround_hold_s, now_s=now_s)
         self._target_speed_kmh: float | None = None
         self._target_incline_pct: float | None = None
 
@@ -176,8 +149,6 @@ class SafetyGovernor:
             limits, ranges, now_s=now_s, step_s=ramp_step_s, writes_reported=writes_reported
         )
         self._commanded_incline_h: int | None = None
-        self._low_since_s: float | None = now_s
-        self._countdown_s: int | None = None
         self._belt_speed_kmh: float | None = None
 
         self._stale = StaleData(limits.stale_data_timeout_s, now_s=now_s)
@@ -211,12 +182,12 @@ class SafetyGovernor:
     @property
     def direction(self) -> Direction:
         """The direction whose limits apply to the belt now."""
-        return self._direction
+        return self._turn.direction
 
     @property
     def pending_direction(self) -> Direction | None:
         """A requested new direction not yet taken (a turn-around in progress)."""
-        return self._pending_direction
+        return self._turn.pending
 
     @property
     def commanded_speed_kmh(self) -> float:
@@ -235,7 +206,7 @@ class SafetyGovernor:
 
     def starting_speed_kmh(self, direction: Direction) -> float:
         """The effective starting speed for a direction; 0.0 if it cannot run at all."""
-        return self._starting_h[direction] / 100
+        return self._envelope.starting_h(direction) / 100
 
     # ------------------------------------------------------------------ entry points
 
@@ -325,7 +296,7 @@ class SafetyGovernor:
             self._step(now, out)
         if not out:
             return out
-        return permitted(out, self.action, lambda direction: self._cap_h[direction] / 100)
+        return permitted(out, self.action, self._envelope.cap_kmh)
 
     # -------------------------------------------------------------------- requests
 
@@ -350,39 +321,36 @@ class SafetyGovernor:
         self._target_speed_kmh = float(speed_kmh)
         if incline_pct is not None:
             self._target_incline_pct = float(incline_pct)
-        goal_h = self._target_goal_h(request.direction)
+        goal_h = self._envelope.speed_goal_h(self._target_speed_kmh, request.direction)
         if goal_h < hundredths_floor(speed_kmh):
             allowed = f"{goal_h / 100:g} km/h" + (" (a pause)" if goal_h == 0 else "")
             why = f"the {request.direction} limit and the treadmill's range allow {allowed}"
             out.append(TargetLimited(float(speed_kmh), goal_h / 100, why))
         self._note_direction(request.direction, out)
         if self.state is GovernorState.RUNNING:
-            self._send_incline(self._incline_goal_h(self._direction), "target incline", out)
+            self._send_incline(self._incline_goal_h(self._turn.direction), "target incline", out)
         elif self.state is GovernorState.TURNING_AROUND:
-            self._send_incline(self._turn_incline_h(), "incline for the turn-around", out)
+            incline_h = self._envelope.turn_incline_h(self._target_incline_pct)
+            self._send_incline(incline_h, "incline for the turn-around", out)
 
     def _note_direction(self, direction: Direction, out: list[Decision]) -> None:
         """Take a requested direction: at once before the first start, else via a turn-around."""
-        if not self._direction_locked:
-            self._direction = direction
-        elif direction is self._direction:
-            self._pending_direction = None
-        else:
-            self._pending_direction = direction
+        turn = self._turn
+        turn.ask(direction)
         state = self.state
-        if state is GovernorState.RUNNING and self._pending_direction is not None:
-            self._countdown_s = None
+        if state is GovernorState.RUNNING and turn.pending is not None:
+            turn.quiet()
             self._change(GovernorState.TURNING_AROUND, f"direction change to {direction}", out)
             text = f"Slowing down: get ready to turn and walk {direction}."
             out.append(Cue(CueKind.TURN_AROUND_SLOWING, text, "direction change requested"))
-        elif state is GovernorState.TURNING_AROUND and self._pending_direction is None:
-            why = f"direction change cancelled: staying {self._direction}"
-            self._countdown_s = None
+        elif state is GovernorState.TURNING_AROUND and turn.pending is None:
+            why = f"direction change cancelled: staying {turn.direction}"
+            turn.quiet()
             if self._ramp.commanded_h > 0:
                 self._change(GovernorState.RUNNING, why, out)
             else:
                 self._change(GovernorState.PAUSED, why, out)
-                text = f"Press resume to walk {self._direction}."
+                text = f"Press resume to walk {turn.direction}."
                 out.append(Cue(CueKind.PRESS_RESUME, text, why))
 
     def _begin(self, request: Start | Resume, now: float, out: list[Decision]) -> None:
@@ -401,7 +369,7 @@ class SafetyGovernor:
         kind, doing = (
             (CueKind.STARTING, "starting") if verb == "start" else (CueKind.RESUMING, "resuming")
         )
-        out.append(Cue(kind, f"Belt {doing}: walk {self._direction}.", why))
+        out.append(Cue(kind, f"Belt {doing}: walk {self._turn.direction}.", why))
 
     def _cannot_start(self, now: float, *, console: bool) -> str | None:
         """Why the belt may not start now, or ``None`` when it may."""
@@ -413,13 +381,10 @@ class SafetyGovernor:
         belt = self._belt_speed_kmh
         if not console and belt is not None and belt > STOPPED_KMH:
             return f"the belt still reports {belt:g} km/h: wait until it has stopped"
-        direction = self._direction
-        if self._pending_direction is not None and self._direction_locked:
-            left_s = self._hold_left_s(now)
-            if left_s > 0:
-                return f"turning around: wait {math.ceil(left_s)} s more"
-            direction = self._pending_direction
-        if self._starting_h[direction] == 0:
+        direction = self._turn.start_direction(now)
+        if not isinstance(direction, Direction):
+            return f"turning around: wait {math.ceil(direction)} s more"
+        if self._envelope.starting_h(direction) == 0:
             return (
                 f"the treadmill's minimum speed {self._ranges.min_speed_kmh:g} km/h is above "
                 f"the {direction} speed limit"
@@ -437,18 +402,12 @@ class SafetyGovernor:
             return "the belt is already running"
         return None
 
-    def _take_pending_direction(self) -> None:
-        if self._pending_direction is not None:
-            self._direction = self._pending_direction
-            self._pending_direction = None
-        self._direction_locked = True
-
     def _enter_motion(self, now: float, why: str, out: list[Decision]) -> None:
         """Command the starting speed and arm the watchdogs for a belt about to move."""
-        self._take_pending_direction()
+        self._turn.take()
         self._stop_check.cancel()
-        self._send_speed(self._starting_h[self._direction], now, why, out)
-        self._send_incline(self._incline_goal_h(self._direction), "target incline", out)
+        self._send_speed(self._envelope.starting_h(self._turn.direction), now, why, out)
+        self._send_incline(self._incline_goal_h(self._turn.direction), "target incline", out)
         self._stale.arm(now)
         self._divergence.restart()
         self._frozen.reset()
@@ -474,8 +433,7 @@ class SafetyGovernor:
             self._halt(SendStop(why), now, out)
             self._finish(why, "Session over: the belt is stopping.", out)
         elif state is not GovernorState.ENDING:
-            self._pending_direction = None
-            self._countdown_s = None
+            self._turn.forget()
             why = "end requested: ramping down"
             self._change(GovernorState.ENDING, why, out)
             out.append(Cue(CueKind.ENDING, "Slowing down to finish.", why))
@@ -565,7 +523,7 @@ class SafetyGovernor:
             return
         self._change(GovernorState.RUNNING, why, out)
         self._enter_motion(now, "the person started the belt at the console", out)
-        out.append(Cue(CueKind.STARTING, f"Belt started: walk {self._direction}.", why))
+        out.append(Cue(CueKind.STARTING, f"Belt started: walk {self._turn.direction}.", why))
 
     def _on_target_speed_changed(
         self, status: TargetSpeedChanged, now: float, out: list[Decision]
@@ -636,8 +594,8 @@ class SafetyGovernor:
         if self._mode is GovernorState.ENDING:
             return 0
         if self._mode is GovernorState.TURNING_AROUND:
-            return min(self._ramp.commanded_h, self._turn_h)
-        return self._target_goal_h(self._direction)
+            return min(self._ramp.commanded_h, self._envelope.turn_h)
+        return self._envelope.speed_goal_h(self._target_speed_kmh, self._turn.direction)
 
     def _finish_ramp_down(self, now: float, out: list[Decision]) -> None:
         if self._mode is GovernorState.ENDING:
@@ -653,20 +611,15 @@ class SafetyGovernor:
             out.append(Cue(CueKind.PRESS_RESUME, "Paused. Press resume to continue.", why))
 
     def _turn_around_clock(self, now: float, out: list[Decision]) -> None:
-        if self._pending_direction is None or self._low_since_s is None:
+        turn = self._turn
+        new_direction = turn.pending
+        seconds = turn.clock(now)
+        if seconds is None or new_direction is None:
             return
-        left_s = self._hold_left_s(now)
-        new_direction = self._pending_direction
-        if left_s > 0:
-            seconds = math.ceil(left_s)
-            if seconds != self._countdown_s:
-                self._countdown_s = seconds
-                text = f"Turn round to walk {new_direction}: {seconds}"
-                cue = Cue(CueKind.TURN_AROUND_COUNTDOWN, text, "turn-around hold", seconds)
-                out.append(cue)
+        if seconds > 0:
+            text = f"Turn round to walk {new_direction}: {seconds}"
+            out.append(Cue(CueKind.TURN_AROUND_COUNTDOWN, text, "turn-around hold", seconds))
             return
-        self._countdown_s = None
-        self._take_pending_direction()
         why = f"turn-around hold done: now walking {new_direction}"
         if self._ramp.commanded_h > 0:
             self._change(GovernorState.RUNNING, why, out)
@@ -676,11 +629,6 @@ class SafetyGovernor:
             self._change(GovernorState.PAUSED, why, out)
             text = f"Turned round: press resume to walk {new_direction}."
             out.append(Cue(CueKind.PRESS_RESUME, text, why))
-
-    def _hold_left_s(self, now: float) -> float:
-        if self._low_since_s is None:
-            return self._limits.turnaround_hold_s
-        return self._limits.turnaround_hold_s - (now - self._low_since_s)
 
     # ------------------------------------------------------------------- primitives
 
@@ -712,19 +660,14 @@ class SafetyGovernor:
     ) -> None:
         """The one way into a latch: stop first, then say so loudly.
 
-        Args:
-            reason: The cause.
-            why: What happened, for the log and the person.
-            now: The clock's time.
-            out: The decisions so far.
-            again: Send the stop again even when the cause is already active.
+        ``again`` sends the stop again even when the cause is already active.
         """
         was = self.state
         is_new = self._latches.add(reason)
         if not (is_new or again):
             return
         self._halt(SendStop(why), now, out)
-        self._countdown_s = None
+        self._turn.quiet()
         self._mode = GovernorState.IDLE  # where a re-arm leaves the session
         if was is not GovernorState.LATCHED:
             out.append(StateChanged(was, GovernorState.LATCHED, self.latch_reason, why))
@@ -747,44 +690,20 @@ class SafetyGovernor:
         if self._ramp.commanded_h != 0:
             self._divergence.asked(0, now)
         self._ramp.command(0, now)
-        if self._low_since_s is None:
-            self._low_since_s = now
+        self._turn.commanded(0, now)
         self._divergence.restart()
 
     def _send_speed(self, speed_h: int, now: float, why: str, out: list[Decision]) -> None:
-        out.append(SendSpeed(speed_h / 100, self._direction, why))
+        out.append(SendSpeed(speed_h / 100, self._turn.direction, why))
         self._ramp.command(speed_h, now)
         self._divergence.asked(speed_h, now)
-        if speed_h > self._turn_h:
-            self._low_since_s = None
-        elif self._low_since_s is None:
-            self._low_since_s = now
+        self._turn.commanded(speed_h, now)
 
     def _send_incline(self, incline_h: int | None, why: str, out: list[Decision]) -> None:
         if incline_h is None or incline_h == self._commanded_incline_h:
             return
         self._commanded_incline_h = incline_h
-        out.append(SendIncline(incline_h / 100, self._direction, why))
-
-    def _capped_speed_h(self, speed_kmh: float) -> int:
-        return self._ranges.speed_floor_h(
-            hundredths_floor(min(speed_kmh, self._ranges.max_speed_kmh))
-        )
-
-    def _target_goal_h(self, direction: Direction) -> int:
-        if self._target_speed_kmh is None:
-            return self._starting_h[direction]
-        wanted_h = min(hundredths_floor(self._target_speed_kmh), self._cap_h[direction])
-        return self._ranges.speed_floor_h(wanted_h)
+        out.append(SendIncline(incline_h / 100, self._turn.direction, why))
 
     def _incline_goal_h(self, direction: Direction) -> int | None:
-        if self._target_incline_pct is None:
-            return None
-        cap_pct = self._limits.max_incline_pct(backward=direction is Direction.BACKWARD)
-        incline_pct = self._ranges.clamp_incline(self._target_incline_pct, cap_pct)
-        return None if incline_pct is None else round(incline_pct * 100)
-
-    def _turn_incline_h(self) -> int | None:
-        goals = [self._incline_goal_h(direction) for direction in Direction]
-        known = [goal for goal in goals if goal is not None]
-        return min(known) if len(known) == len(goals) else None
+        return self._envelope.incline_goal_h(self._target_incline_pct, direction)
