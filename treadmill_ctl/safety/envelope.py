@@ -29,7 +29,7 @@ class Envelope:
         ranges: The treadmill's own ranges.
     """
 
-    __slots__ = ("_cap_h", "_limits", "_ranges", "_starting_h", "turn_h")
+    __slots__ = ("_cap_h", "_last_goal", "_limits", "_ranges", "_starting_h", "turn_h")
 
     def __init__(self, limits: Limits, ranges: MachineRanges) -> None:
         self._limits = limits
@@ -51,6 +51,7 @@ class Envelope:
             )
         )
         """The turn-around belt speed in hundredths; 0: the belt pauses to turn."""
+        self._last_goal: tuple[float | None, Direction, int] | None = None
 
     def cap_h(self, direction: Direction) -> int:
         """The effective speed cap for a direction, in hundredths; 0: it cannot run."""
@@ -67,12 +68,19 @@ class Envelope:
     def speed_goal_h(self, target_kmh: float | None, direction: Direction) -> int:
         """The speed to aim for: the target capped and on the grid (0: a pause).
 
-        Without a target yet, the starting speed.
+        Without a target yet, the starting speed. Asked at every tick with the same
+        target, so the last answer is kept.
         """
+        last = self._last_goal
+        if last is not None and last[0] == target_kmh and last[1] is direction:
+            return last[2]
         if target_kmh is None:
-            return self._starting_h[direction]
-        wanted_h = min(hundredths_floor(target_kmh), self._cap_h[direction])
-        return self._ranges.speed_floor_h(wanted_h)
+            goal_h = self._starting_h[direction]
+        else:
+            wanted_h = min(hundredths_floor(target_kmh), self._cap_h[direction])
+            goal_h = self._ranges.speed_floor_h(wanted_h)
+        self._last_goal = (target_kmh, direction, goal_h)
+        return goal_h
 
     def incline_goal_h(self, target_pct: float | None, direction: Direction) -> int | None:
         """The incline to aim for in hundredths, or ``None``: no target, or none possible."""

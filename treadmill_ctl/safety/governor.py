@@ -579,14 +579,15 @@ class SafetyGovernor:
 
     def _step(self, now: float, out: list[Decision]) -> None:
         """Move the belt on: one ramp step when due, and the turn-around's clock."""
-        goal_h = self._goal_h()
-        next_h = self._ramp.next_h(goal_h, now)
-        if next_h == 0:
-            self._finish_ramp_down(now, out)
-        elif next_h is not None:
-            rising = next_h > self._ramp.commanded_h
-            why = f"ramp {'up' if rising else 'down'} toward {goal_h / 100:g} km/h"
-            self._send_speed(next_h, now, why, out)
+        if self._ramp.commanded_h:  # a still belt has no ramp
+            goal_h = self._goal_h()
+            next_h = self._ramp.next_h(goal_h, now)
+            if next_h == 0:
+                self._finish_ramp_down(now, out)
+            elif next_h is not None:
+                rising = next_h > self._ramp.commanded_h
+                why = f"ramp {'up' if rising else 'down'} toward {goal_h / 100:g} km/h"
+                self._send_speed(next_h, now, why, out)
         if self._mode is GovernorState.TURNING_AROUND:
             self._turn_around_clock(now, out)
 

@@ -16,7 +16,9 @@ __all__ = ["is_finite", "is_speed"]
 
 def is_finite(value: object) -> TypeGuard[float]:
     """Whether ``value`` is a finite real number (``True``/``False`` are not numbers here)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, float):  # the common case first: this runs at every tick
+        return math.isfinite(value)
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def is_speed(value: object, *, ceiling_kmh: float = math.inf) -> TypeGuard[float]:
