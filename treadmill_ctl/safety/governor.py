@@ -137,6 +137,8 @@ class SafetyGovernor:
         self._limits = limits
         self._ranges = ranges
         self._now_s = now_s
+        # The session's own state, never LATCHED: while any latch cause is active the
+        # state is LATCHED (see ``state``), and the mode waits at IDLE for the re-arm.
         self._mode = GovernorState.IDLE
         self._latches = Latches()
         self._link_up = link_up
