@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from treadmill_ctl.safety import (
     CAUSES,
@@ -19,6 +25,7 @@ from treadmill_ctl.safety import (
     Limits,
     LinkDown,
     MachineRanges,
+    Resume,
     SafetyGovernor,
     SendIncline,
     SendPause,
@@ -33,6 +40,9 @@ from treadmill_ctl.safety.envelope import Envelope
 from treadmill_ctl.safety.failsafe import MODE_ACTIONS, Latches, permitted
 from treadmill_ctl.safety.ramp import Ramp
 from treadmill_ctl.safety.turnaround import TurnAround
+
+if TYPE_CHECKING:
+    from treadmill_ctl.safety import Decision
 
 RANGES = MachineRanges(min_speed_kmh=1.0, max_speed_kmh=12.0, speed_increment_kmh=0.1)
 BACKWARD = Direction.BACKWARD
@@ -227,3 +237,69 @@ class TestGovernorWithWritesReported:
         assert isinstance(decisions[0], SendStop)
         assert (governor.state, governor.action) == (GovernorState.LATCHED, Action.LATCHED_STOP)
         assert governor.latch_reason is LatchReason.EMERGENCY_STOP
+
+
+@dataclass
+class SlowWriter:
+    """A control point that takes its time: the runner's queue, one write at a time.
+
+    A newer speed replaces one still queued (as the runner does); each write is
+    reported to the governor as it starts, and takes its drawn time to finish.
+    """
+
+    governor: SafetyGovernor
+    latencies_s: list[float]
+    queued: SendSpeed | None = None
+    busy_until_s: float = 0.0
+    written: list[tuple[float, float | None]] = field(default_factory=list)
+
+    def take(self, decisions: list[Decision], now_s: float) -> None:
+        for decision in decisions:
+            if isinstance(decision, SendSpeed):
+                self.queued = decision
+            elif isinstance(decision, SendStop | SendPause):
+                self.queued = None
+                self.written.append((now_s, None))
+
+    def run(self, now_s: float) -> None:
+        if self.queued is None or now_s < self.busy_until_s:
+            return
+        speed_kmh, self.queued = self.queued.speed_kmh, None
+        self.written.append((now_s, speed_kmh))
+        self.busy_until_s = now_s + self.latencies_s[len(self.written) % len(self.latencies_s)]
+        self.take(self.governor.observe(SpeedWritten(speed_kmh), now_s), now_s)
+
+
+class TestTheRampAsTheTreadmillReceivesIt:
+    @settings(max_examples=60, deadline=None, derandomize=True)
+    @given(
+        latencies_s=st.lists(st.sampled_from([0.0, 0.1, 0.3, 0.8, 2.0, 5.0]), min_size=1),
+        targets_kmh=st.lists(st.sampled_from([0.5, 1.5, 2.5, 4.0, 6.0]), min_size=1, max_size=6),
+    )
+    def test_written_speeds_change_at_most_the_rate_times_the_time_between_writes(
+        self, latencies_s: list[float], targets_kmh: list[float]
+    ) -> None:
+        governor = SafetyGovernor(Limits(), RANGES, now_s=0.0, link_up=True, writes_reported=True)
+        writer = SlowWriter(governor, latencies_s)
+        writer.take(governor.request(SetTarget(targets_kmh[0], FORWARD), 0.0), 0.0)
+        writer.take(governor.request(Start(by_person=True), 0.0), 0.0)
+        for step in range(1, 1200):  # two minutes in 0.1 s ticks
+            now_s = step / 10
+            if step % 200 == 0:
+                target = targets_kmh[step // 200 % len(targets_kmh)]
+                writer.take(governor.request(SetTarget(target, FORWARD), now_s), now_s)
+            if step % 10 == 0:
+                belt = BeltData(governor.commanded_speed_kmh)
+                writer.take(governor.observe(belt, now_s), now_s)
+            if governor.state is GovernorState.PAUSED:
+                writer.take(governor.request(Resume(by_person=True), now_s), now_s)
+            writer.take(governor.tick(now_s), now_s)
+            writer.run(now_s)
+        assert governor.state is not GovernorState.LATCHED, governor.latch_reason
+        speeds = [speed for _, speed in writer.written if speed is not None]
+        assert len(speeds) > 1
+        for (t0, v0), (t1, v1) in itertools.pairwise(writer.written):
+            if v0 is None or v1 is None:
+                continue
+            rate = 0.5  # Limits(): acceleration and deceleration
+            assert abs(v1 - v0) <= rate * (t1 - t0) + 1e-6, ((t0, v0), (t1, v1))
