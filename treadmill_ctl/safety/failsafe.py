@@ -190,6 +190,7 @@ def permitted(
         if isinstance(decision, SendSpeed) and not is_speed(
             decision.speed_kmh, ceiling_kmh=cap_kmh(decision.direction)
         ):
-            decision = SendStop(f"refused to send {decision.speed_kmh!r} km/h: not within the cap")  # noqa: PLW2901
+            out.append(SendStop(f"refused to send {decision.speed_kmh!r} km/h: not within its cap"))
+            continue
         out.append(decision)
     return out

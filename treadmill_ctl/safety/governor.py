@@ -20,12 +20,10 @@ latched, the only command is stop). The parts it drives, one idea each:
 :mod:`~treadmill_ctl.safety.watchdogs` (stale data, frozen frames, speed divergence,
 distance, stop confirmation).
 
-Bad input never becomes a command: a request with a NaN, infinite or negative value
-and an observation with an untrustworthy speed are answered with
-:class:`~treadmill_ctl.safety.decisions.Refused` (the one check:
-:mod:`~treadmill_ctl.safety.validity`). A time that is not finite is a programming
-error and raises :class:`ValueError`; a time earlier than the last one is treated as
-the last one.
+Bad input never becomes a command: a NaN, infinite or negative value is answered with
+:class:`~treadmill_ctl.safety.decisions.Refused` (the one check is
+:mod:`~treadmill_ctl.safety.validity`). A time that is not finite raises
+:class:`ValueError`; a time earlier than the last one counts as the last one.
 """
 
 from __future__ import annotations
@@ -78,11 +76,11 @@ from treadmill_ctl.safety.validity import is_finite, is_speed
 from treadmill_ctl.safety.watchdogs import (
     STOPPED_KMH,
     FrozenFrames,
+    HeartRateCeiling,
     Odometer,
     SpeedDivergence,
     StaleData,
     StopConfirmation,
-    Trip,
 )
 
 if TYPE_CHECKING:
@@ -157,6 +155,7 @@ class SafetyGovernor:
         self._frozen = FrozenFrames(limits.frozen_frame_count)
         self._divergence = SpeedDivergence(limits, now_s=now_s)
         self._odometer = Odometer()
+        self._heart_rate = HeartRateCeiling(limits.heart_rate_max_bpm)
         self._stop_check = StopConfirmation(limits.stop_verify_s)
 
     # ----------------------------------------------------------------- read-only view
@@ -373,11 +372,16 @@ class SafetyGovernor:
         )
         out.append(Cue(kind, f"Belt {doing}: walk {self._turn.direction}.", why))
 
-    def _cannot_start(self, now: float, *, console: bool) -> str | None:
+    def _cannot_start(self, now: float, *, console: bool) -> str | None:  # noqa: PLR0911 (one reason a line)
         """Why the belt may not start now, or ``None`` when it may."""
-        refusal = self._state_refuses_start()
-        if refusal is not None:
-            return refusal
+        state = self.state
+        if state is GovernorState.LATCHED:
+            reason = self.latch_reason
+            return f"latched ({reason.name.lower() if reason else 'latched'}): re-arm first"
+        if state is GovernorState.FINISHED:
+            return "the session has finished"
+        if state in _ACTIVE:
+            return "the belt is already running"
         if not self._link_up:
             return "the treadmill is not connected"
         belt = self._belt_speed_kmh
@@ -391,17 +395,6 @@ class SafetyGovernor:
                 f"the treadmill's minimum speed {self._ranges.min_speed_kmh:g} km/h is above "
                 f"the {direction} speed limit"
             )
-        return None
-
-    def _state_refuses_start(self) -> str | None:
-        state = self.state
-        if state is GovernorState.LATCHED:
-            reason = self.latch_reason
-            return f"latched ({reason.name.lower() if reason else 'latched'}): re-arm first"
-        if state is GovernorState.FINISHED:
-            return "the session has finished"
-        if state in _ACTIVE:
-            return "the belt is already running"
         return None
 
     def _enter_motion(self, now: float, why: str, out: list[Decision]) -> None:
@@ -470,20 +463,15 @@ class SafetyGovernor:
         frozen = self._frozen.see(data, now, watching=watching)
         if self.state not in _ACTIVE:
             return
-        heart_rate, ceiling = data.heart_rate_bpm, self._limits.heart_rate_max_bpm
-        if ceiling is not None and heart_rate is not None and heart_rate > ceiling:
-            why = f"heart rate {heart_rate} bpm above the limit {ceiling} bpm"
-            self._latch(LatchReason.HEART_RATE, why, now, out)
-            return
-        if not watching:
-            return
-        trip = (
-            frozen
-            or self._divergence.see(speed_kmh, now)
-            or self._odometer.see(speed_kmh, data.distance_m, now)
-        )
+        trip = self._heart_rate.see(data.heart_rate_bpm)  # also while paused to turn
+        if trip is None and watching:
+            trip = (
+                frozen
+                or self._divergence.see(speed_kmh, now)
+                or self._odometer.see(speed_kmh, data.distance_m, now)
+            )
         if trip is not None:
-            self._trip(trip, now, out)
+            self._latch(trip.cause, trip.why, now, out)
 
     def _on_stopped_by_user(self, status: StoppedByUser, now: float, out: list[Decision]) -> None:
         self._belt_speed_kmh = 0.0
@@ -557,9 +545,10 @@ class SafetyGovernor:
             self._link_up = False
         if self._latches or self._mode in _LINK_WATCHED:
             if isinstance(lost, LinkDown):
-                self._latch(LatchReason.LINK_LOST, "the link to the treadmill dropped", now, out)
+                reason, why = LatchReason.LINK_LOST, "the link to the treadmill dropped"
             else:
-                self._latch(LatchReason.CONTROL_LOST, "control permission lost (0xFF)", now, out)
+                reason, why = LatchReason.CONTROL_LOST, "control permission lost (0xFF)"
+            self._latch(reason, why, now, out)
 
     def _on_link_up(self, out: list[Decision]) -> None:
         self._link_up = True
@@ -573,11 +562,11 @@ class SafetyGovernor:
     def _check_timers(self, now: float, out: list[Decision]) -> None:
         trip = self._stop_check.check(now)
         if trip is not None:
-            self._trip(trip, now, out, again=True)
+            self._latch(trip.cause, trip.why, now, out, again=True)
         if self._watching():
             trip = self._stale.check(now)
             if trip is not None:
-                self._trip(trip, now, out)
+                self._latch(trip.cause, trip.why, now, out)
 
     def _step(self, now: float, out: list[Decision]) -> None:
         """Move the belt on: one ramp step when due, and the turn-around's clock."""
@@ -654,9 +643,6 @@ class SafetyGovernor:
     def _finish(self, why: str, text: str, out: list[Decision]) -> None:
         self._change(GovernorState.FINISHED, why, out)
         out.append(Cue(CueKind.FINISHED, text, why))
-
-    def _trip(self, trip: Trip, now: float, out: list[Decision], *, again: bool = False) -> None:
-        self._latch(trip.cause, trip.why, now, out, again=again)
 
     def _latch(
         self, reason: LatchReason, why: str, now: float, out: list[Decision], *, again: bool = False
