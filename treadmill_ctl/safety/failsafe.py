@@ -124,10 +124,11 @@ LATCH_CLEARS: Mapping[LatchReason, ClearCondition] = {
 class Latches:
     """The active latch causes; several may be active at once, none clears on its own."""
 
-    __slots__ = ("_active",)
+    __slots__ = ("_action", "_active")
 
     def __init__(self) -> None:
         self._active: set[LatchReason] = set()
+        self._action = Action.NONE
 
     def __bool__(self) -> bool:
         return bool(self._active)
@@ -145,12 +146,13 @@ class Latches:
     @property
     def action(self) -> Action:
         """The most severe action the active causes ask for."""
-        return max((CAUSES[reason].action for reason in self._active), default=Action.NONE)
+        return self._action
 
     def add(self, reason: LatchReason) -> bool:
         """Make ``reason`` active; return whether it was not already."""
         is_new = reason not in self._active
         self._active.add(reason)
+        self._action = max(self._action, CAUSES[reason].action)
         return is_new
 
     def rearm_refusal(self, *, link_up: bool) -> str | None:
@@ -166,6 +168,7 @@ class Latches:
     def clear(self) -> None:
         """The person re-armed (after :meth:`rearm_refusal` allowed it)."""
         self._active.clear()
+        self._action = Action.NONE
 
 
 def permitted(
@@ -183,11 +186,19 @@ def permitted(
         that is not a speed within its cap replaced by a stop.
     """
     latched = action is Action.LATCHED_STOP
+    if not latched:
+        for decision in decisions:
+            if type(decision) is SendSpeed and not is_speed(
+                decision.speed_kmh, ceiling_kmh=cap_kmh(decision.direction)
+            ):
+                break
+        else:
+            return decisions  # the common case: nothing to drop or replace
     out: list[Decision] = []
     for decision in decisions:
         if latched and isinstance(decision, COMMAND_TYPES) and not isinstance(decision, SendStop):
             continue  # invariant 4: while latched, the only command is stop
-        if isinstance(decision, SendSpeed) and not is_speed(
+        if type(decision) is SendSpeed and not is_speed(
             decision.speed_kmh, ceiling_kmh=cap_kmh(decision.direction)
         ):
             out.append(SendStop(f"refused to send {decision.speed_kmh!r} km/h: not within its cap"))

@@ -328,9 +328,10 @@ class SafetyGovernor:
             why = f"the {request.direction} limit and the treadmill's range allow {allowed}"
             out.append(TargetLimited(float(speed_kmh), goal_h / 100, why))
         self._note_direction(request.direction, out)
-        if self.state is GovernorState.RUNNING:
+        state = self.state
+        if state is GovernorState.RUNNING:
             self._send_incline(self._incline_goal_h(self._turn.direction), "target incline", out)
-        elif self.state is GovernorState.TURNING_AROUND:
+        elif state is GovernorState.TURNING_AROUND:
             incline_h = self._envelope.turn_incline_h(self._target_incline_pct)
             self._send_incline(incline_h, "incline for the turn-around", out)
 
