@@ -212,3 +212,25 @@ class TestMachineRanges:
             assert clamped >= ranges.min_speed_kmh - 1e-9
             steps = (round(clamped * 100) - low_h) / step_h
             assert steps == int(steps)
+
+
+class TestTheTable:
+    def test_the_limits_come_in_the_order_safety_md_lists_them(self) -> None:
+        names = list(Limits.__dataclass_fields__)
+        assert names[:10] == [
+            "backward_max_speed_kmh",
+            "forward_max_speed_kmh",
+            "starting_speed_kmh",
+            "acceleration_kmh_per_s",
+            "deceleration_kmh_per_s",
+            "turnaround_speed_kmh",
+            "turnaround_hold_s",
+            "backward_max_incline_pct",
+            "stale_data_timeout_s",
+            "frozen_frame_count",
+        ]
+
+    def test_every_limit_has_absolute_bounds_and_only_ceilings_of_its_own_row(self) -> None:
+        assert set(ABSOLUTE_BOUNDS) == set(Limits.__dataclass_fields__)
+        assert set(HARD_CEILINGS) <= set(Limits.__dataclass_fields__)
+        assert "turnaround_hold_s" not in HARD_CEILINGS  # a floor, not a ceiling

@@ -2,7 +2,11 @@
 
 Everything here is synchronous and free of I/O; time is passed in. The session
 runner feeds :class:`SafetyGovernor` requests and observations and writes the
-commands it decides. See SAFETY.md for the rules and why they exist.
+commands it decides. One idea per module: ``limits`` (the table of defaults and hard
+ceilings, the treadmill's ranges), ``validity`` (the one number check), ``envelope``
+(caps), ``ramp`` (rates as the treadmill receives them), ``turnaround``, ``failsafe``
+(actions by severity, latch causes, the gate every command leaves through),
+``watchdogs`` (the detectors) and ``governor`` (the state machine over them).
 """
 
 from treadmill_ctl.safety.decisions import (
@@ -20,6 +24,7 @@ from treadmill_ctl.safety.decisions import (
     StateChanged,
     TargetLimited,
 )
+from treadmill_ctl.safety.failsafe import CAUSES, LATCH_CLEARS, Action, Cause
 from treadmill_ctl.safety.governor import SafetyGovernor
 from treadmill_ctl.safety.limits import (
     ABSOLUTE_BOUNDS,
@@ -51,7 +56,6 @@ from treadmill_ctl.safety.requests import (
     Start,
 )
 from treadmill_ctl.safety.states import (
-    LATCH_CLEARS,
     ClearCondition,
     CueKind,
     Direction,
@@ -61,11 +65,14 @@ from treadmill_ctl.safety.states import (
 
 __all__ = [
     "ABSOLUTE_BOUNDS",
+    "CAUSES",
     "COMMAND_TYPES",
     "HARD_CEILINGS",
     "LATCH_CLEARS",
+    "Action",
     "Alarm",
     "BeltData",
+    "Cause",
     "ClearCondition",
     "Command",
     "ControlLost",

@@ -1,9 +1,12 @@
 """Limits as data: what the governor may ask of the belt, and what the treadmill can do.
 
-:class:`Limits` holds the numbers of SAFETY.md: their defaults, the hard ceilings a
-user may only pass with an explicit, logged override, and absolute bounds that
-nothing passes. A user's config file may set any value up to its hard ceiling; a
-profile may only tighten what it is given (:meth:`Limits.tightened`).
+:class:`Limits` is the one table of the safety numbers: each row is one limit with its
+default, its hard ceiling (passing it needs an explicit, logged override) and the
+absolute bounds that nothing passes, in the order SAFETY.md lists them, followed by
+the limits of the watchdogs. No other place keeps a default or a ceiling: the
+config's description, the profile loader and the governor all read this table. A
+user's config file may set any value up to its hard ceiling; a profile may only
+tighten what it is given (:meth:`Limits.tightened`).
 
 :class:`MachineRanges` is what the treadmill itself reports (Supported Speed Range
 0x2AD4 and Supported Inclination Range 0x2AD5, FTMS v1.0 sections 4.13 and 4.14). It
@@ -18,7 +21,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from treadmill_ctl.errors import ConfigError
 
@@ -48,9 +51,97 @@ def hundredths_ceil(value: float) -> int:
     return math.ceil(value * 100 - _EPSILON)
 
 
+class _Looser(Enum):
+    """Which way a limit loosens."""
+
+    HIGHER = "higher"
+    LOWER = "lower"
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    """What one limit accepts: its type, the way it loosens, its hard and absolute bounds."""
+
+    integer: bool
+    optional: bool
+    looser: _Looser
+    hard_limit: float | None
+    lowest: float
+    highest: float
+
+    def coerce(self, key: str, raw: object, *, source: str) -> float | int:
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            raise ConfigError(f"{source}: {key} must be a number, not {raw!r}")
+        if not math.isfinite(raw):
+            raise ConfigError(f"{source}: {key} must be a finite number, not {raw!r}")
+        if self.integer:
+            if raw != int(raw):
+                raise ConfigError(f"{source}: {key} must be a whole number, not {raw!r}")
+            return int(raw)
+        return float(raw)
+
+    def check(self, key: str, value: object, *, source: str, allow_override: bool) -> bool:
+        """Validate one value; return whether it passes the hard limit (an override)."""
+        if value is None and self.optional:
+            return False
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{source}: {key} must be a number, not {value!r}")
+        if not math.isfinite(value) or not self.lowest <= value <= self.highest:
+            raise ConfigError(
+                f"{source}: {key} = {value!r} is outside {self.lowest:g}..{self.highest:g}"
+            )
+        if self.hard_limit is None:
+            return False
+        past = (
+            value > self.hard_limit + _EPSILON
+            if self.looser is _Looser.HIGHER
+            else value < self.hard_limit - _EPSILON
+        )
+        if past and not allow_override:
+            word = "ceiling" if self.looser is _Looser.HIGHER else "floor"
+            raise ConfigError(
+                f"{source}: {key} = {value:g} passes its hard {word} {self.hard_limit:g}; "
+                f"this needs an explicit override"
+            )
+        return past
+
+    def is_at_least_as_tight(self, value: float, current: float | None) -> bool:
+        if current is None:
+            return True
+        if self.looser is _Looser.HIGHER:
+            return value <= current + _EPSILON
+        return value >= current - _EPSILON
+
+
+_SPEC_KEY: Final = "treadmill_ctl.limit"
+
+
+def _limit[T: (float, int, int | None)](
+    default: T,
+    *,
+    ceiling: float | None,
+    bounds: tuple[float, float],
+    looser: _Looser = _Looser.HIGHER,
+) -> T:
+    """One row of the table: a limit's default, its hard ceiling and its absolute bounds.
+
+    A ceiling of ``None`` means the treadmill's own range is the ceiling (or there is
+    none). For a limit that loosens downwards (a hold time) the "ceiling" is a floor.
+    """
+    spec = _Spec(
+        integer=isinstance(default, int) or default is None,
+        optional=default is None,
+        looser=looser,
+        hard_limit=ceiling,
+        lowest=bounds[0],
+        highest=bounds[1],
+    )
+    return dataclasses.field(default=default, metadata={_SPEC_KEY: spec})
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Every number the governor enforces; defaults from SAFETY.md.
+    """Every number the governor enforces: the one table of defaults and hard ceilings.
 
     Attributes:
         backward_max_speed_kmh: Belt speed cap while walking backwards.
@@ -65,11 +156,11 @@ class Limits:
         turnaround_hold_s: How long the belt stays at the turn-around speed before it
             may move in the new direction.
         backward_max_incline_pct: Incline cap while walking backwards.
-        forward_max_incline_pct: Incline cap while walking forwards.
         stale_data_timeout_s: Silence of Treadmill Data, while the belt is commanded to
             move, after which the link is treated as lost.
         frozen_frame_count: This many byte-identical Treadmill Data frames with the same
             elapsed time in a row are treated as a lost link.
+        forward_max_incline_pct: Incline cap while walking forwards.
         stop_verify_s: The belt must report a falling speed this soon after a stop, or
             the stop is sent again and the person is told to pull the safety key.
         speed_divergence_tolerance_kmh: How far the belt may differ from what was asked
@@ -81,22 +172,27 @@ class Limits:
         heart_rate_max_bpm: Optional heart-rate ceiling; ``None`` switches it off.
     """
 
-    backward_max_speed_kmh: float = 3.0
-    forward_max_speed_kmh: float = 6.0
-    starting_speed_kmh: float = 1.0
-    acceleration_kmh_per_s: float = 0.5
-    deceleration_kmh_per_s: float = 0.5
-    turnaround_speed_kmh: float = 0.0
-    turnaround_hold_s: float = 5.0
-    backward_max_incline_pct: float = 3.0
-    forward_max_incline_pct: float = 15.0
-    stale_data_timeout_s: float = 2.5
-    frozen_frame_count: int = 3
-    stop_verify_s: float = 2.0
-    speed_divergence_tolerance_kmh: float = 0.5
-    speed_divergence_grace_s: float = 3.0
-    speed_divergence_persist_s: float = 1.0
-    heart_rate_max_bpm: int | None = None
+    # The rows of SAFETY.md's table, in its order.
+    backward_max_speed_kmh: float = _limit(3.0, ceiling=5.0, bounds=(0.0, 8.0))
+    # the forward ceiling is the treadmill's own maximum (MachineRanges)
+    forward_max_speed_kmh: float = _limit(6.0, ceiling=None, bounds=(0.0, 25.0))
+    starting_speed_kmh: float = _limit(1.0, ceiling=2.0, bounds=(0.1, 3.0))
+    acceleration_kmh_per_s: float = _limit(0.5, ceiling=1.0, bounds=(0.05, 2.0))
+    deceleration_kmh_per_s: float = _limit(0.5, ceiling=1.0, bounds=(0.05, 2.0))
+    turnaround_speed_kmh: float = _limit(0.0, ceiling=1.0, bounds=(0.0, 2.0))
+    # SAFETY.md gives no ceiling; a hold shorter than 3 s is treated as one to override
+    turnaround_hold_s: float = _limit(5.0, ceiling=3.0, bounds=(1.0, 60.0), looser=_Looser.LOWER)
+    backward_max_incline_pct: float = _limit(3.0, ceiling=6.0, bounds=(0.0, 15.0))
+    stale_data_timeout_s: float = _limit(2.5, ceiling=5.0, bounds=(0.5, 10.0))
+    frozen_frame_count: int = _limit(3, ceiling=5, bounds=(2, 10))
+    # Beyond SAFETY.md's table: the forward incline (the treadmill's own maximum is its
+    # ceiling), the stop verification of invariant 8, the speed watchdog, heart rate.
+    forward_max_incline_pct: float = _limit(15.0, ceiling=None, bounds=(0.0, 40.0))
+    stop_verify_s: float = _limit(2.0, ceiling=2.0, bounds=(0.5, 5.0))
+    speed_divergence_tolerance_kmh: float = _limit(0.5, ceiling=1.0, bounds=(0.1, 3.0))
+    speed_divergence_grace_s: float = _limit(3.0, ceiling=6.0, bounds=(0.5, 15.0))
+    speed_divergence_persist_s: float = _limit(1.0, ceiling=3.0, bounds=(0.0, 10.0))
+    heart_rate_max_bpm: int | None = _limit(None, ceiling=None, bounds=(60, 230))
 
     def __post_init__(self) -> None:
         for key, spec in _SPECS.items():
@@ -200,108 +296,10 @@ class Override:
     source: str
 
 
-class _Looser(Enum):
-    """Which way a limit loosens."""
-
-    HIGHER = "higher"
-    LOWER = "lower"
-
-
-@dataclass(frozen=True, slots=True)
-class _Spec:
-    """What one limit accepts: its type, the way it loosens, its hard and absolute bounds."""
-
-    integer: bool
-    optional: bool
-    looser: _Looser
-    hard_limit: float | None
-    lowest: float
-    highest: float
-
-    def coerce(self, key: str, raw: object, *, source: str) -> float | int:
-        if isinstance(raw, bool) or not isinstance(raw, int | float):
-            raise ConfigError(f"{source}: {key} must be a number, not {raw!r}")
-        if not math.isfinite(raw):
-            raise ConfigError(f"{source}: {key} must be a finite number, not {raw!r}")
-        if self.integer:
-            if raw != int(raw):
-                raise ConfigError(f"{source}: {key} must be a whole number, not {raw!r}")
-            return int(raw)
-        return float(raw)
-
-    def check(self, key: str, value: object, *, source: str, allow_override: bool) -> bool:
-        """Validate one value; return whether it passes the hard limit (an override)."""
-        if value is None and self.optional:
-            return False
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{source}: {key} must be a number, not {value!r}")
-        if not math.isfinite(value) or not self.lowest <= value <= self.highest:
-            raise ConfigError(
-                f"{source}: {key} = {value!r} is outside {self.lowest:g}..{self.highest:g}"
-            )
-        if self.hard_limit is None:
-            return False
-        past = (
-            value > self.hard_limit + _EPSILON
-            if self.looser is _Looser.HIGHER
-            else value < self.hard_limit - _EPSILON
-        )
-        if past and not allow_override:
-            word = "ceiling" if self.looser is _Looser.HIGHER else "floor"
-            raise ConfigError(
-                f"{source}: {key} = {value:g} passes its hard {word} {self.hard_limit:g}; "
-                f"this needs an explicit override"
-            )
-        return past
-
-    def is_at_least_as_tight(self, value: float, current: float | None) -> bool:
-        if current is None:
-            return True
-        if self.looser is _Looser.HIGHER:
-            return value <= current + _EPSILON
-        return value >= current - _EPSILON
-
-
-def _spec(
-    hard_limit: float | None,
-    lowest: float,
-    highest: float,
-    *,
-    looser: _Looser = _Looser.HIGHER,
-    integer: bool = False,
-    optional: bool = False,
-) -> _Spec:
-    return _Spec(
-        integer=integer,
-        optional=optional,
-        looser=looser,
-        hard_limit=hard_limit,
-        lowest=lowest,
-        highest=highest,
-    )
-
-
-_SPECS: dict[str, _Spec] = {
-    "backward_max_speed_kmh": _spec(5.0, 0.0, 8.0),
-    # the forward ceiling is the treadmill's own maximum (MachineRanges)
-    "forward_max_speed_kmh": _spec(None, 0.0, 25.0),
-    "starting_speed_kmh": _spec(2.0, 0.1, 3.0),
-    "acceleration_kmh_per_s": _spec(1.0, 0.05, 2.0),
-    "deceleration_kmh_per_s": _spec(1.0, 0.05, 2.0),
-    "turnaround_speed_kmh": _spec(1.0, 0.0, 2.0),
-    # SAFETY.md gives no ceiling; a hold shorter than 3 s is treated as one to override
-    "turnaround_hold_s": _spec(3.0, 1.0, 60.0, looser=_Looser.LOWER),
-    "backward_max_incline_pct": _spec(6.0, 0.0, 15.0),
-    # the forward incline ceiling is the treadmill's own maximum (MachineRanges)
-    "forward_max_incline_pct": _spec(None, 0.0, 40.0),
-    "stale_data_timeout_s": _spec(5.0, 0.5, 10.0),
-    "frozen_frame_count": _spec(5, 2, 10, integer=True),
-    "stop_verify_s": _spec(2.0, 0.5, 5.0),
-    "speed_divergence_tolerance_kmh": _spec(1.0, 0.1, 3.0),
-    "speed_divergence_grace_s": _spec(6.0, 0.5, 15.0),
-    "speed_divergence_persist_s": _spec(3.0, 0.0, 10.0),
-    "heart_rate_max_bpm": _spec(None, 60, 230, integer=True, optional=True),
+_SPECS: Mapping[str, _Spec] = {
+    field.name: field.metadata[_SPEC_KEY] for field in dataclasses.fields(Limits)
 }
+"""Each limit's row of the table, by name."""
 
 HARD_CEILINGS: Mapping[str, float] = {
     key: spec.hard_limit

@@ -5,7 +5,6 @@ from __future__ import annotations
 from enum import Enum, IntEnum, StrEnum
 
 __all__ = [
-    "LATCH_CLEARS",
     "ClearCondition",
     "CueKind",
     "Direction",
@@ -48,7 +47,7 @@ class LatchReason(IntEnum):
 
     Several causes may be active at once (a lost link, then stale data); like PX4's
     failsafe, the most severe one names the latch, and each has its declared way to
-    clear in :data:`LATCH_CLEARS`. None clears on its own.
+    clear in :data:`~treadmill_ctl.safety.failsafe.CAUSES`. None clears on its own.
     """
 
     HEART_RATE = 1
@@ -66,19 +65,6 @@ class ClearCondition(Enum):
 
     PERSON_REARMS = "the person re-arms"
     PERSON_REARMS_WITH_LINK_UP = "the link is up again and the person re-arms"
-
-
-LATCH_CLEARS: dict[LatchReason, ClearCondition] = {
-    LatchReason.HEART_RATE: ClearCondition.PERSON_REARMS,
-    LatchReason.UNREQUESTED_SPEED_CHANGE: ClearCondition.PERSON_REARMS,
-    LatchReason.STALE_DATA: ClearCondition.PERSON_REARMS_WITH_LINK_UP,
-    LatchReason.CONTROL_LOST: ClearCondition.PERSON_REARMS_WITH_LINK_UP,
-    LatchReason.LINK_LOST: ClearCondition.PERSON_REARMS_WITH_LINK_UP,
-    LatchReason.STOP_NOT_CONFIRMED: ClearCondition.PERSON_REARMS,
-    LatchReason.SAFETY_KEY: ClearCondition.PERSON_REARMS,
-    LatchReason.EMERGENCY_STOP: ClearCondition.PERSON_REARMS,
-}
-"""The declared way out of each latch cause."""
 
 
 class CueKind(StrEnum):

@@ -272,7 +272,6 @@ class SessionRunner:
         self._stand_in_next_try_s = 0.0
         self._last_tick_s = 0.0
         self._countdown: tuple[int, float] | None = None
-        self._last_written_speed: tuple[float, float] | None = None
         self._gave_up = False
         self._early_emergency: EmergencyStop | None = None
         self._writing: Command | None = None
@@ -389,7 +388,9 @@ class SessionRunner:
 
     async def _run_connected(self, info: MachineInfo) -> SessionEnd:
         now = self._clock.now_s()
-        self._governor = SafetyGovernor(self._limits, ranges_from(info), now_s=now, link_up=True)
+        self._governor = SafetyGovernor(
+            self._limits, ranges_from(info), now_s=now, link_up=True, writes_reported=True
+        )
         self._last_tick_s = now
         self._set_phase(SessionPhase.WAITING_FOR_START)
         if self._early_emergency is not None:
@@ -655,7 +656,6 @@ class SessionRunner:
                     # A halt: ahead of anything queued, and nothing decided before it
                     # (a speed that would move the belt again) is written after it.
                     self._commands.clear()
-                    self._last_written_speed = None
                     if isinstance(decision, SendStop):
                         self._spawn_stop(decision.reason)
                     else:
@@ -749,8 +749,6 @@ class SessionRunner:
                     self._writing = None
 
     async def _write(self, command: Command) -> None:
-        if isinstance(command, SendSpeed):
-            await self._pace(command.speed_kmh)
         if self._require_governor().state is GovernorState.LATCHED:
             _log.warning("command.dropped", command=type(command).__name__, reason="latched")
             return
@@ -758,46 +756,19 @@ class SessionRunner:
             match command:
                 case SendSpeed(speed_kmh=speed_kmh):
                     # Noted before the write: it reaches the treadmill even when its
-                    # answer never comes, and the next ramp step is paced from it.
+                    # answer never comes, and the governor sizes the next ramp step
+                    # by the time since (the ramp as the treadmill receives it).
                     now = self._clock.now_s()
-                    self._last_written_speed = (speed_kmh, now)
                     self._apply(self._require_governor().observe(SpeedWritten(speed_kmh), now))
                     await self._link.set_target_speed(speed_kmh)
                 case SendIncline(incline_pct=incline_pct):
                     await self._link.set_target_inclination(incline_pct)
                 case SendStart():
-                    try:
-                        await self._link.start_resume()
-                    finally:
-                        # The belt starts at (about) the starting speed, at the latest
-                        # by now: the ramp as the treadmill receives it goes from there.
-                        governor = self._require_governor()
-                        self._last_written_speed = (
-                            governor.starting_speed_kmh(governor.direction),
-                            self._clock.now_s(),
-                        )
+                    await self._link.start_resume()
                 case _:
                     pass
         except (CommandRejected, CommandTimeout, CommandRefused, LinkError) as error:
             _log.warning("command.failed", command=type(command).__name__, error=str(error))
-
-    async def _pace(self, speed_kmh: float) -> None:
-        """Keep the ramp as the treadmill receives it, not only as the governor decided it.
-
-        A write held up behind a slow answer would otherwise reach the treadmill right
-        before the next ramp step, and the belt would see a steeper ramp than allowed.
-        """
-        if self._last_written_speed is None:
-            return
-        last_kmh, written_s = self._last_written_speed
-        rate = (
-            self._limits.acceleration_kmh_per_s
-            if speed_kmh > last_kmh
-            else self._limits.deceleration_kmh_per_s
-        )
-        wait_s = abs(speed_kmh - last_kmh) / rate - (self._clock.now_s() - written_s)
-        if wait_s > 0:
-            await self._clock.sleep(wait_s)
 
     # -- output ------------------------------------------------------------------
 
