@@ -36,8 +36,7 @@ def _cmd_decode(args: argparse.Namespace) -> int:
     from treadmill_ctl.ftms.decode import decode_hex_command  # noqa: PLC0415
 
     status, line = decode_hex_command(args.char, args.hex)
-    print(line, file=sys.stdout if status == EXIT_OK else sys.stderr)
-    return status
+    return _print_result(status, line)
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -50,15 +49,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
         weight_kg=args.weight_kg if args.weight_kg is not None else settings.weight_kg,
         limits=settings.limits,
     )
-    print(text, file=sys.stdout if status == EXIT_OK else sys.stderr)
-    return status
+    return _print_result(status, text)
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
     from treadmill_ctl.config import describe_settings  # noqa: PLC0415
 
-    print(describe_settings(load_checked_settings(args)))
-    return EXIT_OK
+    return _print_result(EXIT_OK, describe_settings(load_checked_settings(args)))
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
@@ -74,8 +71,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _print_result(status: int, text: str) -> int:
+    """Print a command's text; what came from a file never reaches the terminal raw."""
+    from treadmill_ctl.text import escape_text  # noqa: PLC0415
+
     if text:
-        print(text, file=sys.stdout if status == EXIT_OK else sys.stderr)
+        print(
+            escape_text(text, keep_newlines=True),
+            file=sys.stdout if status == EXIT_OK else sys.stderr,
+        )
     return status
 
 
@@ -298,8 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = args.handler(args)
     except TreadmillCtlError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return _print_result(EXIT_USAGE, f"error: {error}")
     return status
 
 

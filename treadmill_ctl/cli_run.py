@@ -16,11 +16,16 @@ import sys
 import uuid
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TextIO
 
 import structlog
 
-from treadmill_ctl.config import Settings, load_settings_reporting_overrides, sessions_dir
+from treadmill_ctl.config import (
+    DATA_ENV,
+    Settings,
+    load_settings_reporting_overrides,
+    sessions_dir,
+)
 from treadmill_ctl.errors import ConfigError, LinkError, ProfileError
 from treadmill_ctl.ftms.discovery import find_treadmill
 from treadmill_ctl.ftms.link import FtmsLink
@@ -30,6 +35,7 @@ from treadmill_ctl.session.clock import LoopClock, run_accelerated
 from treadmill_ctl.session.events import SessionEnd
 from treadmill_ctl.session.recorder import SessionRecord, configure_logging
 from treadmill_ctl.session.runner import SessionRunner, SessionSummary
+from treadmill_ctl.text import escape_text
 from treadmill_ctl.ui.keys import Bindings
 from treadmill_ctl.ui.terminal import is_interactive, open_session_ui
 
@@ -72,11 +78,15 @@ def default_record_path(profile: Profile, started: datetime) -> Path:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Run the ``run`` command; return the exit status (README: "Exit status of run")."""
+    """Run the ``run`` command; return the exit status (README: "Exit status of run").
+
+    Whatever goes wrong, the person reads one line saying what, and what became of
+    the belt; the record keeps the whole of it (type, message and traceback).
+    """
     try:
         session, speedup = _prepare(args)
     except (ConfigError, ProfileError) as error:
-        print(f"error: {error}", file=sys.stderr)  # noqa: T201
+        _say(f"error: {error}")
         return SessionEnd.BAD_PROFILE.exit_status
     try:
         if args.simulator:
@@ -84,20 +94,40 @@ def run_command(args: argparse.Namespace) -> int:
         else:
             summary = asyncio.run(session.run())
     except KeyboardInterrupt:
+        _say(f"interrupted: {session.belt_outcome()}")
         return SessionEnd.STOPPED_BY_PERSON.exit_status
-    except LinkError as error:
-        print(f"error: {error}", file=sys.stderr)  # noqa: T201
-        return SessionEnd.CONNECT_FAILED.exit_status
-    except Exception as error:  # noqa: BLE001 - the belt was stopped on the way out
-        print(  # noqa: T201
-            f"error: the session failed: {type(error).__name__}: {error}. The treadmill was "
-            f"commanded to stop; the record is {session.record_path}",
-            file=sys.stderr,
+    except BaseException as error:
+        leaf = first_leaf(error)
+        if not isinstance(leaf, Exception):
+            raise
+        if isinstance(leaf, LinkError) and not session.connected_once:
+            _say(f"error: {escape_text(str(leaf))}")
+            return SessionEnd.CONNECT_FAILED.exit_status
+        _say(
+            f"error: the session failed: {type(leaf).__name__}: {escape_text(str(leaf))}; "
+            f"{session.belt_outcome()}; the record is {session.record_path}"
         )
         return SessionEnd.ERROR.exit_status
-    with contextlib.suppress(OSError):  # the terminal may be gone (a hang-up)
-        print(_describe(summary, session.record_path))  # noqa: T201
+    if session.record_failure is not None:
+        _say(
+            f"error: the session record could not be written ({session.record_failure}): "
+            f"the session was ended and {session.belt_outcome()}; "
+            f"the record {session.record_path} stops where the writing failed"
+        )
+    _say(_describe(summary, session.record_path), stream=sys.stdout)
     return summary.end.exit_status
+
+
+def first_leaf(error: BaseException) -> BaseException:
+    """The first error inside (nested) exception groups: the one worth one line."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
+
+
+def _say(line: str, *, stream: TextIO | None = None) -> None:
+    with contextlib.suppress(OSError, ValueError):  # the terminal may be gone (a hang-up)
+        print(line, file=stream or sys.stderr)
 
 
 def _prepare(args: argparse.Namespace) -> tuple[_Session, float | None]:
@@ -123,6 +153,7 @@ def _prepare(args: argparse.Namespace) -> tuple[_Session, float | None]:
         _check_simulator_options(args)
     started = datetime.now().astimezone()
     record_path = Path(args.record) if args.record else default_record_path(profile, started)
+    _check_record_path(record_path, given=bool(args.record))
     session = _Session(
         args,
         settings=settings,
@@ -132,6 +163,18 @@ def _prepare(args: argparse.Namespace) -> tuple[_Session, float | None]:
         speedup=speedup,
     )
     return session, speedup
+
+
+def _check_record_path(path: Path, *, given: bool) -> None:
+    """Refuse a record that cannot be written, before anything connects or moves."""
+    try:
+        SessionRecord.check_writable(path)
+    except OSError as error:
+        where = "--record" if given else f"the data folder (set {DATA_ENV} to move it):"
+        raise ConfigError(
+            f"{where} {path}: cannot write the session record there "
+            f"({error.strerror or error}); nothing was started"
+        ) from None
 
 
 def _check_simulator_options(args: argparse.Namespace) -> None:
@@ -181,10 +224,34 @@ class _Session:
         self.record_path = record_path
         self._profile_path = str(Path(profile.source).resolve())
         self._session_id = uuid.uuid4().hex[:12]
+        self._runner: SessionRunner | None = None
+        self._record: SessionRecord | None = None
+
+    @property
+    def connected_once(self) -> bool:
+        """Whether the treadmill was ever connected in this run."""
+        return self._runner is not None and self._runner.connected_once
+
+    @property
+    def record_failure(self) -> str | None:
+        """Why the record could not be written, if it could not."""
+        if self._runner is not None and self._runner.record_failure is not None:
+            return self._runner.record_failure
+        failure = self._record.failure if self._record is not None else None
+        return None if failure is None else (failure.strerror or str(failure))
+
+    def belt_outcome(self) -> str:
+        """What became of the belt, truly: never moved, commanded to stop, or not sure."""
+        if not self.connected_once:
+            return "the treadmill was never connected, so the belt was not started"
+        if self._runner is not None and self._runner.stop_unconfirmed:
+            return "the stop could NOT be written: stop the belt at the treadmill's console"
+        return "the treadmill was commanded to stop"
 
     async def run(self) -> SessionSummary:
         clock = LoopClock()
         with SessionRecord(self._record_path, clock=clock) as record:
+            self._record = record
             self.record_path = record.path
             configure_logging(record=record, console=None)
             structlog.contextvars.bind_contextvars(session_id=self._session_id)
@@ -197,11 +264,11 @@ class _Session:
                     source=override.source,
                 )
             try:
-                return await self._run_recorded(clock)
+                return await self._run_recorded(clock, record)
             finally:
                 structlog.contextvars.unbind_contextvars("session_id")
 
-    async def _run_recorded(self, clock: LoopClock) -> SessionSummary:
+    async def _run_recorded(self, clock: LoopClock, record: SessionRecord) -> SessionSummary:
         args = self._args
         async with self._treadmill() as (device, backend):
             _log.info(
@@ -244,6 +311,11 @@ class _Session:
                 stand_in_person=bool(args.yes),
                 interactive=interactive,
             )
+            self._runner = runner
+            # A record that can no longer be written ends the session, belt stopped.
+            record.on_failure = runner.record_failed
+            if record.failure is not None:
+                runner.record_failed(record.failure)
             async with contextlib.AsyncExitStack() as stack:
                 mqtt = self._mqtt_settings(device)
                 if mqtt is not None:
