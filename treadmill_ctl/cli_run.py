@@ -238,7 +238,9 @@ class _Session:
         if self._runner is not None and self._runner.record_failure is not None:
             return self._runner.record_failure
         failure = self._record.failure if self._record is not None else None
-        return None if failure is None else (failure.strerror or str(failure))
+        if failure is None:
+            return None
+        return (failure.strerror if isinstance(failure, OSError) else None) or str(failure)
 
     def belt_outcome(self) -> str:
         """What became of the belt, truly: never moved, commanded to stop, or not sure."""

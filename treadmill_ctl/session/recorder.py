@@ -54,7 +54,7 @@ class SessionRecord:
         path: Path,
         *,
         clock: Clock,
-        on_failure: Callable[[OSError], None] | None = None,
+        on_failure: Callable[[Exception], None] | None = None,
     ) -> None:
         self.path = path
         self._clock = clock
@@ -65,7 +65,7 @@ class SessionRecord:
         self._file: IO[str] | None = path.open("x", encoding="utf-8")
         self.lines_written = 0
         self.on_failure = on_failure
-        self.failure: OSError | None = None
+        self.failure: Exception | None = None
         """The first write that failed; no line is written after it."""
 
     @staticmethod
@@ -111,11 +111,14 @@ class SessionRecord:
             self._file.write(text + "\n")
             self._file.flush()
         except OSError as error:
-            self._failed(error)
+            self.fail(error)
             return
         self.lines_written += 1
 
-    def _failed(self, error: OSError) -> None:
+    def fail(self, error: Exception) -> None:
+        """Stop writing after ``error``: keep it, close the file, tell ``on_failure`` once."""
+        if self.failure is not None:
+            return
         self.failure = error
         file, self._file = self._file, None
         if file is not None:
@@ -229,7 +232,10 @@ class _TeeToRecord:
     def __call__(
         self, _logger: object, _method: str, event_dict: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
-        self._record.write_event_dict(dict(event_dict))
+        try:
+            self._record.write_event_dict(dict(event_dict))
+        except Exception as error:  # noqa: BLE001 - whatever it is, the caller must go on
+            self._record.fail(error)
         return event_dict
 
 

@@ -334,7 +334,7 @@ class SessionRunner:
         self._end_requested_by = source
         self._request(End())
 
-    def record_failed(self, error: OSError) -> None:
+    def record_failed(self, error: Exception) -> None:
         """The session record can no longer be written: stop the belt, end the session.
 
         Called by the record from inside whatever was logging: the stop is requested
@@ -343,7 +343,8 @@ class SessionRunner:
         """
         if self._record_failure is not None:
             return
-        self._record_failure = error.strerror or str(error) or type(error).__name__
+        strerror = error.strerror if isinstance(error, OSError) else None
+        self._record_failure = strerror or str(error) or type(error).__name__
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:

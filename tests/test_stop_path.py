@@ -1,0 +1,234 @@
+"""The stop never waits on, or fails with, anything else (SAFETY.md invariant 6).
+
+Witnessed on the simulator's own trace: what the belt received and did, whatever the
+program's record, logging or command writer were doing at the time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from e2e_support import REPO, STOP_WRITE, read_lines, speed_kmh
+
+from simulator import open_virtual_treadmill
+from treadmill_ctl.ftms.link import FtmsLink, LinkEvent
+from treadmill_ctl.profiles import build_plan, load_profile
+from treadmill_ctl.session.clock import LoopClock, run_accelerated
+from treadmill_ctl.session.events import SessionEnd
+from treadmill_ctl.session.recorder import SessionRecord, configure_logging
+from treadmill_ctl.session.runner import SessionRunner
+
+if TYPE_CHECKING:
+    from collections.abc import MutableMapping
+    from pathlib import Path
+
+    from simulator.radio import VirtualTreadmill
+    from treadmill_ctl.profiles import Profile
+    from treadmill_ctl.session.clock import Clock
+
+PROFILES = REPO / "profiles"
+DEMO = PROFILES / "demo.toml"
+PAUSE_WRITE = "0802"
+START_WRITE = "07"
+EXIT_ERROR = 1
+
+
+def _runner_for(sim: VirtualTreadmill, profile: Profile) -> SessionRunner:
+    runner: SessionRunner | None = None
+
+    def on_event(event: LinkEvent) -> None:
+        assert runner is not None
+        runner.on_link_event(event)
+
+    link = FtmsLink(
+        sim.ble_device, on_event=on_event, clock=LoopClock(), client_backend=sim.client_backend
+    )
+    runner = SessionRunner(
+        plan=build_plan(profile),
+        limits=profile.limits,
+        link=link,
+        clock=LoopClock(),
+        stand_in_person=True,
+    )
+    return runner
+
+
+def _writes(records: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [r for r in records if r["kind"] == "control_point_write"]
+
+
+class _BrokenRecord(SessionRecord):
+    """A record whose every write raises once ``broken`` (a disk gone mid-session)."""
+
+    def __init__(self, path: Path, *, clock: Clock) -> None:
+        super().__init__(path, clock=clock)
+        self.broken = False
+        self.raised = 0
+
+    def write_event_dict(self, event_dict: MutableMapping[str, Any]) -> None:
+        if self.broken:
+            self.raised += 1
+            raise OSError(28, "No space left on device")
+        super().write_event_dict(event_dict)
+
+
+def test_a_record_that_raises_on_every_write_ends_the_session_with_the_belt_stopped(
+    tmp_path: Path,
+) -> None:
+    profile = load_profile(DEMO)
+
+    async def main() -> tuple[SessionEnd, str | None, float, list[dict[str, object]], int]:
+        record = _BrokenRecord(tmp_path / "s.jsonl", clock=LoopClock())
+        configure_logging(record=record, console=None)
+        try:
+            async with open_virtual_treadmill() as sim:
+                runner = _runner_for(sim, profile)
+                record.on_failure = runner.record_failed
+                session = asyncio.create_task(runner.run())
+                while sim.model.belt_speed_kmh < 1.5:  # noqa: ASYNC110 - virtual time
+                    await asyncio.sleep(0.1)
+                record.broken = True
+                summary = await session
+                await asyncio.sleep(5)
+                return (
+                    summary.end,
+                    runner.record_failure,
+                    sim.model.belt_speed_kmh,
+                    list(map(dict, sim.trace.records)),
+                    record.raised,
+                )
+        finally:
+            structlog.reset_defaults()
+            record.close()
+
+    end, failure, belt_kmh, records, raised = run_accelerated(main())
+    assert raised > 0
+    assert failure == "No space left on device"
+    assert end is SessionEnd.ERROR
+    writes = _writes(records)
+    assert any(w["data_hex"] == STOP_WRITE for w in writes)
+    assert writes[-1]["data_hex"] == STOP_WRITE
+    assert belt_kmh == 0.0
+
+
+def _halts_followed_by_speed(writes: list[dict[str, object]]) -> list[tuple[object, object]]:
+    """(halt, speed) pairs: a Set Target Speed received after a pause or stop, before a start."""
+    found: list[tuple[object, object]] = []
+    halt: dict[str, object] | None = None
+    for write in writes:
+        data = str(write["data_hex"])
+        if data in {STOP_WRITE, PAUSE_WRITE}:
+            halt = write
+        elif data == START_WRITE:
+            halt = None
+        elif halt is not None and speed_kmh(write) is not None:
+            found.append((halt["t"], write["t"]))
+    return found
+
+
+def test_no_speed_reaches_the_belt_after_a_pause_or_the_final_stop() -> None:
+    """A slow treadmill keeps the writer pacing ramp steps; a halt drops the one in flight.
+
+    The person pauses again and again while the belt ramps (the stand-in resumes each
+    time), then the session is interrupted: between every pause or stop the belt
+    received and the next start, no speed write reached it.
+    """
+    profile = load_profile(PROFILES / "backward-beginner.toml")
+
+    async def main() -> list[dict[str, object]]:
+        async with open_virtual_treadmill(response_delay_s=0.6) as sim:
+            runner = _runner_for(sim, profile)
+            session = asyncio.create_task(runner.run())
+            for step in range(40):
+                await asyncio.sleep(1.7 + 0.13 * (step % 7))
+                runner.pause("keyboard")
+            runner.interrupt("sigint")
+            await session
+            await asyncio.sleep(5)
+            return list(map(dict, sim.trace.records))
+
+    writes = _writes(run_accelerated(main()))
+    pauses = [w for w in writes if w["data_hex"] == PAUSE_WRITE]
+    assert len(pauses) >= 10  # the test did pause the belt, many times
+    assert [w for w in writes if speed_kmh(w) is not None]
+    assert _halts_followed_by_speed(writes) == []
+
+
+_FULL_DISK_SCRIPT = """
+set -e
+mount -t tmpfs -o size=64k tmpfs "$DATA"
+set +e
+"$@" > "$OUT/stdout.txt" 2> "$OUT/stderr.txt"
+status=$?
+cp "$DATA"/sessions/*.jsonl "$OUT/record.jsonl"
+df -k "$DATA" | tail -1 > "$OUT/df.txt"
+exit $status
+"""
+
+
+def test_a_full_disk_mid_session_stops_the_belt_and_says_so(tmp_path: Path) -> None:
+    """The data folder on a real 64 KB file system that fills up during the session.
+
+    The tmpfs lives in a private mount namespace (``unshare``), so nothing is left
+    mounted whatever happens; the trace is kept elsewhere, on a disk with room.
+    """
+    unshare = shutil.which("unshare")
+    assert unshare is not None, "unshare (util-linux) is needed for the full-disk test"
+    data, out = tmp_path / "data", tmp_path / "out"
+    data.mkdir()
+    out.mkdir()
+    trace = out / "trace.jsonl"
+    env = {
+        **os.environ,
+        "DATA": str(data),
+        "OUT": str(out),
+        "TREADMILL_CTL_DATA_DIR": str(data),
+        "TREADMILL_CTL_CONFIG": str(tmp_path / "no-settings.toml"),
+    }
+    command = [
+        *([unshare, "--mount"] if os.geteuid() == 0 else [unshare, "-rm"]),
+        "sh",
+        "-c",
+        _FULL_DISK_SCRIPT,
+        "sh",
+        sys.executable,
+        "-m",
+        "treadmill_ctl",
+        "run",
+        str(PROFILES / "backward-beginner.toml"),
+        "--simulator",
+        "--speedup",
+        "max",
+        "--yes",
+        "--plain",
+        "--quiet",
+        "--sim-trace",
+        str(trace),
+    ]
+    done = subprocess.run(command, env=env, cwd=REPO, timeout=120, check=False)  # noqa: S603
+    stderr = (out / "stderr.txt").read_text(encoding="utf-8")
+
+    assert done.returncode == EXIT_ERROR, stderr
+    assert "Traceback" not in stderr
+    assert "could not be written (No space left on device)" in stderr
+    assert "the treadmill was commanded to stop" in stderr
+    assert (out / "df.txt").read_text().split()[3] == "0"  # the disk really was full
+    # the record keeps what was written before the disk filled, line by line
+    record = (out / "record.jsonl").read_text(encoding="utf-8").split("\n")
+    assert json.loads(record[0])["event"] == "session.started"
+    assert not any(json.loads(line)["event"] == "session.ended" for line in record[:-1])
+    # the belt: it moved, then received the stop and came to rest
+    lines = read_lines(trace)
+    writes = [w for w in _writes(lines) if w["result"] == "SUCCESS"]
+    assert any(speed_kmh(w) for w in writes)
+    assert writes[-1]["data_hex"] == STOP_WRITE
+    samples = [r for r in lines if r["kind"] == "sample"]
+    assert max(float(s["belt_speed_kmh"]) for s in samples) > 1.0  # type: ignore[arg-type]
+    assert float(samples[-1]["belt_speed_kmh"]) == 0.0  # type: ignore[arg-type]
