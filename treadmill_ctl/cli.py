@@ -7,7 +7,9 @@ for it (ARCHITECTURE.md).
 
 from __future__ import annotations
 
-import argparse
+# Only what start-up has already loaded: everything else is imported inside main(),
+# where a Ctrl-C during the imports ends the program with one line, not a traceback.
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,12 +17,17 @@ from typing import TYPE_CHECKING
 from treadmill_ctl import __version__
 
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Sequence
 
     from treadmill_ctl.config import Settings
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+EXIT_RUN_INTERRUPTED = 3
+"""``run`` interrupted: stopped by the person (README: "Exit status of run")."""
+EXIT_INTERRUPTED = 130
+"""Any other command interrupted (128 + SIGINT, as shells report it)."""
 
 
 def load_checked_settings(args: argparse.Namespace) -> Settings:
@@ -230,6 +237,8 @@ def _add_history_parsers(commands: _Subparsers) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser (also used to document the commands)."""
+    import argparse  # noqa: PLC0415 - see the imports at the top
+
     parser = argparse.ArgumentParser(
         prog="treadmill-ctl",
         description=(
@@ -294,14 +303,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
-    from treadmill_ctl.errors import TreadmillCtlError  # noqa: PLC0415
+    """Run the command line; return the exit status.
 
-    args = build_parser().parse_args(argv)
+    Ctrl-C or SIGTERM before a command has its own handling (the first moments,
+    while modules load) ends it with one line, never a traceback.
+    """
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    command = "run" if "run" in (sys.argv[1:] if argv is None else argv) else None
     try:
-        status: int = args.handler(args)
-    except TreadmillCtlError as error:
-        return _print_result(EXIT_USAGE, f"error: {error}")
+        from treadmill_ctl.errors import TreadmillCtlError  # noqa: PLC0415
+
+        args = build_parser().parse_args(argv)
+        command = args.command
+        try:
+            status: int = args.handler(args)
+        except TreadmillCtlError as error:
+            return _print_result(EXIT_USAGE, f"error: {error}")
+    except KeyboardInterrupt:
+        if command == "run":
+            print("interrupted before the session began: the belt was not started", file=sys.stderr)
+            return EXIT_RUN_INTERRUPTED
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return status
 
 

@@ -41,7 +41,7 @@ from treadmill_ctl.ui.terminal import is_interactive, open_session_ui
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator, Callable, Iterator
 
     from bleak.backends.client import BaseBleakClient
     from bleak.backends.device import BLEDevice
@@ -93,7 +93,7 @@ def run_command(args: argparse.Namespace) -> int:
             summary = run_accelerated(session.run(), speedup=speedup)
         else:
             summary = asyncio.run(session.run())
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         _say(f"interrupted: {session.belt_outcome()}")
         return SessionEnd.STOPPED_BY_PERSON.exit_status
     except BaseException as error:
@@ -251,6 +251,19 @@ class _Session:
         return "the treadmill was commanded to stop"
 
     async def run(self) -> SessionSummary:
+        # From the first moment on the loop, a signal ends the run cleanly: before the
+        # runner exists by cancelling it (nothing has moved), after by stopping the belt.
+        main = asyncio.current_task()
+        with _signals_call(lambda source: self._interrupt(source, main)):
+            return await self._run()
+
+    def _interrupt(self, source: str, main: asyncio.Task[object] | None) -> None:
+        if self._runner is not None:
+            self._runner.interrupt(source)
+        elif main is not None:
+            main.cancel()
+
+    async def _run(self) -> SessionSummary:
         clock = LoopClock()
         with SessionRecord(self._record_path, clock=clock) as record:
             self._record = record
@@ -337,8 +350,7 @@ class _Session:
                     )
                 )
                 runner.add_observer(ui)
-                with _signals_stop(runner):
-                    return await runner.run()
+                return await runner.run()
         raise AssertionError  # pragma: no cover - the block above always returns
 
     def _mqtt_settings(self, device: BLEDevice) -> MqttSettings | None:
@@ -383,13 +395,17 @@ class _Session:
 
 
 @contextlib.contextmanager
-def _signals_stop(runner: SessionRunner) -> Iterator[None]:
-    """Ctrl-C, SIGTERM and a hang-up (terminal closed, ssh gone) stop the belt, then end."""
+def _signals_call(handler: Callable[[str], None]) -> Iterator[None]:
+    """Ctrl-C, SIGTERM and a hang-up (terminal closed, ssh gone) call ``handler``.
+
+    It gets the signal's name (``"sigint"``); the runner's ``interrupt`` stops the
+    belt, then ends the session.
+    """
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signum, runner.interrupt, signum.name.lower())
+            loop.add_signal_handler(signum, handler, signum.name.lower())
             installed.append(signum)
     try:
         yield
