@@ -151,6 +151,10 @@ def _prepare(args: argparse.Namespace) -> tuple[_Session, float | None]:
     plan = build_plan(profile, weight_kg=settings.weight_kg)
     if args.simulator:
         _check_simulator_options(args)
+    if args.mqtt:  # checked now, by the parser the bridge uses, not after connecting
+        from treadmill_ctl.telemetry.mqtt_settings import MqttSettings  # noqa: PLC0415
+
+        MqttSettings.from_url(args.mqtt, treadmill_id="settings-check", ca_file=args.mqtt_ca_file)
     started = datetime.now().astimezone()
     record_path = Path(args.record) if args.record else default_record_path(profile, started)
     _check_record_path(record_path, given=bool(args.record))
@@ -370,10 +374,9 @@ class _Session:
         return None
 
     def _client_quirks(self, device: BLEDevice) -> ClientQuirks:
+        # checked when the settings were read (config.load_settings)
         table = self._settings.device_settings(device.address, device.name or "")
-        unit = str(table.get("speed_unit", "kmh")).lower()
-        if unit not in {"kmh", "mph"}:
-            raise ConfigError(f"speed_unit for {device.address} must be 'kmh' or 'mph'")
+        unit = table.get("speed_unit", "kmh")
         return ClientQuirks(speed_unit=SpeedUnit.MPH if unit == "mph" else SpeedUnit.KMH)
 
     @contextlib.asynccontextmanager

@@ -162,4 +162,9 @@ def shown_number(value: int) -> str:
 
 
 def _where(where: tuple[str, ...]) -> str:
-    return ", ".join(where) if where else "the file"
+    """``[limits] backward_max_speed_kmh``, ``[step 2] segments 1, duration``."""
+    if not where:
+        return "the file"
+    if len(where) == 1:
+        return where[0]
+    return f"[{where[0]}] " + ", ".join(where[1:])
