@@ -14,14 +14,16 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING, Any
 
+import pytest
 import structlog
 from e2e_support import REPO, STOP_WRITE, read_lines, speed_kmh
 
 from simulator import open_virtual_treadmill
+from simulator.model import MachineConfig
 from treadmill_ctl.ftms.link import FtmsLink, LinkEvent
 from treadmill_ctl.profiles import build_plan, load_profile
 from treadmill_ctl.session.clock import LoopClock, run_accelerated
-from treadmill_ctl.session.events import SessionEnd
+from treadmill_ctl.session.events import Cue, SessionEnd
 from treadmill_ctl.session.recorder import SessionRecord, configure_logging
 from treadmill_ctl.session.runner import SessionRunner
 
@@ -232,3 +234,61 @@ def test_a_full_disk_mid_session_stops_the_belt_and_says_so(tmp_path: Path) -> N
     samples = [r for r in lines if r["kind"] == "sample"]
     assert max(float(s["belt_speed_kmh"]) for s in samples) > 1.0  # type: ignore[arg-type]
     assert float(samples[-1]["belt_speed_kmh"]) == 0.0  # type: ignore[arg-type]
+
+
+class _Cues:
+    """An observer that keeps the cues (what the person hears)."""
+
+    def __init__(self) -> None:
+        self.cues: list[Cue] = []
+
+    def on_snapshot(self, snapshot: object) -> None:
+        del snapshot
+
+    def on_event(self, event: object) -> None:
+        del event
+
+    def on_cue(self, cue: Cue) -> None:
+        self.cues.append(cue)
+
+
+def test_below_the_treadmills_minimum_the_belt_runs_at_it_and_never_cycles(
+    tmp_path: Path,
+) -> None:
+    """A 0.6 km/h segment on a 1.0 km/h treadmill, then slow-downs past the minimum.
+
+    The segment is walked at 1.0 km/h and the person is told; every slow-down stops
+    at the minimum (said so): the belt starts once and never pauses.
+    """
+    path = tmp_path / "slow.toml"
+    path.write_text(
+        'name = "slow"\n[[step]]\ndirection = "forward"\nspeed_kmh = 0.6\nduration = "2m"\n'
+    )
+    profile = load_profile(path)
+
+    async def main() -> tuple[list[dict[str, object]], list[Cue], float]:
+        config = MachineConfig(min_speed_kmh=1.0)
+        async with open_virtual_treadmill(config=config) as sim:
+            runner = _runner_for(sim, profile)
+            cues = _Cues()
+            runner.add_observer(cues)
+            session = asyncio.create_task(runner.run())
+            await asyncio.sleep(30)
+            for _ in range(8):  # a remote or a key asking for slower and slower
+                runner.nudge_speed(-0.5, "mqtt")
+                await asyncio.sleep(2)
+            belt_kmh = sim.model.belt_speed_kmh
+            await session
+            return list(map(dict, sim.trace.records)), cues.cues, belt_kmh
+
+    records, cues, belt_kmh = run_accelerated(main())
+    writes = [str(w["data_hex"]) for w in _writes(records) if w["result"] == "SUCCESS"]
+    assert writes.count(START_WRITE) == 1
+    assert PAUSE_WRITE not in writes
+    speeds = [speed_kmh(w) for w in _writes(records) if speed_kmh(w) is not None]
+    assert speeds
+    assert min(s for s in speeds if s) >= 1.0
+    assert belt_kmh == pytest.approx(1.0, abs=0.05)
+    floor_cues = [cue.text for cue in cues if cue.kind == "speed_floor"]
+    assert "0.6 km/h is below this treadmill's slowest speed: walking at 1 km/h." in floor_cues
+    assert "Already at the slowest speed, 1 km/h." in floor_cues
