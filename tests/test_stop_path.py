@@ -42,7 +42,10 @@ START_WRITE = "07"
 EXIT_ERROR = 1
 
 
-def _runner_for(sim: VirtualTreadmill, profile: Profile) -> SessionRunner:
+def _runner_for(
+    sim: VirtualTreadmill, profile: Profile, links: list[FtmsLink] | None = None
+) -> SessionRunner:
+    """A runner wired as ``treadmill-ctl run`` wires it; ``links`` gets its link."""
     runner: SessionRunner | None = None
 
     def on_event(event: LinkEvent) -> None:
@@ -52,6 +55,8 @@ def _runner_for(sim: VirtualTreadmill, profile: Profile) -> SessionRunner:
     link = FtmsLink(
         sim.ble_device, on_event=on_event, clock=LoopClock(), client_backend=sim.client_backend
     )
+    if links is not None:
+        links.append(link)
     runner = SessionRunner(
         plan=build_plan(profile),
         limits=profile.limits,
@@ -292,3 +297,47 @@ def test_below_the_treadmills_minimum_the_belt_runs_at_it_and_never_cycles(
     floor_cues = [cue.text for cue in cues if cue.kind == "speed_floor"]
     assert "0.6 km/h is below this treadmill's slowest speed: walking at 1 km/h." in floor_cues
     assert "Already at the slowest speed, 1 km/h." in floor_cues
+
+
+class _WitnessRecord(SessionRecord):
+    """A record that notes, as each stop line is written, whether the stop was under way."""
+
+    def __init__(self, path: Path, *, clock: Clock) -> None:
+        super().__init__(path, clock=clock)
+        self.link: FtmsLink | None = None
+        self.seen: list[tuple[str, bool]] = []
+
+    def write_event_dict(self, event_dict: MutableMapping[str, Any]) -> None:
+        event = str(event_dict.get("event"))
+        is_stop = event == "session.emergency_stop" or (
+            event == "governor.command" and event_dict.get("command") == "SendStop"
+        )
+        if is_stop and self.link is not None:
+            self.seen.append((event, self.link.stop_pending))
+        super().write_event_dict(event_dict)
+
+
+def test_the_stop_is_on_its_way_before_a_line_is_written_about_it(tmp_path: Path) -> None:
+    profile = load_profile(DEMO)
+
+    async def main() -> list[tuple[str, bool]]:
+        record = _WitnessRecord(tmp_path / "s.jsonl", clock=LoopClock())
+        configure_logging(record=record, console=None)
+        try:
+            async with open_virtual_treadmill() as sim:
+                links: list[FtmsLink] = []
+                runner = _runner_for(sim, profile, links)
+                session = asyncio.create_task(runner.run())
+                while sim.model.belt_speed_kmh < 1.5:  # noqa: ASYNC110 - virtual time
+                    await asyncio.sleep(0.1)
+                (record.link,) = links
+                runner.emergency_stop("keyboard")
+                await session
+                return record.seen
+        finally:
+            structlog.reset_defaults()
+            record.close()
+
+    seen = run_accelerated(main())
+    assert [event for event, _ in seen][:2] == ["governor.command", "session.emergency_stop"]
+    assert all(under_way for _, under_way in seen[:2]), seen

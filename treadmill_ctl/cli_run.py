@@ -284,6 +284,10 @@ class _Session:
                 )
             try:
                 return await self._run_recorded(clock, record)
+            except Exception as error:
+                if not self.connected_once:  # else the runner has recorded it, stop first
+                    _log.error("run.failed", exc_info=error)
+                raise
             finally:
                 structlog.contextvars.unbind_contextvars("session_id")
 

@@ -408,9 +408,13 @@ class FtmsLink:
         stop without control stops a moment sooner. If it answers "control not
         permitted", control is requested and the stop written again.
         """
+        # eager: the write goes out before anything is logged about it
+        exchange = asyncio.Task(
+            self._exchange(commands.stop()), loop=asyncio.get_running_loop(), eager_start=True
+        )
         self._log.warning("command.stop_on_reconnect")
         try:
-            response = await self._exchange(commands.stop())
+            response = await exchange
         except (CommandRefused, CommandTimeout, LinkError) as error:
             self._log.error("command.stop_failed", error=str(error))
             return

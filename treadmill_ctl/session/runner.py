@@ -84,7 +84,7 @@ from treadmill_ctl.session.events import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Coroutine, Sequence
 
     from treadmill_ctl.ftms.link import FtmsLink, LinkEvent, MachineInfo
     from treadmill_ctl.profiles import Plan, PlannedSegment
@@ -281,6 +281,7 @@ class SessionRunner:
         self._early_emergency: EmergencyStop | None = None
         self._writing: Command | None = None
         self._write_scope: asyncio.Timeout | None = None
+        self._halt_tasks: set[asyncio.Task[None]] = set()
         self._halts = 0
         self._record_failure: str | None = None
 
@@ -365,12 +366,13 @@ class SessionRunner:
         direction = governor.pending_direction or governor.direction
         wanted = current + delta_kmh
         floor_kmh = governor.ranges.min_speed_kmh
-        if delta_kmh < 0 and wanted < floor_kmh:
-            if current <= floor_kmh:
+        if wanted < floor_kmh:
+            if delta_kmh < 0 and current <= floor_kmh:
                 self._cue(Cue("speed_floor", f"Already at the slowest speed, {floor_kmh:g} km/h."))
                 return
             wanted = floor_kmh
-            self._cue(Cue("speed_floor", f"Slowest speed: {floor_kmh:g} km/h."))
+            if delta_kmh < 0:
+                self._cue(Cue("speed_floor", f"Slowest speed: {floor_kmh:g} km/h."))
         _log.info("session.speed_nudged", source=source, delta_kmh=delta_kmh)
         self._request(SetTarget(max(0.0, wanted), direction))
 
@@ -805,19 +807,24 @@ class SessionRunner:
         self._commands_ready.set()
 
     def _spawn_stop(self) -> None:
-        if self._tasks is not None:
-            self._stop_task = self._tasks.create_task(self._link.stop_now(), name="session.stop")
-        else:
-            self._link_stop_soon()
+        self._stop_task = self._halt_now(self._link.stop_now(), "session.stop")
 
     def _spawn_pause(self) -> None:
-        if self._tasks is not None:
-            self._tasks.create_task(self._link.pause_now(), name="session.pause")
+        self._halt_now(self._link.pause_now(), "session.pause")
 
-    def _link_stop_soon(self) -> None:
-        # Outside the task group (before it starts or after it ends): the stop still
-        # goes out at once, and _shutdown awaits the task.
-        self._stop_task = asyncio.get_running_loop().create_task(self._link.stop_now())
+    def _halt_now(self, write: Coroutine[object, object, None], name: str) -> asyncio.Task[None]:
+        """Start a halt's write eagerly, before anything else this step does.
+
+        The write runs now, up to the radio; logging, the dashboard and the record
+        get their turn after it. Outside the task group on purpose (a group's tasks
+        start on the loop's next turn); :meth:`_shutdown` awaits every one still running.
+        """
+        task = asyncio.Task(write, loop=asyncio.get_running_loop(), name=name, eager_start=True)
+        if not task.done():
+            self._halt_tasks.add(task)
+            task.add_done_callback(self._halt_tasks.discard)
+        task.add_done_callback(_note_halt_failure)
+        return task
 
     def _on_state_changed(self, change: StateChanged) -> None:
         _log.info(
@@ -995,9 +1002,9 @@ class SessionRunner:
 
     async def _shutdown(self) -> None:
         """Leave the treadmill commanded to stop, then close the link."""
-        if self._stop_task is not None and not self._stop_task.done():
-            with contextlib.suppress(LinkError, TimeoutError):
-                await asyncio.shield(self._stop_task)
+        for task in list(self._halt_tasks):  # a stop or pause still being written
+            with contextlib.suppress(Exception):
+                await asyncio.shield(task)
         governor = self._governor
         finished_still = (
             governor is not None
@@ -1005,9 +1012,9 @@ class SessionRunner:
             and self._belt_settled()
         )
         if not finished_still and self._link.is_connected:
-            final_stop = asyncio.ensure_future(self._link.stop_now())  # on its way first
-            _log.warning("session.final_stop")
-            with contextlib.suppress(LinkError, TimeoutError):
+            final_stop = self._halt_now(self._link.stop_now(), "session.final_stop")
+            _log.warning("session.final_stop")  # the write is on its way already
+            with contextlib.suppress(Exception):
                 await asyncio.shield(final_stop)
         await self._link.disconnect()
 
@@ -1039,6 +1046,12 @@ class SessionRunner:
         if self._governor is None:
             raise RuntimeError("the governor exists once the link is up")
         return self._governor
+
+
+def _note_halt_failure(task: asyncio.Task[None]) -> None:
+    """A stop or pause write that failed in a way the link did not expect: say so."""
+    if not task.cancelled() and (error := task.exception()) is not None:
+        _log.error("command.halt_failed", task=task.get_name(), exc_info=error)
 
 
 def _view(segment: PlannedSegment | None) -> SegmentView | None:
