@@ -385,6 +385,7 @@ _SETTINGS_TEXTS = st.one_of(
 @_fuzz_settings(max_examples=300)
 @given(_SETTINGS_TEXTS)
 @example(f"weight_kg = {HUGE_INT}\n")
+@example('"limits" = {"backward_max_speed_kmh" = -1}\n')  # found: the table was not named
 @example('[mqtt]\nurl = "mqtt://h"\nkeepalive_s = 1e308\n')
 def test_fuzz_hostile_settings_get_a_clear_answer(tmp_path: Path, text: str) -> None:
     path = tmp_path / "config.toml"

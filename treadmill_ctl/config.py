@@ -133,7 +133,7 @@ def load_settings(path: Path | None = None, *, allow_override: bool = False) -> 
     limits_table = _table(document, "limits", path)
     _refuse_unknown(limits_table, tuple(Limits.__dataclass_fields__), path, "[limits]", "limit")
     limits, overrides = Limits.from_mapping(
-        limits_table, allow_override=allow_override, source=f"{path} [limits]"
+        limits_table, allow_override=allow_override, source=f"{path}: [limits]"
     )
     mqtt = _table(document, "mqtt", path)
     _check_mqtt(mqtt, path)

@@ -537,10 +537,15 @@ class FtmsLink:
         A treadmill still indicating its previous answer refuses the write with
         "procedure already in progress"; that clears by itself. The caller bounds the
         whole with a timeout.
+
+        A write on the wire is never cut off: cancelled (a halt dropping a speed, a
+        timeout), the caller stops waiting but the ATT request runs to its response.
+        Cut off, its late response would be taken as the answer to the next write (a
+        stop believed written that the treadmill had refused as "busy").
         """
         while True:
             try:
-                await client.write_gatt_char(control_point, payload, response=True)
+                await asyncio.shield(client.write_gatt_char(control_point, payload, response=True))
             except BleakGATTProtocolError as error:
                 if error.code is not BleakGATTProtocolErrorCode.PROCEDURE_ALREADY_IN_PROGRESS:
                     raise

@@ -752,6 +752,9 @@ class SessionRunner:
     def _halt(self, halt: SendStop | SendPause) -> None:
         self._commands.clear()
         self._last_written_speed = None
+        # Only data reported after this halt can say the belt has stopped (a belt just
+        # starting still reports the 0 km/h it had before).
+        self._stopped_since_data = False
         self._halts += 1
         if self._write_scope is not None:
             # Ends the write on its way at once, wherever it is waiting (its pacing,
