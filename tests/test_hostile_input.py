@@ -347,6 +347,7 @@ def _assert_clear_lines(text: str) -> None:
 @_fuzz_settings(max_examples=300)
 @given(_PROFILE_TEXTS)
 @example(_segment(speed_kmh=HUGE_INT))
+@example('"name" = []\n"weight_kg" = nan\n')  # found by the fuzzer: a crash
 @example(_segment(duration="[" * 400 + "]" * 400))
 def test_fuzz_hostile_profiles_get_a_clear_answer(tmp_path: Path, text: str) -> None:
     path = tmp_path / "fuzz.toml"

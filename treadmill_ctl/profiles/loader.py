@@ -208,6 +208,8 @@ def _is_number(value: object) -> bool:
 
 def _fmt(value: float) -> str:
     """Write a number as a person would: 3.0 as "3.0", 2.25 as "2.25", 1e-07 as "1e-07"."""
+    if not math.isfinite(value):
+        return str(value)
     if value != 0 and abs(value) < 0.01:  # noqa: PLR2004 - below what 2 decimals show
         return f"{value:g}"
     return f"{value:.2f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:.1f}"
@@ -391,7 +393,7 @@ class _Checker:
         if value is None:
             return None
         line = self._map.top_key("weight_kg")
-        if not _is_number(value):
+        if not _is_number(value) or not math.isfinite(value):  # type: ignore[arg-type]
             self._problem("weight_kg must be a number of kilograms, e.g. weight_kg = 70", line=line)
             return None
         weight_kg = float(value)  # type: ignore[arg-type]
