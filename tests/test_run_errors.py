@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -93,11 +94,18 @@ def test_an_unreachable_broker_ends_a_dry_run_without_a_library_traceback(
     assert "session completed" in done.stdout
 
 
-def _startup_s() -> float:
-    """How long this machine takes to load the command line module (before main runs)."""
-    started = time.monotonic()
-    subprocess.run([sys.executable, "-c", "import treadmill_ctl.cli"], check=True)
-    return time.monotonic() - started
+def _wait_for_main(pid: int) -> None:
+    """Until the process catches SIGTERM: main() has begun (its first line does that)."""
+    deadline = time.monotonic() + 60
+    status = Path(f"/proc/{pid}/status")
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            for line in status.read_text().splitlines():
+                caught = int(line.split()[1], 16) if line.startswith("SigCgt:") else 0
+                if caught >> (signal.SIGTERM - 1) & 1:
+                    return
+        time.sleep(0.001)
+    pytest.fail("the program never reached main()")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -105,9 +113,8 @@ def test_a_signal_in_the_first_moments_exits_cleanly(tmp_path: Path, signum: int
     """From the moment the program's own code runs, a signal never prints a traceback.
 
     (A signal inside the interpreter's own start-up, before any line of ours runs, is
-    Python's to handle; the delays here start once the command line module is loaded.)
+    Python's to handle; the delays here count from main's first line, seen in /proc.)
     """
-    startup_s = _startup_s()
     outcomes = []
     for extra_s in (0.0, 0.05, 0.1, 0.2, 0.3, 0.6):
         process = subprocess.Popen(  # noqa: S603 - our own command line
@@ -118,7 +125,8 @@ def test_a_signal_in_the_first_moments_exits_cleanly(tmp_path: Path, signum: int
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(startup_s + extra_s)
+        _wait_for_main(process.pid)
+        time.sleep(extra_s)
         process.send_signal(signum)
         _, err = process.communicate(timeout=60)
         outcomes.append((extra_s, process.returncode, err))

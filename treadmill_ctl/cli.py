@@ -9,6 +9,7 @@ from __future__ import annotations
 
 # Only what start-up has already loaded: everything else is imported inside main(),
 # where a Ctrl-C during the imports ends the program with one line, not a traceback.
+import os
 import signal
 import sys
 from pathlib import Path
@@ -320,11 +321,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         except TreadmillCtlError as error:
             return _print_result(EXIT_USAGE, f"error: {error}")
     except KeyboardInterrupt:
-        if command == "run":
-            print("interrupted before the session began: the belt was not started", file=sys.stderr)
-            return EXIT_RUN_INTERRUPTED
-        print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        run = command == "run"
+        line = "interrupted before the session began: the belt was not started"
+        print(line if run else "interrupted", file=sys.stderr)
+        # Interrupted while modules load, a half-imported module can make the
+        # interpreter's own shutdown end the process by SIGINT instead of this status.
+        # Nothing is open yet (the session's terminal, record and link live inside
+        # run_command, which handles its own interrupts): leave now, with the status.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_RUN_INTERRUPTED if run else EXIT_INTERRUPTED)
     finally:
         signal.signal(signal.SIGTERM, previous)
     return status
