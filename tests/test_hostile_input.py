@@ -348,6 +348,7 @@ def _assert_clear_lines(text: str) -> None:
 @given(_PROFILE_TEXTS)
 @example(_segment(speed_kmh=HUGE_INT))
 @example('"name" = []\n"weight_kg" = nan\n')  # found by the fuzzer: a crash
+@example('"\\n\\u001b[2J" = 1\n')  # a key with a line break and an escape
 @example(_segment(duration="[" * 400 + "]" * 400))
 def test_fuzz_hostile_profiles_get_a_clear_answer(tmp_path: Path, text: str) -> None:
     path = tmp_path / "fuzz.toml"
@@ -356,6 +357,8 @@ def test_fuzz_hostile_profiles_get_a_clear_answer(tmp_path: Path, text: str) -> 
     assert status in {EXIT_OK, EXIT_BAD_INPUT}
     if status == EXIT_BAD_INPUT:
         _assert_clear_lines(output)
+        # one line per problem, each naming the file
+        assert all(line.startswith(str(path)) for line in output.splitlines()), output
     status_json, output_json = check_command([str(path)], as_json=True, weight_kg=None, limits=None)
     assert status_json == status
     assert json.loads(output_json)["ok"] is (status == EXIT_OK)
@@ -387,6 +390,7 @@ _SETTINGS_TEXTS = st.one_of(
 @given(_SETTINGS_TEXTS)
 @example(f"weight_kg = {HUGE_INT}\n")
 @example('"limits" = {"backward_max_speed_kmh" = -1}\n')  # found: the table was not named
+@example('"devices" = {"\\n" = 0}\n')  # found: a key with a line break made two lines
 @example('[mqtt]\nurl = "mqtt://h"\nkeepalive_s = 1e308\n')
 def test_fuzz_hostile_settings_get_a_clear_answer(tmp_path: Path, text: str) -> None:
     path = tmp_path / "config.toml"

@@ -44,6 +44,7 @@ import platformdirs
 from treadmill_ctl.errors import ConfigError
 from treadmill_ctl.files import InputFileError, load_toml, read_text_file
 from treadmill_ctl.safety.limits import HARD_CEILINGS, Limits, Override
+from treadmill_ctl.text import escape_text
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -126,6 +127,14 @@ def load_settings(path: Path | None = None, *, allow_override: bool = False) -> 
     path = path or config_path()
     if not path.exists() and not path.is_symlink():
         return Settings(path=path, exists=False)
+    try:
+        return _load(path, allow_override=allow_override)
+    except ConfigError as error:
+        # one line: a key quoted from the file may hold a line break or an escape
+        raise ConfigError(escape_text(str(error))) from None
+
+
+def _load(path: Path, *, allow_override: bool) -> Settings:
     document = _read_document(path)
     unknown = sorted(set(document) - _KNOWN_KEYS)
     if unknown:

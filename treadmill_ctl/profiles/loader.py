@@ -31,6 +31,7 @@ from treadmill_ctl.profiles.durations import DURATION_EXAMPLES, format_duration,
 from treadmill_ctl.profiles.model import Profile, Repeat, Segment, Step
 from treadmill_ctl.safety.limits import Limits
 from treadmill_ctl.safety.states import Direction
+from treadmill_ctl.text import escape_text
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -327,6 +328,8 @@ class _Checker:
     def _problem(self, message: str, *, line: int | None, label: str | None = None) -> None:
         self._problem_count += 1
         if len(self._problems) < MAX_PROBLEMS:
+            # a key or value quoted from the file may hold a line break or an escape
+            message = escape_text(message)
             self._problems.append(ProfileError(message, location=self._at(line, label)))
         elif len(self._problems) == MAX_PROBLEMS:
             self._problems.append(
