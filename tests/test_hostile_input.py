@@ -349,6 +349,7 @@ def _assert_clear_lines(text: str) -> None:
 @example(_segment(speed_kmh=HUGE_INT))
 @example('"name" = []\n"weight_kg" = nan\n')  # found by the fuzzer: a crash
 @example('"\\n\\u001b[2J" = 1\n')  # a key with a line break and an escape
+@example('"name" = {"\\r" = 1000000001.0}\n')  # found: a key with \\r made two lines
 @example(_segment(duration="[" * 400 + "]" * 400))
 def test_fuzz_hostile_profiles_get_a_clear_answer(tmp_path: Path, text: str) -> None:
     path = tmp_path / "fuzz.toml"

@@ -16,6 +16,8 @@ import stat
 import tomllib
 from typing import TYPE_CHECKING, Any, Final
 
+from treadmill_ctl.text import escape_text
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -145,7 +147,7 @@ def value_problem(value: object, *, finite: bool = True) -> str | None:  # noqa:
         if not math.isfinite(value):
             return f"{value} is not a usable number" if finite else None
         if abs(value) > MAX_NUMBER:
-            return f"the number {value:g} is far too large (at most 1e9 in size)"
+            return f"the number {value:.12g} is far too large (at most 1e9 in size)"
         return None
     if isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
         return f"a text of {len(value)} characters (at most {MAX_TEXT_CHARS})"
@@ -165,6 +167,7 @@ def _where(where: tuple[str, ...]) -> str:
     """``[limits] backward_max_speed_kmh``, ``[step 2] segments 1, duration``."""
     if not where:
         return "the file"
+    where = tuple(escape_text(part) for part in where)  # keys may hold line breaks
     if len(where) == 1:
         return where[0]
     return f"[{where[0]}] " + ", ".join(where[1:])
