@@ -219,7 +219,13 @@ def test_a_full_disk_mid_session_stops_the_belt_and_says_so(tmp_path: Path) -> N
         "--sim-trace",
         str(trace),
     ]
-    done = subprocess.run(command, env=env, cwd=REPO, timeout=120, check=False)  # noqa: S603
+    done = subprocess.run(  # noqa: S603 - our own command line
+        command, env=env, cwd=REPO, timeout=120, check=False, capture_output=True, text=True
+    )
+    assert (out / "stderr.txt").exists(), (
+        f"could not mount a small tmpfs in a private namespace (root, or unprivileged "
+        f"user namespaces, are needed): {done.stderr.strip()}"
+    )
     stderr = (out / "stderr.txt").read_text(encoding="utf-8")
 
     assert done.returncode == EXIT_ERROR, stderr
