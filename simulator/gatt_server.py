@@ -71,6 +71,26 @@ _TIME_SLACK_S = 1e-6
 # How long the controller gets to carry out a disconnection or stop advertising.
 _HCI_TIMEOUT_S = 2.0
 
+
+async def _to_the_end(procedure: Coroutine[object, object, None]) -> None:
+    """Run an HCI procedure to its end, even when the caller is cancelled meanwhile.
+
+    bumble cannot take a cancellation while a command's answer is on its way: the
+    answer then lands on a cancelled future and an InvalidStateError traceback ends
+    the program (it did at the end of every dry run whose shutdown took a moment,
+    e.g. with an MQTT broker that cannot be reached). The caller's cancellation still
+    propagates, once the procedure is over (bounded by the HCI timeout).
+    """
+    task = asyncio.ensure_future(procedure)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait({task}, timeout=_HCI_TIMEOUT_S)
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: a failure while being cancelled is not news
+        raise
+
+
 Properties = gatt.Characteristic.Properties
 Permissions = gatt.Characteristic.Permissions
 
@@ -283,11 +303,13 @@ class TreadmillPeripheral:
     async def _start_advertising(self) -> None:
         if self._connection is not None or self.device.is_advertising:
             return
-        await self.device.start_advertising(
-            advertising_data=advertising_data(self.name),
-            auto_restart=False,
-            advertising_interval_min=_ADVERTISING_INTERVAL_MS,
-            advertising_interval_max=_ADVERTISING_INTERVAL_MS,
+        await _to_the_end(
+            self.device.start_advertising(
+                advertising_data=advertising_data(self.name),
+                auto_restart=False,
+                advertising_interval_min=_ADVERTISING_INTERVAL_MS,
+                advertising_interval_max=_ADVERTISING_INTERVAL_MS,
+            )
         )
         self._trace_event("advertising", advertising=True)
 

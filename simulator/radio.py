@@ -273,6 +273,7 @@ async def open_virtual_treadmill(
     config: MachineConfig | None = None,
     device_information: DeviceInformation | None = None,
     data_interval_s: float = 1.0,
+    response_delay_s: float = 0.05,
 ) -> AsyncIterator[VirtualTreadmill]:
     """Run a simulated FTMS treadmill on a fresh virtual radio.
 
@@ -290,6 +291,8 @@ async def open_virtual_treadmill(
         config: The machine's ranges and motors.
         device_information: What the Device Information service reports.
         data_interval_s: Treadmill Data period.
+        response_delay_s: How long the machine takes to answer a control point
+            command (a slow treadmill answers late).
 
     Yields:
         The running treadmill. On exit the link is dropped, the server stops and
@@ -313,6 +316,7 @@ async def open_virtual_treadmill(
         trace=writer,
         device_information=device_information,
         data_interval_s=data_interval_s,
+        response_delay_s=response_delay_s,
     )
     sim = VirtualTreadmill(
         radio=radio, peripheral=peripheral, trace=writer, address=address, name=name

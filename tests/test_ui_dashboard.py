@@ -219,3 +219,20 @@ def test_durations_read_as_minutes_and_seconds() -> None:
         "1:15",
         "1:02:05",
     ]
+
+
+def test_text_from_a_profile_is_shown_as_text_never_as_markup_or_raw_escapes() -> None:
+    """A name with rich markup or escape sequences: shown escaped, and nothing breaks."""
+    hostile = "[/][bold red]\x1b[2J\x1b]0;owned\x07Demo"
+    shown = text_of(
+        render_dashboard(
+            running(profile_name=hostile),
+            last_cue=Cue("segment", "walk \x1b[31mred\x1b[0m"),
+            notes=("0:10  governor.latched detail=\x1b[2J",),
+        ),
+        width=120,
+    )
+    assert "\x1b" not in shown
+    assert "\x07" not in shown
+    assert "[/][bold red]\\x1b[2J\\x1b]0;owned\\x07Demo" in shown
+    assert "walk \\x1b[31mred\\x1b[0m" in shown

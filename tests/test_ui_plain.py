@@ -173,3 +173,14 @@ class TestWiring:
             os.close(slave)
         assert control.calls == [("start", "hotkey"), ("emergency_stop", "hotkey")]
         assert after == before
+
+
+def test_plain_lines_never_carry_raw_control_characters() -> None:
+    out = StringIO()
+    plain = PlainObserver(out, progress_every_s=0)
+    plain.on_cue(Cue("segment", "walk \x1b]0;owned\x07 now"))
+    plain.on_event(SessionEvent("governor.latched", 1.0, {"detail": "\x1b[2J"}))
+    written = out.getvalue()
+    assert "\x1b" not in written
+    assert "\x07" not in written
+    assert "walk \\x1b]0;owned\\x07 now" in written

@@ -7,7 +7,10 @@ for it (ARCHITECTURE.md).
 
 from __future__ import annotations
 
-import argparse
+# Only what start-up has already loaded: everything else is imported inside main(),
+# where a Ctrl-C during the imports ends the program with one line, not a traceback.
+import os
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,12 +18,17 @@ from typing import TYPE_CHECKING
 from treadmill_ctl import __version__
 
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Sequence
 
     from treadmill_ctl.config import Settings
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+EXIT_RUN_INTERRUPTED = 3
+"""``run`` interrupted: stopped by the person (README: "Exit status of run")."""
+EXIT_INTERRUPTED = 130
+"""Any other command interrupted (128 + SIGINT, as shells report it)."""
 
 
 def load_checked_settings(args: argparse.Namespace) -> Settings:
@@ -36,8 +44,7 @@ def _cmd_decode(args: argparse.Namespace) -> int:
     from treadmill_ctl.ftms.decode import decode_hex_command  # noqa: PLC0415
 
     status, line = decode_hex_command(args.char, args.hex)
-    print(line, file=sys.stdout if status == EXIT_OK else sys.stderr)
-    return status
+    return _print_result(status, line)
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -50,15 +57,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
         weight_kg=args.weight_kg if args.weight_kg is not None else settings.weight_kg,
         limits=settings.limits,
     )
-    print(text, file=sys.stdout if status == EXIT_OK else sys.stderr)
-    return status
+    return _print_result(status, text)
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
     from treadmill_ctl.config import describe_settings  # noqa: PLC0415
 
-    print(describe_settings(load_checked_settings(args)))
-    return EXIT_OK
+    return _print_result(EXIT_OK, describe_settings(load_checked_settings(args)))
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
@@ -74,8 +79,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _print_result(status: int, text: str) -> int:
+    """Print a command's text; what came from a file never reaches the terminal raw."""
+    from treadmill_ctl.text import escape_text  # noqa: PLC0415
+
     if text:
-        print(text, file=sys.stdout if status == EXIT_OK else sys.stderr)
+        print(
+            escape_text(text, keep_newlines=True),
+            file=sys.stdout if status == EXIT_OK else sys.stderr,
+        )
     return status
 
 
@@ -227,6 +238,8 @@ def _add_history_parsers(commands: _Subparsers) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser (also used to document the commands)."""
+    import argparse  # noqa: PLC0415 - see the imports at the top
+
     parser = argparse.ArgumentParser(
         prog="treadmill-ctl",
         description=(
@@ -291,15 +304,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
-    from treadmill_ctl.errors import TreadmillCtlError  # noqa: PLC0415
+    """Run the command line; return the exit status.
 
-    args = build_parser().parse_args(argv)
+    Ctrl-C or SIGTERM before a command has its own handling (the first moments,
+    while modules load) ends it with one line, never a traceback.
+    """
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    command = "run" if "run" in (sys.argv[1:] if argv is None else argv) else None
     try:
-        status: int = args.handler(args)
-    except TreadmillCtlError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        from treadmill_ctl.errors import TreadmillCtlError  # noqa: PLC0415
+
+        args = build_parser().parse_args(argv)
+        command = args.command
+        try:
+            status: int = args.handler(args)
+        except TreadmillCtlError as error:
+            return _print_result(EXIT_USAGE, f"error: {error}")
+    except KeyboardInterrupt:
+        run = command == "run"
+        line = "interrupted before the session began: the belt was not started"
+        print(line if run else "interrupted", file=sys.stderr)
+        # Interrupted while modules load, a half-imported module can make the
+        # interpreter's own shutdown end the process by SIGINT instead of this status.
+        # Nothing is open yet (the session's terminal, record and link live inside
+        # run_command, which handles its own interrupts): leave now, with the status.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_RUN_INTERRUPTED if run else EXIT_INTERRUPTED)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return status
 
 

@@ -16,11 +16,16 @@ import sys
 import uuid
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TextIO
 
 import structlog
 
-from treadmill_ctl.config import Settings, load_settings_reporting_overrides, sessions_dir
+from treadmill_ctl.config import (
+    DATA_ENV,
+    Settings,
+    load_settings_reporting_overrides,
+    sessions_dir,
+)
 from treadmill_ctl.errors import ConfigError, LinkError, ProfileError
 from treadmill_ctl.ftms.discovery import find_treadmill
 from treadmill_ctl.ftms.link import FtmsLink
@@ -30,12 +35,13 @@ from treadmill_ctl.session.clock import LoopClock, run_accelerated
 from treadmill_ctl.session.events import SessionEnd
 from treadmill_ctl.session.recorder import SessionRecord, configure_logging
 from treadmill_ctl.session.runner import SessionRunner, SessionSummary
+from treadmill_ctl.text import escape_text
 from treadmill_ctl.ui.keys import Bindings
 from treadmill_ctl.ui.terminal import is_interactive, open_session_ui
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator, Callable, Iterator
 
     from bleak.backends.client import BaseBleakClient
     from bleak.backends.device import BLEDevice
@@ -72,32 +78,56 @@ def default_record_path(profile: Profile, started: datetime) -> Path:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Run the ``run`` command; return the exit status (README: "Exit status of run")."""
+    """Run the ``run`` command; return the exit status (README: "Exit status of run").
+
+    Whatever goes wrong, the person reads one line saying what, and what became of
+    the belt; the record keeps the whole of it (type, message and traceback).
+    """
     try:
         session, speedup = _prepare(args)
     except (ConfigError, ProfileError) as error:
-        print(f"error: {error}", file=sys.stderr)  # noqa: T201
+        _say(f"error: {error}")
         return SessionEnd.BAD_PROFILE.exit_status
     try:
         if args.simulator:
             summary = run_accelerated(session.run(), speedup=speedup)
         else:
             summary = asyncio.run(session.run())
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        _say(f"interrupted: {session.belt_outcome()}")
         return SessionEnd.STOPPED_BY_PERSON.exit_status
-    except LinkError as error:
-        print(f"error: {error}", file=sys.stderr)  # noqa: T201
-        return SessionEnd.CONNECT_FAILED.exit_status
-    except Exception as error:  # noqa: BLE001 - the belt was stopped on the way out
-        print(  # noqa: T201
-            f"error: the session failed: {type(error).__name__}: {error}. The treadmill was "
-            f"commanded to stop; the record is {session.record_path}",
-            file=sys.stderr,
+    except BaseException as error:
+        leaf = first_leaf(error)
+        if not isinstance(leaf, Exception):
+            raise
+        if isinstance(leaf, LinkError) and not session.connected_once:
+            _say(f"error: {escape_text(str(leaf))}")
+            return SessionEnd.CONNECT_FAILED.exit_status
+        _say(
+            f"error: the session failed: {type(leaf).__name__}: {escape_text(str(leaf))}; "
+            f"{session.belt_outcome()}; the record is {session.record_path}"
         )
         return SessionEnd.ERROR.exit_status
-    with contextlib.suppress(OSError):  # the terminal may be gone (a hang-up)
-        print(_describe(summary, session.record_path))  # noqa: T201
+    if session.record_failure is not None:
+        _say(
+            f"error: the session record could not be written ({session.record_failure}): "
+            f"the session was ended and {session.belt_outcome()}; "
+            f"the record {session.record_path} stops where the writing failed"
+        )
+    _say(_describe(summary, session.record_path), stream=sys.stdout)
     return summary.end.exit_status
+
+
+def first_leaf(error: BaseException) -> BaseException:
+    """The first error inside (nested) exception groups: the one worth one line."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
+
+
+def _say(line: str, *, stream: TextIO | None = None) -> None:
+    with contextlib.suppress(OSError, ValueError):  # the terminal may be gone (a hang-up)
+        print(line, file=stream or sys.stderr)
 
 
 def _prepare(args: argparse.Namespace) -> tuple[_Session, float | None]:
@@ -121,8 +151,13 @@ def _prepare(args: argparse.Namespace) -> tuple[_Session, float | None]:
     plan = build_plan(profile, weight_kg=settings.weight_kg)
     if args.simulator:
         _check_simulator_options(args)
+    if args.mqtt:  # checked now, by the parser the bridge uses, not after connecting
+        from treadmill_ctl.telemetry.mqtt_settings import MqttSettings  # noqa: PLC0415
+
+        MqttSettings.from_url(args.mqtt, treadmill_id="settings-check", ca_file=args.mqtt_ca_file)
     started = datetime.now().astimezone()
     record_path = Path(args.record) if args.record else default_record_path(profile, started)
+    _check_record_path(record_path, given=bool(args.record))
     session = _Session(
         args,
         settings=settings,
@@ -132,6 +167,18 @@ def _prepare(args: argparse.Namespace) -> tuple[_Session, float | None]:
         speedup=speedup,
     )
     return session, speedup
+
+
+def _check_record_path(path: Path, *, given: bool) -> None:
+    """Refuse a record that cannot be written, before anything connects or moves."""
+    try:
+        SessionRecord.check_writable(path)
+    except OSError as error:
+        where = "--record" if given else f"the data folder (set {DATA_ENV} to move it):"
+        raise ConfigError(
+            f"{where} {path}: cannot write the session record there "
+            f"({error.strerror or error}); nothing was started"
+        ) from None
 
 
 def _check_simulator_options(args: argparse.Namespace) -> None:
@@ -181,10 +228,49 @@ class _Session:
         self.record_path = record_path
         self._profile_path = str(Path(profile.source).resolve())
         self._session_id = uuid.uuid4().hex[:12]
+        self._runner: SessionRunner | None = None
+        self._record: SessionRecord | None = None
+
+    @property
+    def connected_once(self) -> bool:
+        """Whether the treadmill was ever connected in this run."""
+        return self._runner is not None and self._runner.connected_once
+
+    @property
+    def record_failure(self) -> str | None:
+        """Why the record could not be written, if it could not."""
+        if self._runner is not None and self._runner.record_failure is not None:
+            return self._runner.record_failure
+        failure = self._record.failure if self._record is not None else None
+        if failure is None:
+            return None
+        return (failure.strerror if isinstance(failure, OSError) else None) or str(failure)
+
+    def belt_outcome(self) -> str:
+        """What became of the belt, truly: never moved, commanded to stop, or not sure."""
+        if not self.connected_once:
+            return "the treadmill was never connected, so the belt was not started"
+        if self._runner is not None and self._runner.stop_unconfirmed:
+            return "the stop could NOT be written: stop the belt at the treadmill's console"
+        return "the treadmill was commanded to stop"
 
     async def run(self) -> SessionSummary:
+        # From the first moment on the loop, a signal ends the run cleanly: before the
+        # runner exists by cancelling it (nothing has moved), after by stopping the belt.
+        main = asyncio.current_task()
+        with _signals_call(lambda source: self._interrupt(source, main)):
+            return await self._run()
+
+    def _interrupt(self, source: str, main: asyncio.Task[object] | None) -> None:
+        if self._runner is not None:
+            self._runner.interrupt(source)
+        elif main is not None:
+            main.cancel()
+
+    async def _run(self) -> SessionSummary:
         clock = LoopClock()
         with SessionRecord(self._record_path, clock=clock) as record:
+            self._record = record
             self.record_path = record.path
             configure_logging(record=record, console=None)
             structlog.contextvars.bind_contextvars(session_id=self._session_id)
@@ -197,11 +283,15 @@ class _Session:
                     source=override.source,
                 )
             try:
-                return await self._run_recorded(clock)
+                return await self._run_recorded(clock, record)
+            except Exception as error:
+                if not self.connected_once:  # else the runner has recorded it, stop first
+                    _log.error("run.failed", exc_info=error)
+                raise
             finally:
                 structlog.contextvars.unbind_contextvars("session_id")
 
-    async def _run_recorded(self, clock: LoopClock) -> SessionSummary:
+    async def _run_recorded(self, clock: LoopClock, record: SessionRecord) -> SessionSummary:
         args = self._args
         async with self._treadmill() as (device, backend):
             _log.info(
@@ -244,6 +334,11 @@ class _Session:
                 stand_in_person=bool(args.yes),
                 interactive=interactive,
             )
+            self._runner = runner
+            # A record that can no longer be written ends the session, belt stopped.
+            record.on_failure = runner.record_failed
+            if record.failure is not None:
+                runner.record_failed(record.failure)
             async with contextlib.AsyncExitStack() as stack:
                 mqtt = self._mqtt_settings(device)
                 if mqtt is not None:
@@ -263,8 +358,7 @@ class _Session:
                     )
                 )
                 runner.add_observer(ui)
-                with _signals_stop(runner):
-                    return await runner.run()
+                return await runner.run()
         raise AssertionError  # pragma: no cover - the block above always returns
 
     def _mqtt_settings(self, device: BLEDevice) -> MqttSettings | None:
@@ -284,10 +378,9 @@ class _Session:
         return None
 
     def _client_quirks(self, device: BLEDevice) -> ClientQuirks:
+        # checked when the settings were read (config.load_settings)
         table = self._settings.device_settings(device.address, device.name or "")
-        unit = str(table.get("speed_unit", "kmh")).lower()
-        if unit not in {"kmh", "mph"}:
-            raise ConfigError(f"speed_unit for {device.address} must be 'kmh' or 'mph'")
+        unit = table.get("speed_unit", "kmh")
         return ClientQuirks(speed_unit=SpeedUnit.MPH if unit == "mph" else SpeedUnit.KMH)
 
     @contextlib.asynccontextmanager
@@ -309,13 +402,17 @@ class _Session:
 
 
 @contextlib.contextmanager
-def _signals_stop(runner: SessionRunner) -> Iterator[None]:
-    """Ctrl-C, SIGTERM and a hang-up (terminal closed, ssh gone) stop the belt, then end."""
+def _signals_call(handler: Callable[[str], None]) -> Iterator[None]:
+    """Ctrl-C, SIGTERM and a hang-up (terminal closed, ssh gone) call ``handler``.
+
+    It gets the signal's name (``"sigint"``); the runner's ``interrupt`` stops the
+    belt, then ends the session.
+    """
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signum, runner.interrupt, signum.name.lower())
+            loop.add_signal_handler(signum, handler, signum.name.lower())
             installed.append(signum)
     try:
         yield

@@ -5,6 +5,12 @@ where); ``TREADMILL_CTL_CONFIG`` points elsewhere (tests, several users). A miss
 file means the defaults. A bad value is an error that names the file and the key:
 nothing runs on settings we could not read.
 
+Every table is checked here, when the file is read (by ``config``, and by ``run``
+before anything connects), each by the parser that uses it: ``[limits]`` by
+:class:`Limits`, ``[mqtt]`` by the MQTT settings, ``[hotkeys]`` by the key bindings,
+``[devices."..."]`` here. The file itself is read bounded (:mod:`treadmill_ctl.files`:
+a regular file of at most 1 MiB, UTF-8, numbers and nesting within bounds).
+
 Example::
 
     weight_kg = 72
@@ -25,6 +31,7 @@ Example::
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import tomllib
@@ -35,7 +42,9 @@ from typing import TYPE_CHECKING, Final, TextIO
 import platformdirs
 
 from treadmill_ctl.errors import ConfigError
+from treadmill_ctl.files import InputFileError, load_toml, read_text_file
 from treadmill_ctl.safety.limits import HARD_CEILINGS, Limits, Override
+from treadmill_ctl.text import escape_text
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -45,6 +54,9 @@ CONFIG_ENV: Final = "TREADMILL_CTL_CONFIG"
 DATA_ENV: Final = "TREADMILL_CTL_DATA_DIR"
 SESSIONS_FOLDER: Final = "sessions"
 _KNOWN_KEYS: Final = frozenset({"weight_kg", "limits", "mqtt", "hotkeys", "devices"})
+DEVICE_KEYS: Final = frozenset({"speed_unit"})
+"""What a ``[devices."..."]`` table may set."""
+SPEED_UNITS: Final = ("kmh", "mph")
 
 
 def config_path() -> Path:
@@ -113,41 +125,115 @@ def load_settings(path: Path | None = None, *, allow_override: bool = False) -> 
             message names the file and the key).
     """
     path = path or config_path()
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return Settings(path=path, exists=False)
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read the settings file: {error.strerror}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+        return _load(path, allow_override=allow_override)
+    except ConfigError as error:
+        # one line: a key quoted from the file may hold a line break or an escape
+        raise ConfigError(escape_text(str(error))) from None
 
+
+def _load(path: Path, *, allow_override: bool) -> Settings:
+    document = _read_document(path)
     unknown = sorted(set(document) - _KNOWN_KEYS)
     if unknown:
-        raise ConfigError(
-            f"{path}: unknown setting {unknown[0]!r}; known: {', '.join(sorted(_KNOWN_KEYS))}"
-        )
+        raise ConfigError(f"{path}: {_unknown(unknown[0], sorted(_KNOWN_KEYS), 'setting')}")
+    limits_table = _table(document, "limits", path)
+    _refuse_unknown(limits_table, tuple(Limits.__dataclass_fields__), path, "[limits]", "limit")
     limits, overrides = Limits.from_mapping(
-        _table(document, "limits", path),
-        allow_override=allow_override,
-        source=f"{path} [limits]",
+        limits_table, allow_override=allow_override, source=f"{path}: [limits]"
     )
+    mqtt = _table(document, "mqtt", path)
+    _check_mqtt(mqtt, path)
+    hotkeys = _table(document, "hotkeys", path)
+    _check_hotkeys(hotkeys, path)
     devices_table = _table(document, "devices", path)
     devices: dict[str, Mapping[str, object]] = {}
     for name, table in devices_table.items():
         if not isinstance(table, dict):
             raise ConfigError(f'{path}: [devices."{name}"] must be a table')
-        devices[name] = table
+        devices[name] = _device_table(name, table, path)
     return Settings(
         path=path,
         exists=True,
         limits=limits,
         overrides=tuple(overrides),
         weight_kg=_weight(document.get("weight_kg"), path),
-        mqtt=_table(document, "mqtt", path),
-        hotkeys=_table(document, "hotkeys", path),
+        mqtt=mqtt,
+        hotkeys=hotkeys,
         devices=devices,
     )
+
+
+def _read_document(path: Path) -> dict[str, object]:
+    try:
+        return load_toml(read_text_file(path))
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except InputFileError as error:
+        raise ConfigError(f"{path}: {error}") from None
+    except OSError as error:
+        raise ConfigError(
+            f"{path}: cannot read the settings file: {error.strerror or error}"
+        ) from None
+
+
+def _unknown(key: str, known: list[str] | tuple[str, ...], what: str) -> str:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    hint = f'did you mean "{close[0]}"? ' if close else ""
+    return f"unknown {what} {key!r}; {hint}known: {', '.join(known)}"
+
+
+def _refuse_unknown(
+    table: Mapping[str, object], known: tuple[str, ...], path: Path, where: str, what: str
+) -> None:
+    for key in table:
+        if key not in known:
+            raise ConfigError(f"{path}: {where} {_unknown(key, known, what)}")
+
+
+def _check_mqtt(table: Mapping[str, object], path: Path) -> None:
+    """The ``[mqtt]`` table, checked now by the parser the bridge uses (not at connect)."""
+    if not table:
+        return
+    from treadmill_ctl.telemetry import mqtt_settings  # noqa: PLC0415 - lazily
+
+    known = tuple(sorted(mqtt_settings._TABLE_KEYS))  # noqa: SLF001 - the parser's own list
+    _refuse_unknown(table, known, path, "[mqtt]", "key")
+    try:
+        mqtt_settings.MqttSettings.from_mapping(table, treadmill_id="settings-check")
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None
+
+
+def _check_hotkeys(table: Mapping[str, object], path: Path) -> None:
+    """The ``[hotkeys]`` table, checked now by the parser the key bindings use."""
+    if not table:
+        return
+    from treadmill_ctl.ui.keys import Bindings, HotkeyAction  # noqa: PLC0415 - lazily
+
+    actions = [action.value for action in HotkeyAction]
+    for entry, value in table.items():
+        if entry not in actions and not (isinstance(value, str) and value in actions):
+            named = value if isinstance(value, str) else entry
+            raise ConfigError(f"{path}: [hotkeys] {entry}: {_unknown(named, actions, 'action')}")
+    try:
+        Bindings.from_config(table)
+    except ConfigError as error:
+        message = str(error)
+        for prefix in ("hotkeys.", "hotkeys: ", "hotkeys"):
+            message = message.removeprefix(prefix)
+        raise ConfigError(f"{path}: [hotkeys] {message}") from None
+
+
+def _device_table(name: str, table: Mapping[str, object], path: Path) -> Mapping[str, object]:
+    where = f'[devices."{name}"]'
+    _refuse_unknown(table, tuple(sorted(DEVICE_KEYS)), path, where, "key")
+    unit = table.get("speed_unit", "kmh")
+    if not isinstance(unit, str) or unit.lower() not in SPEED_UNITS:
+        raise ConfigError(f'{path}: {where} speed_unit must be "kmh" or "mph", not {unit!r}')
+    return {**table, "speed_unit": unit.lower()}
 
 
 def load_settings_reporting_overrides(*, allow_override: bool, warn: TextIO) -> Settings:

@@ -447,9 +447,13 @@ class FtmsLink:
         stop without control stops a moment sooner. If it answers "control not
         permitted", control is requested and the stop written again.
         """
+        # eager: the write goes out before anything is logged about it
+        exchange = asyncio.Task(
+            self._exchange(commands.stop()), loop=asyncio.get_running_loop(), eager_start=True
+        )
         self._log.warning("command.stop_on_reconnect")
         try:
-            response = await self._exchange(commands.stop())
+            response = await exchange
         except (CommandRefused, CommandTimeout, LinkError) as error:
             self._log.error("command.stop_failed", error=str(error))
             return
@@ -568,10 +572,15 @@ class FtmsLink:
         A treadmill still indicating its previous answer refuses the write with
         "procedure already in progress"; that clears by itself. The caller bounds the
         whole with a timeout.
+
+        A write on the wire is never cut off: cancelled (a halt dropping a speed, a
+        timeout), the caller stops waiting but the ATT request runs to its response.
+        Cut off, its late response would be taken as the answer to the next write (a
+        stop believed written that the treadmill had refused as "busy").
         """
         while True:
             try:
-                await client.write_gatt_char(control_point, payload, response=True)
+                await asyncio.shield(client.write_gatt_char(control_point, payload, response=True))
             except BleakGATTProtocolError as error:
                 if error.code is not BleakGATTProtocolErrorCode.PROCEDURE_ALREADY_IN_PROGRESS:
                     raise

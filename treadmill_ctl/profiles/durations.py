@@ -20,6 +20,10 @@ _DURATION = re.compile(
 )
 
 _SECONDS_PER_MINUTE = 60
+_MAX_DURATION_CHARS = 40
+"""The longest sensible duration text ("1h 30m 15.5s" is 12): longer is refused unread,
+so no digit string is ever converted (a 400-digit number of seconds would be inf)."""
+_SHOWN_CHARS = 24
 _SECONDS_PER_HOUR = 3600
 
 DURATION_EXAMPLES = '"30s", "2m", "1m30s" or a number of seconds such as 90'
@@ -43,10 +47,13 @@ def parse_duration(text: str) -> float:
         ValueError: The text is not a duration; the message says how to write one.
     """
     stripped = text.strip().lower()
+    shown = repr(text) if len(text) <= _SHOWN_CHARS else f"{text[:_SHOWN_CHARS]!r}..."
+    if len(stripped) > _MAX_DURATION_CHARS:
+        raise ValueError(f"{shown} is far too long for a duration; write {DURATION_EXAMPLES}")
     match = _DURATION.fullmatch(stripped)
     if not stripped or match is None or not any(match.groupdict().values()):
         hint = _hint_for(stripped)
-        raise ValueError(f"{text!r} is not a duration{hint}; write {DURATION_EXAMPLES}")
+        raise ValueError(f"{shown} is not a duration{hint}; write {DURATION_EXAMPLES}")
     hours = int(match["hours"] or 0)
     minutes = int(match["minutes"] or 0)
     seconds = float(match["seconds"] or 0)

@@ -16,6 +16,7 @@ nothing after it can be trusted. Nothing runs from a profile with any problem.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import difflib
 import math
@@ -25,10 +26,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from treadmill_ctl.errors import ConfigError, ProfileError
+from treadmill_ctl.files import InputFileError, load_toml, read_text_file
 from treadmill_ctl.profiles.durations import DURATION_EXAMPLES, format_duration, parse_duration
 from treadmill_ctl.profiles.model import Profile, Repeat, Segment, Step
 from treadmill_ctl.safety.limits import Limits
 from treadmill_ctl.safety.states import Direction
+from treadmill_ctl.text import escape_text
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -37,6 +40,12 @@ KM_PER_MILE = 1.609344
 
 MAX_SPEED_KMH = 25.0
 """Above this a value is absurd for any walking workout (it is likely a unit mix-up)."""
+MIN_SPEED_KMH = 0.5
+"""Below this no treadmill belt runs (FTMS treadmills start at 0.5-1.0 km/h); a segment
+slower than the treadmill's own minimum is walked at that minimum, and the person told."""
+MAX_PROBLEMS = 50
+"""Problems listed for one profile; past this many the rest are counted, not listed."""
+MAX_DESCRIPTION_CHARS = 2000
 MIN_INCLINE_PCT = -10.0
 MAX_INCLINE_PCT = 40.0
 MAX_SEGMENT_S = 4 * 3600.0
@@ -120,13 +129,13 @@ def load_profile(path: str | Path, *, limits: Limits | None = None) -> Profile:
     """
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_text_file(Path(path))
     except FileNotFoundError:
         raise _invalid(source, "no such profile file") from None
-    except UnicodeDecodeError as error:
-        raise _invalid(source, f"not UTF-8 text ({error.reason})") from None
+    except InputFileError as error:
+        raise _invalid(source, str(error)) from None
     except OSError as error:
-        raise _invalid(source, f"cannot read the file ({error.strerror})") from None
+        raise _invalid(source, f"cannot read the file ({error.strerror or error})") from None
     return parse_profile(text, source=source, limits=limits)
 
 
@@ -146,9 +155,11 @@ def parse_profile(text: str, *, source: str, limits: Limits | None = None) -> Pr
             found in the content.
     """
     try:
-        document = tomllib.loads(text)
+        document = load_toml(text, finite=False)  # inf and nan: refused below, located
     except tomllib.TOMLDecodeError as error:
         raise _syntax_error(source, error) from None
+    except InputFileError as error:
+        raise _invalid(source, str(error)) from None
     return _Checker(
         text, source=source, base_limits=limits if limits is not None else Limits()
     ).profile(document)
@@ -197,7 +208,11 @@ def _is_number(value: object) -> bool:
 
 
 def _fmt(value: float) -> str:
-    """Write a number as a person would: 3.0 as "3.0", 2.25 as "2.25"."""
+    """Write a number as a person would: 3.0 as "3.0", 2.25 as "2.25", 1e-07 as "1e-07"."""
+    if not math.isfinite(value):
+        return str(value)
+    if value != 0 and abs(value) < 0.01:  # noqa: PLR2004 - below what 2 decimals show
+        return f"{value:g}"
     return f"{value:.2f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:.1f}"
 
 
@@ -217,9 +232,14 @@ class _SourceMap:
             if match := _HEADER.match(line):
                 name = re.sub(r"\s*\.\s*", ".", match["name"])
                 self._headers.append((number, name, match["open"] == "[["))
+        self._steps = [n for n, name, is_array in self._headers if name == "step" and is_array]
+        self._header_lines = [n for n, _, _ in self._headers]
 
     def _next_header_after(self, line: int) -> int:
-        return next((n for n, _, _ in self._headers if n > line), len(self._lines) + 1)
+        index = bisect.bisect_right(self._header_lines, line)
+        return (
+            self._header_lines[index] if index < len(self._header_lines) else len(self._lines) + 1
+        )
 
     def _key_line(self, key: str, start: int, end: int) -> int | None:
         pattern = re.compile(rf"""^\s*["']?{re.escape(key)}["']?\s*=""")
@@ -242,8 +262,7 @@ class _SourceMap:
         return self._key_line(key, start + 1, self._next_header_after(start))
 
     def step(self, index: int) -> int | None:
-        steps = [n for n, name, is_array in self._headers if name == "step" and is_array]
-        return steps[index] if index < len(steps) else None
+        return self._steps[index] if index < len(self._steps) else None
 
     def step_key(self, index: int, key: str) -> int | None:
         start = self.step(index)
@@ -299,6 +318,7 @@ class _Checker:
         self._source = source
         self._map = _SourceMap(text)
         self._problems: list[ProfileError] = []
+        self._problem_count = 0
         self._limits = base_limits
 
     def _at(self, line: int | None, label: str | None = None) -> str:
@@ -306,7 +326,17 @@ class _Checker:
         return f"{where}: {label}" if label else where
 
     def _problem(self, message: str, *, line: int | None, label: str | None = None) -> None:
-        self._problems.append(ProfileError(message, location=self._at(line, label)))
+        self._problem_count += 1
+        if len(self._problems) < MAX_PROBLEMS:
+            # a key or value quoted from the file may hold a line break or an escape
+            message = escape_text(message)
+            self._problems.append(ProfileError(message, location=self._at(line, label)))
+        elif len(self._problems) == MAX_PROBLEMS:
+            self._problems.append(
+                ProfileError(
+                    f"more than {MAX_PROBLEMS} problems: fix these first", location=self._source
+                )
+            )
 
     def _segment_problem(self, place: _Place, key: str | None, message: str) -> None:
         if place.position is None:
@@ -328,6 +358,12 @@ class _Checker:
         if not isinstance(description, str):
             self._problem(
                 "description must be text in quotes", line=self._map.top_key("description")
+            )
+            description = ""
+        elif len(description) > MAX_DESCRIPTION_CHARS:
+            self._problem(
+                f"description is longer than {MAX_DESCRIPTION_CHARS} characters",
+                line=self._map.top_key("description"),
             )
             description = ""
         weight_kg = self._weight(document.get("weight_kg"))
@@ -360,7 +396,7 @@ class _Checker:
         if value is None:
             return None
         line = self._map.top_key("weight_kg")
-        if not _is_number(value):
+        if not _is_number(value) or not math.isfinite(value):  # type: ignore[arg-type]
             self._problem("weight_kg must be a number of kilograms, e.g. weight_kg = 70", line=line)
             return None
         weight_kg = float(value)  # type: ignore[arg-type]
@@ -501,7 +537,7 @@ class _Checker:
         return value
 
     def _segment(self, table: Mapping[str, Any], place: _Place) -> Segment | None:
-        problems_before = len(self._problems)
+        problems_before = self._problem_count
         direction = self._direction(table.get("direction"), place)
         if direction is not None:
             place.label = f"{place.label} ({direction.name.lower()})"
@@ -521,7 +557,7 @@ class _Checker:
         duration_s = self._duration(table.get("duration"), place)
         cue = self._cue(table.get("cue"), place)
         if (
-            len(self._problems) != problems_before
+            self._problem_count != problems_before
             or direction is None
             or speed_kmh is None
             or incline_pct is None
@@ -597,6 +633,11 @@ class _Checker:
         )
         if speed_kmh <= 0:
             return f"speed {shown} must be above 0 (the session stops the belt by itself)"
+        if speed_kmh < MIN_SPEED_KMH:
+            return (
+                f"speed {shown} is below {_fmt(MIN_SPEED_KMH)} km/h, slower than any treadmill "
+                f"belt runs (they start at 0.5-1.0 km/h); give at least {_fmt(MIN_SPEED_KMH)}"
+            )
         if speed_kmh > MAX_SPEED_KMH:
             other = "speed_mph or m/min" if key == "speed_kmh" else "speed_kmh"
             return (

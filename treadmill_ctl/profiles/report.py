@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import textwrap
 from typing import TYPE_CHECKING, Any
 
 from treadmill_ctl.profiles.durations import format_duration
 from treadmill_ctl.profiles.energy import UNITS_NOTE, WeightSource
 from treadmill_ctl.safety.states import Direction
+from treadmill_ctl.text import wrap_words
 
 if TYPE_CHECKING:
     from treadmill_ctl.profiles.plan import DirectionEnergy, Plan
@@ -124,7 +124,7 @@ def format_plan(plan: Plan) -> str:
         estimate with its equations, and the limits in force.
     """
     lines = [f"{plan.name}  ({plan.source})"]
-    lines += [f"  {line}" for line in textwrap.wrap(plan.description, width=88)]
+    lines += [f"  {line}" for line in wrap_words(plan.description, width=88)]
     lines.append("")
     lines.append(
         f"  {'#':>3}  {'start':>7}  {'direction':<11}  {'speed':>9}  {'incline':>7}  "

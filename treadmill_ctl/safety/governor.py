@@ -166,6 +166,11 @@ class SafetyGovernor:
         return GovernorState.LATCHED if self._latches else self._mode
 
     @property
+    def ranges(self) -> MachineRanges:
+        """The treadmill's supported ranges every target is clamped into."""
+        return self._ranges
+
+    @property
     def action(self) -> Action:
         """The most severe action in force: the session's own, or a latch's."""
         return max(MODE_ACTIONS[self._mode], self._latches.action)

@@ -6,12 +6,20 @@ The record is fed by structlog: every ``noun.verb`` event logged anywhere in the
 process during a session (the link's, the governor's decisions, the runner's) goes
 to the record with the session time ``t`` and bound context (session id, device,
 segment), and, in plain mode, also to the console as a readable line.
+
+Writing the record never raises into the code that logs (SAFETY.md invariant 6: the
+stop never waits on, or fails with, anything else). A write that fails (a full disk,
+a removed drive) is kept in :attr:`SessionRecord.failure`, later lines are dropped,
+and ``on_failure`` is told once, so the session can end safely and say why.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import sys
+import traceback
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
@@ -20,7 +28,7 @@ from typing import IO, TYPE_CHECKING, Any, Final, Self, TextIO
 import structlog
 
 if TYPE_CHECKING:
-    from collections.abc import MutableMapping
+    from collections.abc import Callable, MutableMapping
     from types import TracebackType
 
     from treadmill_ctl.session.clock import Clock
@@ -34,9 +42,20 @@ class SessionRecord:
     Args:
         path: the file; its folder is created if needed.
         clock: gives each line its session time ``t`` (seconds since the record opened).
+        on_failure: told once, with the error, when a line cannot be written; it must
+            return at once and never raise (the session ends on it, belt stopped).
+
+    Raises:
+        OSError: the file cannot be created (the session must not start).
     """
 
-    def __init__(self, path: Path, *, clock: Clock) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        clock: Clock,
+        on_failure: Callable[[Exception], None] | None = None,
+    ) -> None:
         self.path = path
         self._clock = clock
         self._start_s = clock.now_s()
@@ -45,6 +64,24 @@ class SessionRecord:
         # A new file each session: two sessions never write into one record.
         self._file: IO[str] | None = path.open("x", encoding="utf-8")
         self.lines_written = 0
+        self.on_failure = on_failure
+        self.failure: Exception | None = None
+        """The first write that failed; no line is written after it."""
+
+    @staticmethod
+    def check_writable(path: Path) -> None:
+        """Make sure a record can be created at ``path`` (nothing is left behind).
+
+        Raises:
+            OSError: the folder cannot be made, or a file cannot be created in it.
+        """
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "it is a folder, not a file", str(path))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe = _new_file_path(path)
+        with probe.open("x", encoding="utf-8"):
+            pass
+        probe.unlink()
 
     def session_time_s(self) -> float:
         """Seconds since the record was opened, on the session clock."""
@@ -55,15 +92,40 @@ class SessionRecord:
         self.write_event_dict({"event": event, **fields})
 
     def write_event_dict(self, event_dict: MutableMapping[str, Any]) -> None:
-        """Write an already assembled event dict (the structlog processor's entry)."""
+        """Write an already assembled event dict (the structlog processor's entry).
+
+        Never raises: a failed write is kept in :attr:`failure` (see the class).
+        """
         if self._file is None:
             return
         line: dict[str, object] = {"t": round(self.session_time_s(), 3)}
         line.setdefault("ts", datetime.now(UTC).isoformat(timespec="milliseconds"))
         line.update(event_dict)
-        self._file.write(json.dumps(line, default=_jsonable, separators=(",", ":")) + "\n")
-        self._file.flush()
+        try:
+            text = json.dumps(line, default=_jsonable, separators=(",", ":"))
+        except (TypeError, ValueError) as error:  # a field json cannot hold: say so instead
+            text = json.dumps(
+                {"t": line["t"], "event": "record.unwritable_line", "error": repr(error)}
+            )
+        try:
+            self._file.write(text + "\n")
+            self._file.flush()
+        except OSError as error:
+            self.fail(error)
+            return
         self.lines_written += 1
+
+    def fail(self, error: Exception) -> None:
+        """Stop writing after ``error``: keep it, close the file, tell ``on_failure`` once."""
+        if self.failure is not None:
+            return
+        self.failure = error
+        file, self._file = self._file, None
+        if file is not None:
+            with contextlib.suppress(OSError):
+                file.close()
+        if self.on_failure is not None:
+            self.on_failure(error)
 
     def close(self) -> None:
         """Close the file; later writes are ignored.
@@ -72,10 +134,15 @@ class SessionRecord:
         was found) is removed rather than left as an empty file in the history.
         """
         if self._file is not None:
-            self._file.close()
-            self._file = None
+            file, self._file = self._file, None
+            try:
+                file.close()  # the last buffered bytes are written here
+            except OSError as error:
+                if self.failure is None:
+                    self.failure = error
             if self.lines_written == 0:
-                self.path.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    self.path.unlink(missing_ok=True)
 
     def __enter__(self) -> Self:
         return self
@@ -109,6 +176,51 @@ def _jsonable(value: object) -> object:
     return repr(value)
 
 
+def describe_failure(error: BaseException) -> dict[str, object]:
+    """What failed, for the record: type, message and the whole traceback."""
+    return {
+        "error_type": type(error).__name__,
+        "error": str(error),
+        "traceback": "".join(traceback.format_exception(error)),
+    }
+
+
+def _failure_fields(
+    _logger: object, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """A structlog processor: ``exc_info`` becomes :func:`describe_failure`'s fields."""
+    exc_info = event_dict.pop("exc_info", None)
+    error: BaseException | None = None
+    if isinstance(exc_info, BaseException):
+        error = exc_info
+    elif isinstance(exc_info, tuple) and len(exc_info) == 3:  # noqa: PLR2004 - sys.exc_info()
+        error = exc_info[1]
+    elif exc_info:
+        error = sys.exception()
+    if error is not None:
+        for key, value in describe_failure(error).items():
+            event_dict.setdefault(key, value)
+    return event_dict
+
+
+class _SafeConsole:
+    """A console that never raises into the code that logs (a closed terminal, EPIPE)."""
+
+    __slots__ = ("__weakref__", "_stream")
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        with contextlib.suppress(OSError, ValueError):
+            return self._stream.write(text)
+        return 0
+
+    def flush(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._stream.flush()
+
+
 class _TeeToRecord:
     """structlog processor: copies each event into the session record."""
 
@@ -120,7 +232,10 @@ class _TeeToRecord:
     def __call__(
         self, _logger: object, _method: str, event_dict: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
-        self._record.write_event_dict(dict(event_dict))
+        try:
+            self._record.write_event_dict(dict(event_dict))
+        except Exception as error:  # noqa: BLE001 - whatever it is, the caller must go on
+            self._record.fail(error)
         return event_dict
 
 
@@ -146,6 +261,7 @@ def configure_logging(
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
+        _failure_fields,
     ]
     if record is not None:
         processors.append(_TeeToRecord(record))
@@ -157,7 +273,7 @@ def configure_logging(
         processors.append(structlog.dev.ConsoleRenderer(colors=False, pad_event_to=24))
     structlog.configure(
         processors=processors,
-        logger_factory=structlog.WriteLoggerFactory(console or sys.stderr),
+        logger_factory=structlog.WriteLoggerFactory(_SafeConsole(console or sys.stderr)),  # type: ignore[arg-type]
         wrapper_class=structlog.make_filtering_bound_logger(0),
         cache_logger_on_first_use=False,
     )

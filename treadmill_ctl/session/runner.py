@@ -5,7 +5,11 @@ profile's segments, the person's requests and everything the treadmill reports, 
 writes the governor's commands to the link:
 
 * a ``SendStop`` is written at once by its own task, ahead of anything queued, and
-  everything queued before it is dropped (SAFETY.md invariants 4 and 5);
+  everything queued before it is dropped, a write already on its way included
+  (SAFETY.md invariants 4 and 5);
+* the stop never waits on, or fails with, anything else (SAFETY.md invariant 6): a
+  halt is handed to the link before anything is logged, shown or recorded about it,
+  and a record that can no longer be written ends the session with the belt stopped;
 * other commands go, in order, through one writer task that never holds up the
   control loop (a treadmill that never answers only delays the next write);
 * a control tick (0.1 s) lets the governor ramp, count down and watch for stale data,
@@ -80,7 +84,7 @@ from treadmill_ctl.session.events import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Coroutine, Sequence
 
     from treadmill_ctl.ftms.link import FtmsLink, LinkEvent, MachineInfo
     from treadmill_ctl.profiles import Plan, PlannedSegment
@@ -275,6 +279,10 @@ class SessionRunner:
         self._gave_up = False
         self._early_emergency: EmergencyStop | None = None
         self._writing: Command | None = None
+        self._write_scope: asyncio.Timeout | None = None
+        self._halt_tasks: set[asyncio.Task[None]] = set()
+        self._halts = 0
+        self._record_failure: str | None = None
 
     def add_observer(self, observer: SessionObserver) -> None:
         """Let one more observer see snapshots, events and cues.
@@ -286,9 +294,9 @@ class SessionRunner:
     # -- what the outside may ask (SessionControl) -------------------------------
 
     def emergency_stop(self, source: str) -> None:
-        """Latch and write Stop now, ahead of anything queued."""
-        _log.warning("session.emergency_stop", source=source)
+        """Latch and write Stop now, ahead of anything queued; log it after."""
         self._request(EmergencyStop(source))
+        _log.warning("session.emergency_stop", source=source)
 
     def interrupt(self, source: str) -> None:
         """Ctrl-C, SIGTERM: stop now and end the session (no re-arm)."""
@@ -304,9 +312,9 @@ class SessionRunner:
         self._begin(Resume(by_person=source in PERSON_SOURCES), source)
 
     def pause(self, source: str) -> None:
-        """Pause the belt."""
-        _log.info("session.paused", source=source)
+        """Pause the belt; log it after."""
         self._request(Pause())
+        _log.info("session.paused", source=source)
 
     def toggle_pause(self, source: str) -> None:
         """Pause when moving, resume when paused."""
@@ -326,22 +334,53 @@ class SessionRunner:
         self._end_requested_by = source
         self._request(End())
 
+    def record_failed(self, error: Exception) -> None:
+        """The session record can no longer be written: stop the belt, end the session.
+
+        Called by the record from inside whatever was logging: the stop is requested
+        on the loop's next turn (never in the middle of another decision), and the
+        session ends once the belt has stopped, with the reason in its summary.
+        """
+        if self._record_failure is not None:
+            return
+        strerror = error.strerror if isinstance(error, OSError) else None
+        self._record_failure = strerror or str(error) or type(error).__name__
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.interrupt("record-failed")
+        else:
+            loop.call_soon(self.interrupt, "record-failed")
+
     def nudge_speed(self, delta_kmh: float, source: str) -> None:
-        """Change the current target a little; the governor keeps it within the caps."""
+        """Change the current target a little; the governor keeps it within the caps.
+
+        A slow-down never goes below the treadmill's minimum speed (below it the
+        belt would pause, and every resume start it again): it stops there, and says so.
+        """
         governor = self._governor
         if governor is None or not math.isfinite(delta_kmh):
             return
         current = governor.target_speed_kmh or 0.0
         direction = governor.pending_direction or governor.direction
+        wanted = current + delta_kmh
+        floor_kmh = governor.ranges.min_speed_kmh
+        if wanted < floor_kmh:
+            if delta_kmh < 0 and current <= floor_kmh:
+                self._cue(Cue("speed_floor", f"Already at the slowest speed, {floor_kmh:g} km/h."))
+                return
+            wanted = floor_kmh
+            if delta_kmh < 0:
+                self._cue(Cue("speed_floor", f"Slowest speed: {floor_kmh:g} km/h."))
         _log.info("session.speed_nudged", source=source, delta_kmh=delta_kmh)
-        self._request(SetTarget(max(0.0, current + delta_kmh), direction))
+        self._request(SetTarget(max(0.0, wanted), direction))
 
     def _begin(self, request: Start | Resume, source: str) -> None:
         governor = self._governor
         if governor is None:
             return
         if governor.state is GovernorState.IDLE and self._segment_index < len(self._segments):
-            self._request(self._target_of(self._segments[self._segment_index]))
+            self._request(self._segment_target(self._segments[self._segment_index]))
         _log.info("session.start_requested", source=source, kind=type(request).__name__.lower())
         self._request(request)
 
@@ -375,16 +414,35 @@ class SessionRunner:
             await self._link.disconnect()
             return self._summary(SessionEnd.CONNECT_FAILED)
         end: SessionEnd | None = None
+        failure: Exception | None = None
         try:
             end = await self._run_connected(info)
-        except Exception:
-            _log.exception("session.failed")
+        except Exception as error:
+            failure = error
             raise
         finally:
+            # The stop first; what failed is written about after it (invariant 6).
             await self._shutdown()
+            if failure is not None:
+                _log.error("session.failed", exc_info=failure)
             if end is None:  # an error or a cancellation: the record still says it ended
                 self._summary(SessionEnd.ERROR)
         return self._summary(end)
+
+    @property
+    def record_failure(self) -> str | None:
+        """Why the session record could not be written, if it could not."""
+        return self._record_failure
+
+    @property
+    def connected_once(self) -> bool:
+        """Whether the treadmill was ever connected (so it may have moved)."""
+        return self._governor is not None
+
+    @property
+    def stop_unconfirmed(self) -> bool:
+        """Whether a stop the runner sent could not be written (it is still pending)."""
+        return self._link.stop_pending
 
     async def _run_connected(self, info: MachineInfo) -> SessionEnd:
         now = self._clock.now_s()
@@ -395,7 +453,7 @@ class SessionRunner:
         self._set_phase(SessionPhase.WAITING_FOR_START)
         if self._early_emergency is not None:
             self._request(self._early_emergency)
-        self._request(self._target_of(self._segments[0]))
+        self._request(self._segment_target(self._segments[0]))
         self._cue(
             Cue(
                 "before_start",
@@ -478,7 +536,7 @@ class SessionRunner:
             _log.info("session.plan_done")
             self._request(End(), now)
         else:
-            self._request(self._target_of(following), now)
+            self._request(self._segment_target(following), now)
 
     @staticmethod
     def _heads_up_text(
@@ -502,10 +560,32 @@ class SessionRunner:
         index = self._segment_index + 1
         return self._segments[index] if index < len(self._segments) else None
 
-    @staticmethod
-    def _target_of(segment: PlannedSegment) -> SetTarget:
+    def _segment_target(self, segment: PlannedSegment) -> SetTarget:
+        """The segment's target, raised to the treadmill's minimum speed (and said so).
+
+        Below the minimum the governor would pause the belt, and every resume would
+        start it again: a segment slower than the treadmill can go is walked at its
+        slowest speed instead.
+        """
+        speed_kmh = segment.speed_kmh
+        floor_kmh = self._require_governor().ranges.min_speed_kmh
+        if speed_kmh < floor_kmh:
+            _log.warning(
+                "session.speed_raised",
+                segment=segment.index,
+                planned_kmh=speed_kmh,
+                speed_kmh=floor_kmh,
+            )
+            self._cue(
+                Cue(
+                    "speed_floor",
+                    f"{speed_kmh:g} km/h is below this treadmill's slowest speed: "
+                    f"walking at {floor_kmh:g} km/h.",
+                )
+            )
+            speed_kmh = floor_kmh
         return SetTarget(
-            speed_kmh=segment.speed_kmh,
+            speed_kmh=speed_kmh,
             direction=Direction(segment.direction),
             incline_pct=segment.incline_pct,
         )
@@ -550,7 +630,7 @@ class SessionRunner:
         return SessionEnd.COMPLETED
 
     def _latched_end(self) -> SessionEnd:
-        if self._gave_up:
+        if self._gave_up or self._record_failure is not None:
             return SessionEnd.ERROR
         reason = self._require_governor().latch_reason
         if self._interrupted_by is not None or reason is LatchReason.EMERGENCY_STOP:
@@ -645,25 +725,52 @@ class SessionRunner:
                 # Before the link is up: the link keeps the stop for the connection,
                 # and the governor starts latched.
                 self._early_emergency = request
-                self._spawn_stop(request.source)
+                self._spawn_stop()
+                _log.warning("governor.command", command="SendStop", reason=request.source)
             return
         self._apply(governor.request(request, self._clock.now_s() if now is None else now))
 
     def _apply(self, decisions: list[Decision]) -> None:
-        for decision in decisions:
+        # A halt goes to the link before anything else in the batch is logged, shown
+        # or queued (invariant 6), and nothing decided before it (a speed that would
+        # move the belt again) is written after it: the queue and a write on its way
+        # are dropped.
+        last_halt = -1
+        for index, decision in enumerate(decisions):
+            if isinstance(decision, SendStop | SendPause):
+                last_halt = index
+                self._halt(decision)
+        for index, decision in enumerate(decisions):
             match decision:
                 case SendStop() | SendPause():
-                    # A halt: ahead of anything queued, and nothing decided before it
-                    # (a speed that would move the belt again) is written after it.
-                    self._commands.clear()
-                    if isinstance(decision, SendStop):
-                        self._spawn_stop(decision.reason)
-                    else:
-                        self._spawn_pause(decision)
+                    self._log_halt(decision)
                 case SendSpeed() | SendIncline() | SendStart():
-                    self._queue_command(decision)
+                    if index > last_halt:
+                        self._queue_command(decision)
                 case _:
                     self._show(decision)
+
+    def _halt(self, halt: SendStop | SendPause) -> None:
+        self._commands.clear()
+        # Only data reported after this halt can say the belt has stopped (a belt just
+        # starting still reports the 0 km/h it had before).
+        self._stopped_since_data = False
+        self._halts += 1
+        if self._write_scope is not None:
+            # Ends the write on its way at once, wherever it is waiting (its pacing,
+            # the command lock, control): nothing decided before a halt goes after it.
+            self._write_scope.reschedule(asyncio.get_running_loop().time())
+        if isinstance(halt, SendStop):
+            self._spawn_stop()
+        else:
+            self._spawn_pause()
+
+    @staticmethod
+    def _log_halt(halt: SendStop | SendPause) -> None:
+        if isinstance(halt, SendStop):
+            _log.warning("governor.command", command="SendStop", reason=halt.reason)
+        else:
+            _log.info("governor.command", command="SendPause", reason=halt.reason)
 
     def _show(self, decision: Decision) -> None:
         """Decisions for people and the record, not for the treadmill."""
@@ -702,22 +809,25 @@ class SessionRunner:
         self._commands.append(command)
         self._commands_ready.set()
 
-    def _spawn_stop(self, reason: str) -> None:
-        _log.warning("governor.command", command="SendStop", reason=reason)
-        if self._tasks is not None:
-            self._stop_task = self._tasks.create_task(self._link.stop_now(), name="session.stop")
-        else:
-            self._link_stop_soon()
+    def _spawn_stop(self) -> None:
+        self._stop_task = self._halt_now(self._link.stop_now(), "session.stop")
 
-    def _spawn_pause(self, pause: SendPause) -> None:
-        _log.info("governor.command", command="SendPause", reason=pause.reason)
-        if self._tasks is not None:
-            self._tasks.create_task(self._link.pause_now(), name="session.pause")
+    def _spawn_pause(self) -> None:
+        self._halt_now(self._link.pause_now(), "session.pause")
 
-    def _link_stop_soon(self) -> None:
-        # Outside the task group (before it starts or after it ends): the stop still
-        # goes out at once, and _shutdown awaits the task.
-        self._stop_task = asyncio.get_running_loop().create_task(self._link.stop_now())
+    def _halt_now(self, write: Coroutine[object, object, None], name: str) -> asyncio.Task[None]:
+        """Start a halt's write eagerly, before anything else this step does.
+
+        The write runs now, up to the radio; logging, the dashboard and the record
+        get their turn after it. Outside the task group on purpose (a group's tasks
+        start on the loop's next turn); :meth:`_shutdown` awaits every one still running.
+        """
+        task = asyncio.Task(write, loop=asyncio.get_running_loop(), name=name, eager_start=True)
+        if not task.done():
+            self._halt_tasks.add(task)
+            task.add_done_callback(self._halt_tasks.discard)
+        task.add_done_callback(_note_halt_failure)
+        return task
 
     def _on_state_changed(self, change: StateChanged) -> None:
         _log.info(
@@ -737,18 +847,33 @@ class SessionRunner:
             self._emit("governor.rearmed")
 
     async def _write_commands(self) -> None:
-        """Write queued commands in order; a slow or silent treadmill delays only this."""
+        """Write queued commands in order; a slow or silent treadmill delays only this.
+
+        Each write runs in a scope that a halt ends at once (see :meth:`_halt`): a
+        ramp step still being paced, or waiting for the command lock, is dropped.
+        """
         while True:
             await self._commands_ready.wait()
             self._commands_ready.clear()
             while self._commands:
-                self._writing = self._commands.popleft()
+                self._writing = command = self._commands.popleft()
+                halts = self._halts
                 try:
-                    await self._write(self._writing)
+                    async with asyncio.timeout(None) as scope:
+                        self._write_scope = scope
+                        await self._write(command, halts)
+                except TimeoutError:
+                    if not scope.expired():
+                        raise
+                    _log.info("command.dropped", command=type(command).__name__, reason="halt")
                 finally:
+                    self._write_scope = None
                     self._writing = None
 
-    async def _write(self, command: Command) -> None:
+    async def _write(self, command: Command, halts: int) -> None:
+        if self._halts != halts:
+            _log.info("command.dropped", command=type(command).__name__, reason="halt")
+            return
         if self._require_governor().state is GovernorState.LATCHED:
             _log.warning("command.dropped", command=type(command).__name__, reason="latched")
             return
@@ -851,9 +976,9 @@ class SessionRunner:
 
     async def _shutdown(self) -> None:
         """Leave the treadmill commanded to stop, then close the link."""
-        if self._stop_task is not None and not self._stop_task.done():
-            with contextlib.suppress(LinkError, TimeoutError):
-                await asyncio.shield(self._stop_task)
+        for task in list(self._halt_tasks):  # a stop or pause still being written
+            with contextlib.suppress(Exception):
+                await asyncio.shield(task)
         governor = self._governor
         finished_still = (
             governor is not None
@@ -861,9 +986,10 @@ class SessionRunner:
             and self._belt_settled()
         )
         if not finished_still and self._link.is_connected:
-            _log.warning("session.final_stop")
-            with contextlib.suppress(LinkError, TimeoutError):
-                await asyncio.shield(self._link.stop_now())
+            final_stop = self._halt_now(self._link.stop_now(), "session.final_stop")
+            _log.warning("session.final_stop")  # the write is on its way already
+            with contextlib.suppress(Exception):
+                await asyncio.shield(final_stop)
         await self._link.disconnect()
 
     def _summary(self, end: SessionEnd) -> SessionSummary:
@@ -894,6 +1020,12 @@ class SessionRunner:
         if self._governor is None:
             raise RuntimeError("the governor exists once the link is up")
         return self._governor
+
+
+def _note_halt_failure(task: asyncio.Task[None]) -> None:
+    """A stop or pause write that failed in a way the link did not expect: say so."""
+    if not task.cancelled() and (error := task.exception()) is not None:
+        _log.error("command.halt_failed", task=task.get_name(), exc_info=error)
 
 
 def _view(segment: PlannedSegment | None) -> SegmentView | None:

@@ -29,6 +29,7 @@ from rich.table import Table
 from rich.text import Text
 
 from treadmill_ctl.session.events import SessionPhase
+from treadmill_ctl.text import escape_text
 from treadmill_ctl.ui.keys import DEFAULT_BINDINGS, Bindings, HotkeyAction, key_label
 
 if TYPE_CHECKING:
@@ -342,23 +343,25 @@ def render_dashboard(
         countdown = _countdown(snapshot)
         if countdown is not None:
             parts.append(countdown)
-        title = f"[bold]{snapshot.profile_name}[/]"
+        # The name comes from a file: shown as text, never as markup or raw escapes.
+        title = Text(escape_text(snapshot.profile_name), style="bold")
         if snapshot.segment is not None:
-            title += f"  [dim]now:[/] {snapshot.segment.describe()}"
-        parts.append(Text.from_markup(title))
+            title.append("  now:", style="dim")
+            title.append(f" {snapshot.segment.describe()}")
+        parts.append(title)
         parts.append(_stats(snapshot))
         parts.append(_next(snapshot))
         parts.append(_safety(snapshot, bindings))
     if last_cue is not None:
         style = "bold red" if last_cue.urgent else "bold"
-        text = last_cue.text
+        text = escape_text(last_cue.text)
         if last_cue.kind == _PRESS_RESUME_CUE:
             # "press resume": name the key, the person may not know which one it is
             keys = ", ".join(key_label(k) for k in bindings.keys_for(HotkeyAction.PAUSE_TOGGLE))
             if keys:
                 text += f" (key: {keys})"
         parts.append(Text.assemble(("Cue: ", "dim"), (text, style)))
-    parts.extend(Text(note, style="dim") for note in notes)
+    parts.extend(Text(escape_text(note), style="dim") for note in notes)
     parts.append(_legend(snapshot, bindings))
     return Group(*parts)
 

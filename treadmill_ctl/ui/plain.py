@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final, TextIO
 
 from treadmill_ctl.session.events import SessionPhase
+from treadmill_ctl.text import escape_text
 from treadmill_ctl.ui.dashboard import format_duration
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ class PlainObserver:
     def _write(self, t_s: float | None, line: str) -> None:
         stamp = f"[{format_duration(t_s)}] " if t_s is not None else ""
         try:
-            self._stream.write(f"{stamp}{line}\n")
+            self._stream.write(f"{stamp}{escape_text(line)}\n")
             self._stream.flush()
         except (OSError, ValueError):
             return  # a closed pipe must never take the session down
