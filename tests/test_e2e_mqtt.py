@@ -157,9 +157,13 @@ class Controller:
 
 @contextlib.asynccontextmanager
 async def controller(
-    tmp_path: Path, broker: BrokerProcess, *, speedup: int
+    tmp_path: Path, broker: BrokerProcess, *, speedup: int, mqtt_url: str | None = None
 ) -> AsyncIterator[Controller]:
-    """Run the demo profile with ``--mqtt`` on ``broker``; kill it if the test leaves early."""
+    """Run the demo profile with ``--mqtt`` on ``broker``; kill it if the test leaves early.
+
+    ``mqtt_url=""`` leaves ``--mqtt`` out: the settings file's ``[mqtt]`` table is used.
+    """
+    mqtt = ["--mqtt", broker.url if mqtt_url is None else mqtt_url] if mqtt_url != "" else []
     seen = Witnesses(tmp_path / "session.jsonl", tmp_path / "trace.jsonl")
     env = os.environ | {
         "TREADMILL_CTL_CONFIG": str(tmp_path / "config.toml"),
@@ -178,8 +182,7 @@ async def controller(
             "--yes",
             "--plain",
             "--quiet",
-            "--mqtt",
-            broker.url,
+            *mqtt,
             "--sim-trace",
             str(seen.trace_path),
             "--record",
@@ -417,3 +420,76 @@ async def test_the_last_will_says_offline_when_the_controller_is_killed(
     assert will.payload == OFFLINE.encode()
     assert (retained.retain, retained.payload) == (True, OFFLINE.encode())
     assert run.seen.events("session.ended") == []
+
+
+async def test_hostile_payloads_and_a_burst_never_hide_the_stop(
+    tmp_path: Path, restartable_mqtt_broker: BrokerProcess
+) -> None:
+    """Overflowing numbers, then 300 messages at once, then a stop: the belt stops at once."""
+    broker = restartable_mqtt_broker
+    overflow = b'{"command": "nudge_speed", "delta_kmh": ' + b"9" * 400 + b"}"
+    async with subscribed(broker) as watcher, controller(tmp_path, broker, speedup=10) as run:
+        await watcher.first(
+            TOPICS.availability, "the controller online", lambda m: m.payload == b"online"
+        )
+        await run.belt_moving()
+        for _ in range(10):
+            await watcher.client.publish(TOPICS.cmd, overflow, qos=1)
+        for index in range(300):
+            await watcher.client.publish(
+                TOPICS.cmd, json.dumps({"command": "jump", "id": index}), qos=0
+            )
+        await watcher.publish(TOPICS.cmd, {"command": "stop", "id": "after-burst"})
+        reply = await watcher.first(
+            TOPICS.reply, "the stop's reply", lambda m: m.json()["id"] == "after-burst"
+        )
+        status = await run.exit_status()
+
+        def burst_answered() -> int:
+            """Burst messages answered one by one or counted in a "dropped" reply."""
+            replies = [m.json() for m in watcher.on(TOPICS.reply)]
+            ones = sum(1 for r in replies if isinstance(r["id"], int))
+            dropped = [r["dropped"] for r in replies if r.get("reason") == "dropped"]
+            return ones + sum(d for d in dropped if isinstance(d, int))
+
+        await until(lambda: burst_answered() >= 300, "every burst message answered")
+        replies = [m.json() for m in watcher.on(TOPICS.reply)]
+    seen = run.seen
+
+    assert reply.json()["accepted"] is True
+    assert status == EXIT_STOPPED_BY_PERSON
+    (request,) = seen.events("session.emergency_stop")
+    latency_s, _ = stop_latency_s(seen, number(request, "t"))
+    assert latency_s <= CONTROL_TICK_S, latency_s
+    assert number(seen.samples()[-1], "belt_speed_kmh") <= STOPPED_KMH
+    # never knocked off the broker: one connection the whole session
+    assert len(seen.events("mqtt.connected")) == 1
+    assert seen.events("mqtt.connection_lost") == []
+    refused = [r for r in replies if r.get("reason") == "bad_argument"]
+    assert len(refused) >= 10
+    assert burst_answered() == 300  # every one answered, none twice, none in silence
+
+
+async def test_a_remote_pause_while_paused_is_answered_with_what_the_governor_decided(
+    tmp_path: Path, restartable_mqtt_broker: BrokerProcess
+) -> None:
+    """The second of two pauses is refused by the governor: the reply says so."""
+    broker = restartable_mqtt_broker
+    async with subscribed(broker) as watcher, controller(tmp_path, broker, speedup=10) as run:
+        await watcher.first(
+            TOPICS.availability, "the controller online", lambda m: m.payload == b"online"
+        )
+        await run.belt_moving()
+        await watcher.publish(TOPICS.cmd, {"command": "pause", "id": "p1"})
+        await watcher.publish(TOPICS.cmd, {"command": "pause", "id": "p2"})
+        await until(lambda: len(watcher.on(TOPICS.reply)) >= 2, "two replies")
+        await watcher.publish(TOPICS.cmd, {"command": "stop"})
+        status = await run.exit_status()
+    replies = {m.json()["id"]: m.json() for m in watcher.on(TOPICS.reply)}
+
+    assert replies["p1"]["accepted"] is True
+    assert (replies["p2"]["accepted"], replies["p2"]["reason"]) == (False, "declined")
+    assert "nothing to pause" in str(replies["p2"]["detail"])
+    refusals = [e for e in run.seen.events("governor.refused") if e["item"] == "Pause"]
+    assert len(refusals) == 1
+    assert status == EXIT_STOPPED_BY_PERSON
