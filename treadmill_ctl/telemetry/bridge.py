@@ -227,6 +227,8 @@ class _Dropped:
     topic: str
     count: int = 0
     request_ids: list[str | int] = field(default_factory=list)
+    closing: bool = False
+    """Left waiting when the bridge closed, rather than beyond the inbox's bound."""
 
 
 class CommandInbox:
@@ -262,16 +264,25 @@ class CommandInbox:
             self._ready.set()
             return True
         if len(self._normal) >= self._capacity:
-            dropped = self._dropped or _Dropped(item.topic)
-            dropped.count += 1
-            if item.outcome.request_id is not None and len(dropped.request_ids) < _MAX_DROPPED_IDS:
-                dropped.request_ids.append(item.outcome.request_id)
-            self._dropped = dropped
-            self._ready.set()
+            self._drop(item)
             return False
         self._normal.append(item)
         self._ready.set()
         return True
+
+    def close(self) -> None:
+        """The bridge is closing: what still waits is not acted on, but answered as one."""
+        while self._normal:
+            self._drop(self._normal.popleft(), closing=True)
+
+    def _drop(self, item: _Pending, *, closing: bool = False) -> None:
+        dropped = self._dropped or _Dropped(item.topic)
+        dropped.count += 1
+        dropped.closing = dropped.closing or closing
+        if item.outcome.request_id is not None and len(dropped.request_ids) < _MAX_DROPPED_IDS:
+            dropped.request_ids.append(item.outcome.request_id)
+        self._dropped = dropped
+        self._ready.set()
 
     def put_back(self, item: _Pending) -> None:
         """Return an item whose reply could not be sent, to be sent first next time."""
@@ -737,7 +748,8 @@ class MqttBridge:
             await self._send_answer(client, item)
 
     async def _flush_answers(self, client: aiomqtt.Client) -> None:
-        """At closing: answer what is still waiting."""
+        """At closing: stops' replies, then one reply for every command still waiting."""
+        self._inbox.close()
         while (item := self._inbox.take()) is not None:
             await self._send_answer(client, item)
 
@@ -749,6 +761,7 @@ class MqttBridge:
                 count=item.count,
                 request_ids=item.request_ids,
                 topic=item.topic,
+                closing=item.closing,
             )
         elif isinstance(item, int):
             merged = RemoteCommand(
@@ -813,10 +826,9 @@ class MqttBridge:
     def _drop_unanswered(self) -> None:
         """At the end: log what could not be answered (the broker was gone)."""
         unanswered = 0
+        self._inbox.close()
         while (item := self._inbox.take()) is not None:
             if isinstance(item, _Pending):
-                if not item.acted and isinstance(item.outcome, RemoteCommand):
-                    self._answer(item)  # a pause or an end still reaches the session
                 unanswered += 1
             else:
                 unanswered += item.count if isinstance(item, _Dropped) else item

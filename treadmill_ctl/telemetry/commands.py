@@ -303,9 +303,23 @@ def _parse_object(message: dict[str, object]) -> RemoteCommand | Refused:
 
 
 def dropped_reply_json(
-    treadmill_id: str, *, count: int, request_ids: list[str | int], topic: str
+    treadmill_id: str,
+    *,
+    count: int,
+    request_ids: list[str | int],
+    topic: str,
+    closing: bool = False,
 ) -> bytes:
-    """One reply for ``count`` commands dropped unread (their ids, as far as known)."""
+    """One reply for ``count`` commands not acted on (their ids, as far as known).
+
+    Dropped because they came faster than they could be handled, or, with
+    ``closing``, because the session ended before their turn.
+    """
+    why = (
+        "the session ended before their turn"
+        if closing
+        else "arrived faster than they could be handled"
+    )
     reply: dict[str, object] = {
         "treadmill_id": treadmill_id,
         "id": request_ids[0] if len(request_ids) == 1 and count == 1 else None,
@@ -314,8 +328,8 @@ def dropped_reply_json(
         "accepted": False,
         "reason": RefusalReason.DROPPED,
         "detail": (
-            f"{count} command(s) arrived faster than they could be handled and were not"
-            " acted on; send again (a stop is never dropped)"
+            f"{count} command(s) not acted on: {why}; send again if still needed"
+            " (a stop is never dropped)"
         ),
         "dropped": count,
         "dropped_ids": request_ids,
