@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Final
 import aiomqtt
 import pytest
 import structlog
+from rich.console import Console
 
 from treadmill_ctl.session.events import (
     ControlOutcome,
@@ -35,6 +36,7 @@ from treadmill_ctl.telemetry.bridge import (
 from treadmill_ctl.telemetry.discovery import STOP_PRESS_PAYLOAD
 from treadmill_ctl.telemetry.mqtt_settings import GUARANTEED_CLIENT_ID_CHARS, MqttSettings
 from treadmill_ctl.telemetry.topics import Topics
+from treadmill_ctl.ui.dashboard import Dashboard
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -688,9 +690,13 @@ class TestClientId:
         pinned = f"pinned-{uuid.uuid4().hex[:8]}"
         settings = settings_for(mqtt_broker, client_id=pinned)
         watcher = StatusWatcher()
+        console = Console(width=120, record=True, color_system=None)
+        dashboard = Dashboard(console=console)  # never entered: no live drawing in a test
+        dashboard.on_snapshot(snapshot())
         with structlog.testing.capture_logs() as logs:
             async with connected_bridge(settings) as bridge:
                 bridge.add_status_observer(watcher)
+                bridge.add_status_observer(dashboard)
                 async with asyncio.timeout(WAIT_S * 2):
                     while bridge.status.status is not MqttStatus.TAKEN_OVER:
                         await bridge.wait_connected()
@@ -706,6 +712,8 @@ class TestClientId:
         assert taken.kind == STATUS_EVENT
         assert pinned in str(taken.fields["detail"])
         assert line.startswith("TAKEN OVER: ")
+        console.print(dashboard.renderable())
+        assert "MQTT TAKEN OVER: the broker closed the connection" in console.export_text()
         statuses = [log for log in logs if log["event"] == "mqtt.status"]
         assert any(
             log["status"] == "taken_over" and log["log_level"] == "warning" for log in statuses

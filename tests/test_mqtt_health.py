@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+import json
 import random
+from typing import TYPE_CHECKING
 
-from treadmill_ctl.session.events import SessionPhase, SessionSnapshot
+import aiomqtt
+import structlog
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from treadmill_ctl.session.events import ControlOutcome, SessionPhase, SessionSnapshot
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 from treadmill_ctl.telemetry.bridge import (
     FLAP_WINDOW_S,
     SHORT_LIVED_S,
     CommandInbox,
     LinkHealth,
+    MqttBridge,
     MqttStatus,
     _Dropped,
     _Pending,
     run_client_id,
 )
-from treadmill_ctl.telemetry.commands import CommandName, RemoteCommand
+from treadmill_ctl.telemetry.commands import CommandName, RemoteCommand, decide
+from treadmill_ctl.telemetry.mqtt_settings import MqttSettings
+from treadmill_ctl.telemetry.topics import Topics
 from treadmill_ctl.ui.dashboard import render_dashboard
 
 
@@ -123,3 +136,63 @@ class TestClientIdAndDashboard:
         assert f"MQTT {line}" in shown
         console.print(render_dashboard(snapshot))
         assert "MQTT" not in console.export_text()
+
+
+class _Control:
+    """Records the session requests that reach it, answering like the runner."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Callable[..., ControlOutcome]:
+        def request(*_: object) -> ControlOutcome:
+            self.calls.append(name)
+            return ControlOutcome(accepted=True)
+
+        return request
+
+
+_SETTINGS = MqttSettings.from_url("mqtt://127.0.0.1:9", treadmill_id="fuzz")
+_TOPICS = Topics.for_settings(_SETTINGS)
+
+
+class TestArrivalFuzz:
+    """Whatever arrives, on whatever topic: the arrival path never fails, stops act at once."""
+
+    @given(
+        st.binary(max_size=1100)
+        | st.sampled_from([b"stop", b'{"command":"stop"}', b'{"command":"pause"}'])
+        | st.builds(
+            lambda name, value: json.dumps({"command": name, "delta_kmh": value}).encode(),
+            st.sampled_from(["stop", "nudge_speed", "pause", "start", "x"]),
+            st.integers() | st.floats() | st.text(max_size=5),
+        ),
+        st.sampled_from([_TOPICS.cmd, _TOPICS.broadcast_cmd, _TOPICS.state, "other/topic"]),
+        st.booleans(),
+    )
+    @example(b'{"command": "nudge_speed", "delta_kmh": ' + b"9" * 400 + b"}", _TOPICS.cmd, False)  # noqa: FBT003
+    @example(b"[" * 900, _TOPICS.broadcast_cmd, False)  # noqa: FBT003
+    @settings(derandomize=True, max_examples=300, deadline=None)
+    def test_fuzz_no_message_breaks_the_arrival_path(
+        self,
+        payload: bytes,
+        topic: str,
+        retain: bool,  # noqa: FBT001 - drawn by hypothesis
+    ) -> None:
+        control = _Control()
+        bridge = MqttBridge(_SETTINGS, control)
+        message = aiomqtt.Message(topic, payload, qos=1, retain=retain, mid=1, properties=None)
+        with structlog.testing.capture_logs() as logs:
+            bridge._on_arrival(message)
+        assert [log for log in logs if log["event"] == "mqtt.arrival_failed"] == []
+        is_command_topic = topic in {_TOPICS.cmd, _TOPICS.broadcast_cmd}
+        waiting = len(bridge._inbox)
+        assert waiting == (1 if is_command_topic else 0)
+        outcome = decide(
+            payload,
+            allow_remote_control=False,
+            broadcast=topic == _TOPICS.broadcast_cmd,
+            retained=retain,
+        )
+        is_stop = isinstance(outcome, RemoteCommand) and outcome.name is CommandName.STOP
+        assert control.calls == (["emergency_stop"] if is_stop and is_command_topic else [])
