@@ -82,6 +82,8 @@ DEFAULT_INBOX: Final = 256
 _URGENT_REPLIES: Final = 256
 """Stop replies waiting to be sent; beyond that, further stops (still acted on) share one."""
 _MAX_DROPPED_IDS: Final = 32
+_REPLY_BATCH: Final = 32
+"""Commands acted on, and replies published at once, per turn of the answering task."""
 SHORT_LIVED_S: Final = 10.0
 """A connection the broker closes sooner than this after it was made counts as short-lived."""
 FLAP_WINDOW_S: Final = 60.0
@@ -739,46 +741,62 @@ class MqttBridge:
             self._log.exception("mqtt.arrival_failed")
 
     async def _answer_commands(self, client: aiomqtt.Client) -> None:
-        """Act on waiting commands in turn and publish every reply, stops' first."""
+        """Act on what waits, a batch at a time, then publish the batch's replies.
+
+        Acting on a batch before publishing keeps commands that arrive together
+        together (two pauses in a row meet the same session state), and a batch of
+        replies costs one round trip to the broker, not one each.
+        """
         while True:
-            item = self._inbox.take()
-            if item is None:
+            batch = self._take_batch()
+            if not batch:
                 await self._inbox.wait()
                 continue
-            await self._send_answer(client, item)
+            await self._publish_replies(client, batch)
 
     async def _flush_answers(self, client: aiomqtt.Client) -> None:
         """At closing: stops' replies, then one reply for every command still waiting."""
         self._inbox.close()
-        while (item := self._inbox.take()) is not None:
-            await self._send_answer(client, item)
+        while batch := self._take_batch():
+            await self._publish_replies(client, batch)
 
-    async def _send_answer(self, client: aiomqtt.Client, item: _Pending | _Dropped | int) -> None:
+    def _take_batch(self) -> list[tuple[_Pending | _Dropped | int, bytes]]:
+        batch: list[tuple[_Pending | _Dropped | int, bytes]] = []
+        while len(batch) < _REPLY_BATCH and (item := self._inbox.take()) is not None:
+            batch.append((item, self._reply_payload(item)))
+        return batch
+
+    async def _publish_replies(
+        self, client: aiomqtt.Client, batch: list[tuple[_Pending | _Dropped | int, bytes]]
+    ) -> None:
         topic = self._topics.reply
+        try:
+            async with asyncio.TaskGroup() as publishing:
+                for _, payload in batch:
+                    publishing.create_task(client.publish(topic, payload, qos=_QOS_AT_LEAST_ONCE))
+        except ExceptionGroup as group:
+            # Sent again after the reconnect (a reply twice is better than none).
+            for item, _ in reversed(batch):
+                if isinstance(item, _Pending):
+                    self._inbox.put_back(item)
+            raise _first_error(group) from None
+
+    def _reply_payload(self, item: _Pending | _Dropped | int) -> bytes:
         if isinstance(item, _Dropped):
-            payload = dropped_reply_json(
+            return dropped_reply_json(
                 self._settings.treadmill_id,
                 count=item.count,
                 request_ids=item.request_ids,
                 topic=item.topic,
                 closing=item.closing,
             )
-        elif isinstance(item, int):
+        if isinstance(item, int):
             merged = RemoteCommand(
                 CommandName.STOP,
                 detail=f"{item} more stop(s) arrived at once and were taken; one reply for them",
             )
-            payload = reply_json(
-                self._settings.treadmill_id, merged, topic=self._inbox.merged_topic
-            )
-        else:
-            payload = self._answer(item)
-        try:
-            await client.publish(topic, payload, qos=_QOS_AT_LEAST_ONCE)
-        except aiomqtt.MqttError:
-            if isinstance(item, _Pending):
-                self._inbox.put_back(item)
-            raise
+            return reply_json(self._settings.treadmill_id, merged, topic=self._inbox.merged_topic)
+        return self._answer(item)
 
     def _answer(self, item: _Pending) -> bytes:
         """Act on ``item`` if not yet done, log the outcome and build its reply (once)."""
