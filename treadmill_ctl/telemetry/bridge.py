@@ -82,8 +82,9 @@ DEFAULT_INBOX: Final = 256
 _URGENT_REPLIES: Final = 256
 """Stop replies waiting to be sent; beyond that, further stops (still acted on) share one."""
 _MAX_DROPPED_IDS: Final = 32
-_REPLY_BATCH: Final = 32
-"""Commands acted on, and replies published at once, per turn of the answering task."""
+_REPLY_BATCH: Final = 8
+"""Commands acted on, and replies published at once, per turn of the answering task
+(aiomqtt warns above 10 publishes waiting for the broker at once)."""
 SHORT_LIVED_S: Final = 10.0
 """A connection the broker closes sooner than this after it was made counts as short-lived."""
 FLAP_WINDOW_S: Final = 60.0
