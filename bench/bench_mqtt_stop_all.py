@@ -49,7 +49,7 @@ from treadmill_ctl.ftms.link import DataReceived, FtmsLink, LinkEvent
 from treadmill_ctl.profiles import build_plan, load_profile
 from treadmill_ctl.safety import Limits
 from treadmill_ctl.session.clock import LoopClock
-from treadmill_ctl.session.events import SessionPhase
+from treadmill_ctl.session.events import ControlOutcome, SessionPhase
 from treadmill_ctl.session.runner import STOPPED_KMH, SessionRunner, SessionSummary
 from treadmill_ctl.telemetry.bridge import MqttBridge
 from treadmill_ctl.telemetry.mqtt_settings import MqttSettings
@@ -159,11 +159,11 @@ class TimedRunner(SessionRunner):
     stop_requested: asyncio.Event | None = None
 
     @override
-    def emergency_stop(self, source: str) -> None:
+    def emergency_stop(self, source: str) -> ControlOutcome:
         if self.stop_requested is not None and not self.stop_requested.is_set():
             self.stop_requested_s = time.perf_counter()
             self.stop_requested.set()
-        super().emergency_stop(source)
+        return super().emergency_stop(source)
 
 
 @dataclass(slots=True)

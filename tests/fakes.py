@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Final
 
+from treadmill_ctl.session.events import ControlOutcome
+
 if TYPE_CHECKING:
     from treadmill_ctl.session.events import SessionControl
 
@@ -38,8 +40,12 @@ class RecordingControl:
     def start(self, source: object) -> None:
         self._record("start", source)
 
-    def pause(self, source: object) -> None:
+    def pause(self, source: object) -> ControlOutcome:
         self._record("pause", source)
+        paused_before = any(what == "pause" for what, _ in self.calls[:-1])
+        if paused_before:  # as the governor answers: nothing to pause while paused
+            return ControlOutcome(accepted=False, detail="nothing to pause while paused")
+        return ControlOutcome(accepted=True)
 
     def resume(self, source: object) -> None:
         self._record("resume", source)

@@ -7,6 +7,9 @@ machine too. ``TREADMILL_MQTT_BROKER=amqtt`` (or ``mosquitto``) forces one.
 Use the fixtures with ``pytest_plugins = ["mqtt_broker"]`` in a test module:
 ``mqtt_broker`` is shared by a module (give each test its own treadmill id, since
 retained messages stay), ``restartable_mqtt_broker`` is a test's own, to kill.
+``gym_broker`` is mosquitto set up as a gym would: no anonymous clients, passwords
+(mosquitto_passwd), the ACL of ``docs/mosquitto-gym.acl`` and TLS with client
+certificates made by ``openssl`` for the test.
 """
 
 from __future__ import annotations
@@ -19,13 +22,14 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal
 
+import aiomqtt
 import pytest
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
 BrokerKind = Literal["mosquitto", "amqtt"]
 HOST: Final = "127.0.0.1"
@@ -178,6 +182,127 @@ def mqtt_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProc
 def restartable_mqtt_broker(tmp_path: Path) -> Iterator[BrokerProcess]:
     """A broker of the test's own, which it may kill and restart."""
     broker = BrokerProcess(tmp_path)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+# --- a gym's broker ---------------------------------------------------------------
+
+GYM_ACL: Final = Path(__file__).resolve().parent.parent / "docs/mosquitto-gym.acl"
+CONTROLLER_PASSWORD: Final = "gym/pa@ss:w\u00f6rd?#%41 1"  # noqa: S105 - a test value
+"""Every character a URL or a shell would mind: it must never be printed anywhere."""
+STAFF_PASSWORD: Final = "staff-secret-2"  # noqa: S105 - a test value
+DISPLAY_PASSWORD: Final = "display-secret-3"  # noqa: S105 - a test value
+
+
+def _run(*command: str, cwd: Path) -> None:
+    subprocess.run(command, cwd=cwd, check=True, capture_output=True)  # noqa: S603
+
+
+def make_certificates(folder: Path) -> None:
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, with openssl."""
+    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+    _run(
+        "openssl", "req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+        "-subj", "/CN=treadmill_ctl test CA",
+        "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        cwd=folder,
+    )  # fmt: skip
+    for name, usage in (("server", "serverAuth"), ("client", "clientAuth")):
+        extensions = folder / f"{name}.ext"
+        extensions.write_text(
+            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+            f"extendedKeyUsage={usage}\nsubjectAltName=IP:127.0.0.1\n"
+            "authorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n"
+        )
+        _run(
+            "openssl", "req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr",
+            "-subj", f"/CN={name}", cwd=folder,
+        )  # fmt: skip
+        _run(
+            "openssl", "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey",
+            "ca.key", "-CAcreateserial", "-out", f"{name}.pem", "-days", "2",
+            "-extfile", extensions.name, cwd=folder,
+        )  # fmt: skip
+
+
+class GymBroker(BrokerProcess):
+    """mosquitto with no anonymous access, a password file, the gym ACL and TLS only."""
+
+    def __init__(self, workdir: Path) -> None:
+        super().__init__(workdir, kind="mosquitto")
+        self.folder = workdir
+        self.passwords = {
+            "lane7": CONTROLLER_PASSWORD,
+            "staff": STAFF_PASSWORD,
+            "display": DISPLAY_PASSWORD,
+        }
+        """Each user's password (the controller's has every character URLs mind)."""
+
+    @property
+    def url(self) -> str:
+        """``mqtts://127.0.0.1:<port>``."""
+        return f"mqtts://{self.host}:{self.port}"
+
+    def _command(self) -> list[str]:
+        folder = self.folder
+        lines = [
+            "per_listener_settings false",
+            "allow_anonymous false",
+            f"password_file {folder / 'passwd'}",
+            f"acl_file {GYM_ACL}",
+            f"listener {self.port} {self.host}",
+            f"cafile {folder / 'ca.pem'}",
+            f"certfile {folder / 'server.pem'}",
+            f"keyfile {folder / 'server.key'}",
+            "require_certificate true",
+            "persistence false",
+            "log_dest stderr",
+            "log_type all",
+        ]
+        if os.geteuid() == 0:
+            lines.append("user root")
+        config = folder / "gym.conf"
+        config.write_text("\n".join(lines) + "\n")
+        return [shutil.which("mosquitto") or "mosquitto", "-c", str(config)]
+
+    def client(
+        self, username: str | None, password: str | None, *, certificate: bool = True
+    ) -> aiomqtt.Client:
+        folder = self.folder
+        tls = aiomqtt.TLSParameters(
+            ca_certs=str(folder / "ca.pem"),
+            certfile=str(folder / "client.pem") if certificate else None,
+            keyfile=str(folder / "client.key") if certificate else None,
+        )
+        return aiomqtt.Client(
+            self.host,
+            self.port,
+            username=username,
+            password=password,
+            tls_params=tls,
+            timeout=READY_TIMEOUT_S,
+        )
+
+
+@pytest.fixture
+def gym_broker(tmp_path: Path) -> Iterator[GymBroker]:
+    """The gym's broker; mosquitto, mosquitto_passwd and openssl are needed (.ci/run)."""
+    for tool in ("mosquitto", "mosquitto_passwd", "openssl"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} is needed for the gym broker test; .ci/run installs it")
+    folder = tmp_path / "broker"
+    folder.mkdir()
+    make_certificates(folder)
+    passwd = str(folder / "passwd")
+    _run("mosquitto_passwd", "-c", "-b", passwd, "lane7", CONTROLLER_PASSWORD, cwd=folder)
+    _run("mosquitto_passwd", "-b", passwd, "staff", STAFF_PASSWORD, cwd=folder)
+    _run("mosquitto_passwd", "-b", passwd, "display", DISPLAY_PASSWORD, cwd=folder)
+    broker = GymBroker(folder)
     broker.start()
     try:
         yield broker

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
     from pathlib import Path
 
-    from mqtt_broker import BrokerProcess
+    from mqtt_broker import BrokerProcess, GymBroker
 
 pytest_plugins = ["mqtt_broker"]
 pytestmark = pytest.mark.asyncio
@@ -60,6 +60,11 @@ SESSION_S: Final = 20.0
 PLAN_TOP_KMH: Final = 2.0
 FIRST_SEGMENT_STEADY_UNTIL_S: Final = 29.0
 """The demo's first segment holds 2.0 km/h until 30 s: no write is due before that."""
+BUSY_STOP_S: Final = 0.5
+"""Session time from a stop request to the Stop write while the bridge is flooded, on a
+machine shared with other tests: 250 ms of real time at ``--speedup 2``. (The flooded
+runs use ``--speedup 2``: at 10, a hiccup of the machine is seconds of session time and
+trips the stale-data latch before the test gets to its stop.)"""
 EXIT_COMPLETED: Final = 0
 EXIT_STOPPED_BY_PERSON: Final = 3
 
@@ -157,9 +162,14 @@ class Controller:
 
 @contextlib.asynccontextmanager
 async def controller(
-    tmp_path: Path, broker: BrokerProcess, *, speedup: int
+    tmp_path: Path, broker: BrokerProcess | None, *, speedup: int, mqtt_url: str | None = None
 ) -> AsyncIterator[Controller]:
-    """Run the demo profile with ``--mqtt`` on ``broker``; kill it if the test leaves early."""
+    """Run the demo profile with ``--mqtt`` on ``broker``; kill it if the test leaves early.
+
+    ``mqtt_url=""`` leaves ``--mqtt`` out: the settings file's ``[mqtt]`` table is used.
+    """
+    url = mqtt_url if mqtt_url is not None else broker.url if broker is not None else ""
+    mqtt = ["--mqtt", url] if url else []
     seen = Witnesses(tmp_path / "session.jsonl", tmp_path / "trace.jsonl")
     env = os.environ | {
         "TREADMILL_CTL_CONFIG": str(tmp_path / "config.toml"),
@@ -178,8 +188,7 @@ async def controller(
             "--yes",
             "--plain",
             "--quiet",
-            "--mqtt",
-            broker.url,
+            *mqtt,
             "--sim-trace",
             str(seen.trace_path),
             "--record",
@@ -356,7 +365,16 @@ async def test_the_broker_dying_mid_session_changes_nothing_for_the_belt(
     async with controller(tmp_path, broker, speedup=20) as run:
         async with subscribed(broker) as before:
             await before.first(TOPICS.telemetry, "telemetry")
-            await run.session_time(8.0)
+            # the belt at the first segment's speed (on a busy machine the start comes later
+            # in the simulator's time, which runs 20 times faster than the wall clock)
+            await until(
+                lambda: any(
+                    abs(number(s, "belt_speed_kmh") - PLAN_TOP_KMH) <= 0.05
+                    for s in run.seen.refresh().samples()
+                ),
+                "the belt at the first segment's speed",
+                timeout_s=SESSION_S,
+            )
         broker.kill()
         killed_at_s = run.seen.trace_now_s()
         await until(
@@ -417,3 +435,203 @@ async def test_the_last_will_says_offline_when_the_controller_is_killed(
     assert will.payload == OFFLINE.encode()
     assert (retained.retain, retained.payload) == (True, OFFLINE.encode())
     assert run.seen.events("session.ended") == []
+
+
+async def test_hostile_payloads_and_a_burst_never_hide_the_stop(
+    tmp_path: Path, restartable_mqtt_broker: BrokerProcess
+) -> None:
+    """Overflowing numbers, then 300 messages at once, then a stop: the belt stops at once."""
+    broker = restartable_mqtt_broker
+    overflow = b'{"command": "nudge_speed", "delta_kmh": ' + b"9" * 400 + b"}"
+    async with subscribed(broker) as watcher, controller(tmp_path, broker, speedup=2) as run:
+        await watcher.first(
+            TOPICS.availability, "the controller online", lambda m: m.payload == b"online"
+        )
+        await run.belt_moving()
+        for _ in range(10):
+            await watcher.client.publish(TOPICS.cmd, overflow, qos=1)
+        for index in range(300):
+            await watcher.client.publish(
+                TOPICS.cmd, json.dumps({"command": "jump", "id": index}), qos=0
+            )
+        await watcher.publish(TOPICS.cmd, {"command": "stop", "id": "after-burst"})
+        reply = await watcher.first(
+            TOPICS.reply, "the stop's reply", lambda m: m.json()["id"] == "after-burst"
+        )
+        status = await run.exit_status()
+
+        def burst_answered() -> int:
+            """Burst messages answered one by one or counted in a "dropped" reply."""
+            replies = [m.json() for m in watcher.on(TOPICS.reply)]
+            dropped = [r["dropped"] for r in replies if r.get("reason") == "dropped"]
+            ones = sum(
+                1 for r in replies if isinstance(r["id"], int) and r.get("reason") != "dropped"
+            )
+            return ones + sum(d for d in dropped if isinstance(d, int))
+
+        await until(lambda: burst_answered() >= 300, "every burst message answered")
+        replies = [m.json() for m in watcher.on(TOPICS.reply)]
+    seen = run.seen
+
+    assert reply.json()["accepted"] is True
+    assert status == EXIT_STOPPED_BY_PERSON
+    (request,) = seen.events("session.emergency_stop")
+    latency_s, _ = stop_latency_s(seen, number(request, "t"))
+    assert latency_s <= BUSY_STOP_S, latency_s
+    assert number(seen.samples()[-1], "belt_speed_kmh") <= STOPPED_KMH
+    # never knocked off the broker: one connection the whole session
+    assert len(seen.events("mqtt.connected")) == 1
+    assert seen.events("mqtt.connection_lost") == []
+    refused = [r for r in replies if r.get("reason") == "bad_argument"]
+    assert len(refused) >= 10
+    assert burst_answered() == 300  # every one answered, none twice, none in silence
+
+
+async def test_a_remote_pause_while_paused_is_answered_with_what_the_governor_decided(
+    tmp_path: Path, restartable_mqtt_broker: BrokerProcess
+) -> None:
+    """The second of two pauses is refused by the governor: the reply says so."""
+    broker = restartable_mqtt_broker
+    # --speedup 2: the dry run's stand-in resumes a pause at its next tick (50 ms real
+    # here), and both pauses must meet the paused session.
+    async with subscribed(broker) as watcher, controller(tmp_path, broker, speedup=2) as run:
+        await watcher.first(
+            TOPICS.availability, "the controller online", lambda m: m.payload == b"online"
+        )
+        await run.belt_moving()
+        async with asyncio.TaskGroup() as together:  # on the wire back to back
+            together.create_task(watcher.publish(TOPICS.cmd, {"command": "pause", "id": "p1"}))
+            together.create_task(watcher.publish(TOPICS.cmd, {"command": "pause", "id": "p2"}))
+        await until(lambda: len(watcher.on(TOPICS.reply)) >= 2, "two replies")
+        await watcher.publish(TOPICS.cmd, {"command": "stop"})
+        status = await run.exit_status()
+    replies = {m.json()["id"]: m.json() for m in watcher.on(TOPICS.reply)}
+
+    assert replies["p1"]["accepted"] is True
+    assert (replies["p2"]["accepted"], replies["p2"]["reason"]) == (False, "declined")
+    assert "nothing to pause" in str(replies["p2"]["detail"])
+    refusals = [e for e in run.seen.events("governor.refused") if e["item"] == "Pause"]
+    assert len(refusals) == 1
+    assert status == EXIT_STOPPED_BY_PERSON
+
+
+# --- a gym's broker: passwords, the ACL of docs/, TLS with client certificates -------
+
+GYM_TOPICS: Final = Topics(prefix=DEFAULT_PREFIX, treadmill_id="lane7")
+
+
+def write_gym_settings(tmp_path: Path, broker: GymBroker) -> None:
+    """The controller's settings file: user lane7, its password in a file of its own."""
+    password_file = tmp_path / "lane7.pw"
+    password_file.write_text(broker.passwords["lane7"] + "\n", encoding="utf-8")
+    password_file.chmod(0o600)
+    folder = broker.folder
+    config = tmp_path / "config.toml"
+    config.write_text(
+        "[mqtt]\n"
+        f'url = "{broker.url}"\n'
+        'username = "lane7"\n'
+        'treadmill_id = "lane7"\n'
+        'password_file = "lane7.pw"\n'
+        f'ca_file = "{folder / "ca.pem"}"\n'
+        f'cert_file = "{folder / "client.pem"}"\n'
+        f'key_file = "{folder / "client.key"}"\n'
+        "discovery = false\n"
+    )
+    config.chmod(0o600)
+
+
+def password_forms(password: str) -> set[str]:
+    """The ways a password could show up in text: as it is, JSON-escaped, URL-encoded."""
+    from urllib.parse import quote  # noqa: PLC0415
+
+    return {password, json.dumps(password)[1:-1], quote(password, safe=""), quote(password)}
+
+
+async def test_a_gym_broker_with_passwords_an_acl_and_tls_lets_staff_stop_and_no_one_else(
+    tmp_path: Path, gym_broker: GymBroker
+) -> None:
+    """The ACL of docs/: staff stop all treadmills; a display and strangers cannot."""
+    broker = gym_broker
+    write_gym_settings(tmp_path, broker)
+    topics = GYM_TOPICS
+    async with (
+        broker.client("staff", broker.passwords["staff"]) as staff,
+        controller(tmp_path, broker, speedup=2, mqtt_url="") as run,
+    ):
+        watcher = Subscriber(staff)
+        await staff.subscribe(f"{topics.base}/#", qos=1)
+        async with asyncio.TaskGroup() as tasks:
+            collector = tasks.create_task(watcher.collect())
+            await watcher.first(
+                topics.availability, "lane7 online over TLS", lambda m: m.payload == b"online"
+            )
+            await run.belt_moving()
+
+            # the broker refuses a wrong password, and a client without a certificate
+            with pytest.raises(aiomqtt.MqttError):
+                async with broker.client("staff", "wrong"):
+                    pass
+            with pytest.raises(aiomqtt.MqttError):
+                async with broker.client("staff", broker.passwords["staff"], certificate=False):
+                    pass
+            # a display may connect, but its stops never reach the treadmill
+            async with broker.client("display", broker.passwords["display"]) as display:
+                for topic in (topics.cmd, topics.broadcast_cmd):
+                    await display.publish(topic, json.dumps({"command": "stop", "id": "d"}), qos=1)
+            await watcher.publish(topics.cmd, {"command": "jump", "id": "marker"})
+            await watcher.first(  # the display's stop, if let through, comes first
+                topics.reply, "the marker's reply", lambda m: m.json()["id"] in {"marker", "d"}
+            )
+            display_got_through = [m for m in watcher.on(topics.reply) if m.json()["id"] == "d"]
+            assert display_got_through == [], "the ACL let a display stop the treadmill"
+            assert stop_writes(run.seen.refresh()) == []
+
+            await watcher.publish(topics.broadcast_cmd, {"command": "stop", "id": "staff-all"})
+            reply = await watcher.first(
+                topics.reply, "the staff stop's reply", lambda m: m.json()["id"] == "staff-all"
+            )
+            status = await run.exit_status()
+            collector.cancel()
+    seen = run.seen
+
+    assert reply.json()["accepted"] is True
+    assert reply.json()["topic"] == topics.broadcast_cmd
+    assert status == EXIT_STOPPED_BY_PERSON
+    (accepted,) = seen.events("mqtt.command_accepted")
+    assert accepted["request_id"] == "staff-all"
+    (request,) = seen.events("session.emergency_stop")
+    stop_latency_s(seen, number(request, "t"))  # a Stop reached the belt, none before
+    assert number(seen.samples()[-1], "belt_speed_kmh") <= STOPPED_KMH
+    assert seen.events("mqtt.settings_warning") == []  # both files are 0600
+
+    # The password is nowhere: not in the output, the record, the trace, the broker's log.
+    texts = files_under(tmp_path, but=tmp_path / "lane7.pw")
+    assert set(texts) >= {"output.txt", "session.jsonl", "trace.jsonl", "broker/broker-1.log"}
+    assert "lane7" in texts["broker/broker-1.log"]  # the log is there, and it is verbose
+    for name, text in texts.items():
+        for form in password_forms(broker.passwords["lane7"]):
+            assert form not in text, name
+
+
+def files_under(folder: Path, *, but: Path) -> dict[str, str]:
+    """Every file under ``folder`` but one, by name, as text."""
+    return {
+        str(path.relative_to(folder)): path.read_bytes().decode("utf-8", "replace")
+        for path in folder.rglob("*")
+        if path.is_file() and path != but
+    }
+
+
+async def test_a_password_in_a_bad_mqtt_url_is_never_printed(tmp_path: Path) -> None:
+    """An unencoded / or @ in --mqtt's password: the error quotes the URL redacted."""
+    secret = "pa/ss@word"  # noqa: S105 - a test value
+    url = f"mqtt://user:{secret}@127.0.0.1:9/x"  # refused before any broker is tried
+    async with controller(tmp_path, None, speedup=20, mqtt_url=url) as run:
+        status = await run.exit_status(SESSION_S)
+    texts = files_under(tmp_path, but=tmp_path / "none")
+    assert status != 0
+    assert "MQTT URL" in texts["output.txt"]
+    for part in (secret, "pa/ss", "ss@word"):
+        for name, text in texts.items():
+            assert part not in text, name

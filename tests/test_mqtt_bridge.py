@@ -20,12 +20,23 @@ import aiomqtt
 import pytest
 import structlog
 from fakes import RecordingControl
+from rich.console import Console
 
-from treadmill_ctl.session.events import SegmentView, SessionEvent, SessionPhase, SessionSnapshot
-from treadmill_ctl.telemetry.bridge import MqttBridge
+from treadmill_ctl.session.events import (
+    SegmentView,
+    SessionEvent,
+    SessionPhase,
+    SessionSnapshot,
+)
+from treadmill_ctl.telemetry.bridge import (
+    STATUS_EVENT,
+    MqttBridge,
+    MqttStatus,
+)
 from treadmill_ctl.telemetry.discovery import STOP_PRESS_PAYLOAD
-from treadmill_ctl.telemetry.mqtt_settings import MqttSettings
+from treadmill_ctl.telemetry.mqtt_settings import GUARANTEED_CLIENT_ID_CHARS, MqttSettings
 from treadmill_ctl.telemetry.topics import Topics
+from treadmill_ctl.ui.dashboard import Dashboard
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -499,3 +510,160 @@ class TestBrokerTrouble:
                 controller.kill()
             await controller.wait()
         assert will.payload == b"offline"
+
+
+class StatusWatcher:
+    """A status observer, as the dashboard is one: keeps every status event."""
+
+    def __init__(self) -> None:
+        self.events: list[SessionEvent] = []
+
+    def on_snapshot(self, snapshot: SessionSnapshot) -> None:
+        pass
+
+    def on_event(self, event: SessionEvent) -> None:
+        self.events.append(event)
+
+    def on_cue(self, cue: object) -> None:
+        pass
+
+    @property
+    def statuses(self) -> list[str]:
+        return [str(event.fields["status"]) for event in self.events]
+
+
+class TestHostileNetwork:
+    """A hostile or merely busy network cannot silence the bridge or hide a stop."""
+
+    async def test_an_overflowing_number_is_answered_and_the_next_stop_gets_through(
+        self, mqtt_broker: BrokerProcess
+    ) -> None:
+        control = RecordingControl()
+        overflow = '{"command": "nudge_speed", "delta_kmh": ' + "9" * 400 + ', "id": "big"}'
+        async with (
+            connected_bridge(settings_for(mqtt_broker), control) as bridge,
+            listening(mqtt_broker, bridge.topics.reply) as listener,
+        ):
+            for _ in range(10):
+                await listener.command(bridge.topics.cmd, overflow)
+            await listener.command(bridge.topics.cmd, '{"command": "stop", "id": "s"}')
+            replies = [await listener.next_json(bridge.topics.reply) for _ in range(11)]
+            still_connected = bridge.is_connected
+        # the stop may overtake refusals still waiting: stops are answered first
+        (stop,) = [r for r in replies if r["id"] == "s"]
+        assert stop["accepted"] is True
+        assert [r["reason"] for r in replies if r["id"] == "big"] == ["bad_argument"] * 10
+        assert control.calls == [("emergency_stop", "mqtt")]
+        assert still_connected
+        assert bridge.stats.connections == 1
+
+    async def test_a_stop_after_a_burst_of_300_is_acted_on_and_answered(
+        self, mqtt_broker: BrokerProcess
+    ) -> None:
+        control = RecordingControl()
+        settings = settings_for(mqtt_broker)
+        async with (
+            connected_bridge(settings, control, inbox_capacity=16) as bridge,
+            listening(mqtt_broker, bridge.topics.reply) as listener,
+        ):
+            for index in range(300):  # QoS 0: as fast as the socket takes them
+                await listener.client.publish(
+                    bridge.topics.cmd, json.dumps({"command": "pause", "id": index}), qos=0
+                )
+            await listener.command(bridge.topics.cmd, '{"command": "stop", "id": "after"}')
+            await control.wait_for_calls(1)
+            stop_reply: dict[str, object] | None = None
+            answered: set[object] = set()
+            dropped = 0
+            async with asyncio.timeout(WAIT_S * 3):
+                while stop_reply is None or len(answered) + dropped < 300:
+                    reply = await listener.next_json(bridge.topics.reply)
+                    if reply["id"] == "after":
+                        stop_reply = reply
+                    elif reply.get("reason") == "dropped":
+                        dropped += int(reply["dropped"])  # type: ignore[call-overload]
+                    else:
+                        answered.add(reply["id"])
+            still_connected = bridge.is_connected
+        assert stop_reply["accepted"] is True
+        assert ("emergency_stop", "mqtt") in control.calls
+        # every message of the burst was answered, one by one or as dropped, never silence
+        assert len(answered) + dropped == 300
+        assert dropped > 0, "the burst never filled the inbox of 16; the test means nothing"
+        assert bridge.stats.commands_dropped == dropped
+        assert still_connected
+        assert bridge.stats.connections == 1
+
+    async def test_a_pause_while_paused_is_answered_as_the_session_decided(
+        self, mqtt_broker: BrokerProcess
+    ) -> None:
+        async with (
+            connected_bridge(settings_for(mqtt_broker)) as bridge,
+            listening(mqtt_broker, bridge.topics.reply) as listener,
+        ):
+            await listener.command(bridge.topics.cmd, '{"command": "pause", "id": 1}')
+            first = await listener.next_json(bridge.topics.reply)
+            await listener.command(bridge.topics.cmd, '{"command": "pause", "id": 2}')
+            second = await listener.next_json(bridge.topics.reply)
+        assert first["accepted"] is True
+        assert (second["accepted"], second["reason"]) == (False, "declined")
+        assert second["detail"] == "nothing to pause while paused"
+
+
+class TestClientId:
+    async def test_each_run_gets_its_own_short_random_client_id(
+        self, mqtt_broker: BrokerProcess
+    ) -> None:
+        settings = settings_for(mqtt_broker)
+        watchers = [StatusWatcher(), StatusWatcher()]
+        async with (
+            connected_bridge(settings) as first,
+            connected_bridge(settings) as second,  # the same treadmill id
+        ):
+            first.add_status_observer(watchers[0])
+            second.add_status_observer(watchers[1])
+            await asyncio.sleep(0.5)  # long enough for a takeover to knock one off
+            both_up = (first.is_connected, second.is_connected)
+        assert first.client_id != second.client_id
+        assert all(
+            len(b.client_id) <= GUARANTEED_CLIENT_ID_CHARS and b.client_id.startswith("tmctl-")
+            for b in (first, second)
+        )
+        assert both_up == (True, True)
+        assert [w.statuses for w in watchers] == [["up"], ["up"]]
+
+    async def test_a_takeover_of_a_pinned_client_id_is_detected_logged_and_shown(
+        self, mqtt_broker: BrokerProcess
+    ) -> None:
+        pinned = f"pinned-{uuid.uuid4().hex[:8]}"
+        settings = settings_for(mqtt_broker, client_id=pinned)
+        watcher = StatusWatcher()
+        console = Console(width=120, record=True, color_system=None)
+        dashboard = Dashboard(console=console)  # never entered: no live drawing in a test
+        dashboard.on_snapshot(snapshot())
+        with structlog.testing.capture_logs() as logs:
+            async with connected_bridge(settings) as bridge:
+                bridge.add_status_observer(watcher)
+                bridge.add_status_observer(dashboard)
+                async with asyncio.timeout(WAIT_S * 2):
+                    while bridge.status.status is not MqttStatus.TAKEN_OVER:
+                        await bridge.wait_connected()
+                        # another client with our id: the broker drops the older one (us)
+                        async with aiomqtt.Client(
+                            mqtt_broker.host, mqtt_broker.port, identifier=pinned
+                        ):
+                            await until(lambda: not bridge.is_connected)
+                line = bridge.status.line()
+        assert watcher.statuses[0] == "up"
+        assert "taken_over" in watcher.statuses
+        taken = next(e for e in watcher.events if e.fields["status"] == "taken_over")
+        assert taken.kind == STATUS_EVENT
+        assert pinned in str(taken.fields["detail"])
+        assert line.startswith("TAKEN OVER: ")
+        console.print(dashboard.renderable())
+        assert "MQTT TAKEN OVER: the broker closed the connection" in console.export_text()
+        statuses = [log for log in logs if log["event"] == "mqtt.status"]
+        assert any(
+            log["status"] == "taken_over" and log["log_level"] == "warning" for log in statuses
+        )
+        assert any(log["event"] == "mqtt.client_id_pinned" for log in logs)

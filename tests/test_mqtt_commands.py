@@ -5,16 +5,20 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from treadmill_ctl.session.events import ControlOutcome
 from treadmill_ctl.telemetry.commands import (
+    MAX_PAYLOAD_BYTES,
     CommandName,
     RefusalReason,
     Refused,
     RemoteCommand,
     decide,
     dispatch,
+    dropped_reply_json,
+    json_depth,
     reply_json,
 )
 
@@ -228,3 +232,149 @@ class TestReplies:
         outcome = _decide('{"command": "pause", "id": 42}')
         reply = json.loads(reply_json("lane3", outcome, topic="gym/all/cmd"))
         assert (reply["command"], reply["accepted"], reply["id"]) == ("pause", True, 42)
+
+
+class TestHostilePayloads:
+    """Anyone on the broker can send anything: every payload gets an outcome, none raises."""
+
+    def test_a_400_digit_delta_is_refused_not_an_overflow(self) -> None:
+        payload = b'{"command": "nudge_speed", "delta_kmh": ' + b"9" * 400 + b"}"
+        outcome = _decide(payload, allow=True)
+        assert isinstance(outcome, Refused)
+        assert outcome.reason is RefusalReason.BAD_ARGUMENT
+        assert "delta_kmh" in outcome.detail
+
+    @pytest.mark.parametrize(
+        "junk",
+        ["9" * 400, "-" + "9" * 400, "1e400", "NaN", "Infinity", "-Infinity", "[" * 7 + "]" * 7],
+    )
+    def test_a_stop_carrying_hostile_numbers_is_still_a_stop(self, junk: str) -> None:
+        payload = f'{{"command": "stop", "id": {junk}, "delta_kmh": {junk}}}'.encode()
+        outcome = _decide(payload)
+        assert isinstance(outcome, RemoteCommand)
+        assert outcome.name is CommandName.STOP
+        assert outcome.request_id is None  # a number out of range is no id
+
+    def test_a_huge_integer_id_is_not_echoed_and_the_command_is_refused(self) -> None:
+        outcome = _decide('{"command": "pause", "id": ' + "7" * 30 + "}")
+        assert isinstance(outcome, Refused)
+        assert (outcome.reason, outcome.request_id) == (RefusalReason.BAD_ARGUMENT, None)
+
+    @pytest.mark.parametrize("depth", [9, 100, 500])
+    def test_deep_nesting_is_refused_before_json_parses_it(self, depth: int) -> None:
+        payload = ('{"command": "pause", "x": ' + "[" * depth + "]" * depth + "}").encode()
+        outcome = decide(payload[:MAX_PAYLOAD_BYTES], allow_remote_control=True)
+        assert isinstance(outcome, Refused)
+        assert outcome.reason is RefusalReason.MALFORMED_JSON
+
+    def test_brackets_inside_strings_do_not_count_as_nesting(self) -> None:
+        assert json_depth('{"a": "[[[[[[[[[[[[\\"[[[["}') == 1
+        outcome = _decide('{"command": "pause", "id": "[[[[[[[[[[[[[[[[[["}')
+        assert isinstance(outcome, RemoteCommand)
+
+    def test_a_repeated_command_key_is_refused_unless_one_is_a_stop(self) -> None:
+        twice = _decide('{"command": "pause", "command": "end"}')
+        assert isinstance(twice, Refused)
+        assert twice.reason is RefusalReason.BAD_ARGUMENT
+        stop_hidden = _decide('{"command": "stop", "command": "start"}')
+        assert isinstance(stop_hidden, RemoteCommand)
+        assert stop_hidden.name is CommandName.STOP
+
+    def test_control_characters_in_a_command_name_are_not_repeated_raw(self) -> None:
+        outcome = _decide('{"command": "\\u001b[2Jfly"}')
+        assert isinstance(outcome, Refused)
+        assert "\x1b" not in outcome.detail
+
+    @given(
+        st.recursive(
+            st.none()
+            | st.booleans()
+            | st.integers()
+            | st.floats()
+            | st.text(max_size=10)
+            | st.sampled_from(["stop", "pause", "nudge_speed", "end", "start"]),
+            lambda children: (
+                st.lists(children, max_size=3)
+                | st.dictionaries(
+                    st.sampled_from(["command", "id", "delta_kmh", "x"]), children, max_size=4
+                )
+            ),
+            max_leaves=12,
+        ),
+        st.booleans(),
+        st.booleans(),
+    )
+    @example({"command": "nudge_speed", "delta_kmh": 10**400}, True, False)  # noqa: FBT003
+    @example({"command": "stop", "id": 10**400}, False, False)  # noqa: FBT003
+    @example({"command": "pause", "x": [[[[[[[[[[]]]]]]]]]]}, False, False)  # noqa: FBT003
+    @settings(derandomize=True, max_examples=400, deadline=None)
+    def test_fuzz_any_json_value_gets_an_outcome_and_a_reply_never_an_exception(
+        self,
+        value: object,
+        allow: bool,  # noqa: FBT001 - drawn by hypothesis
+        retained: bool,  # noqa: FBT001
+    ) -> None:
+        try:
+            payload = json.dumps(value).encode()
+        except ValueError:
+            return
+        outcome = decide(payload, allow_remote_control=allow, retained=retained)
+        reply = json.loads(reply_json("tm1", outcome, topic="p/tm1/cmd"))
+        assert reply["accepted"] is isinstance(outcome, RemoteCommand)
+        if isinstance(outcome, RemoteCommand):
+            assert outcome.name not in {CommandName.START, CommandName.REARM}
+            assert outcome.delta_kmh is None or abs(outcome.delta_kmh) <= 1.0
+
+    @given(st.binary(max_size=MAX_PAYLOAD_BYTES + 8))
+    @example(b"[" * 600 + b"]" * 400)
+    @example(b'{"command": "nudge_speed", "delta_kmh": ' + b"9" * 900 + b"}")
+    @example(b'{"command": "stop", "id": 1' + b"0" * 900 + b"}")
+    @settings(derandomize=True, max_examples=400, deadline=None)
+    def test_fuzz_any_bytes_get_an_outcome_never_an_exception(self, payload: bytes) -> None:
+        outcome = decide(payload, allow_remote_control=True)
+        assert isinstance(outcome, RemoteCommand | Refused)
+        json.loads(reply_json("tm1", outcome, topic="p/tm1/cmd"))
+
+
+class _Answering(_Recorder):
+    """A control that answers like the runner: refuses a pause while paused."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paused = False
+
+    def pause(self, source: str) -> ControlOutcome:  # type: ignore[override]
+        super().pause(source)
+        if self.paused:
+            return ControlOutcome(accepted=False, detail="nothing to pause while paused")
+        self.paused = True
+        return ControlOutcome(accepted=True)
+
+
+class TestTruthfulReplies:
+    def test_a_pause_while_paused_is_answered_declined_with_the_governors_reason(self) -> None:
+        control = _Answering()
+        command = RemoteCommand(CommandName.PAUSE, request_id="p2")
+        first = dispatch(command, control)
+        second = dispatch(command, control)
+        assert json.loads(reply_json("tm", first, topic="t"))["accepted"] is True
+        reply = json.loads(reply_json("tm", second, topic="t"))
+        assert (reply["accepted"], reply["reason"], reply["id"]) == (False, "declined", "p2")
+        assert reply["detail"] == "nothing to pause while paused"
+
+    def test_a_limit_the_governor_applied_is_in_the_reply(self) -> None:
+        class Limiting(_Recorder):
+            def nudge_speed(self, delta_kmh: float, source: str) -> ControlOutcome:  # type: ignore[override]
+                super().nudge_speed(delta_kmh, source)
+                return ControlOutcome(accepted=True, detail="target capped at 3.0 km/h")
+
+        outcome = dispatch(RemoteCommand(CommandName.NUDGE_SPEED, delta_kmh=0.5), Limiting())
+        reply = json.loads(reply_json("tm", outcome, topic="t"))
+        assert (reply["accepted"], reply["detail"]) == (True, "target capped at 3.0 km/h")
+
+    def test_dropped_commands_get_one_reply_with_their_count_and_ids(self) -> None:
+        reply = json.loads(
+            dropped_reply_json("tm", count=3, request_ids=["a", 2], topic="p/tm/cmd")
+        )
+        assert (reply["accepted"], reply["reason"], reply["dropped"]) == (False, "dropped", 3)
+        assert reply["dropped_ids"] == ["a", 2]

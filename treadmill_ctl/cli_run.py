@@ -341,6 +341,7 @@ class _Session:
                 runner.record_failed(record.failure)
             async with contextlib.AsyncExitStack() as stack:
                 mqtt = self._mqtt_settings(device)
+                bridge = None
                 if mqtt is not None:
                     from treadmill_ctl.telemetry.bridge import MqttBridge  # noqa: PLC0415
 
@@ -358,6 +359,8 @@ class _Session:
                     )
                 )
                 runner.add_observer(ui)
+                if bridge is not None:
+                    bridge.add_status_observer(ui)  # the dashboard's MQTT line
                 return await runner.run()
         raise AssertionError  # pragma: no cover - the block above always returns
 
@@ -370,12 +373,19 @@ class _Session:
 
         treadmill_id = topic_safe_id(device.address)
         if self._args.mqtt:
-            return MqttSettings.from_url(
+            settings = MqttSettings.from_command_line(
                 self._args.mqtt, treadmill_id=treadmill_id, ca_file=self._args.mqtt_ca_file
             )
-        if self._settings.mqtt:
-            return MqttSettings.from_mapping(self._settings.mqtt, treadmill_id=treadmill_id)
-        return None
+        elif self._settings.mqtt:
+            settings = MqttSettings.from_mapping(
+                self._settings.mqtt, treadmill_id=treadmill_id, settings_path=self._settings.path
+            )
+        else:
+            return None
+        for warning in settings.warnings:
+            _log.warning("mqtt.settings_warning", warning=warning)
+            print(f"WARNING: {warning}", file=sys.stderr)  # noqa: T201
+        return settings
 
     def _client_quirks(self, device: BLEDevice) -> ClientQuirks:
         # checked when the settings were read (config.load_settings)

@@ -130,33 +130,47 @@ class SessionObserver(Protocol):
         """Called for every cue for the person."""
 
 
+@dataclass(frozen=True, slots=True)
+class ControlOutcome:
+    """What the session decided about one request, for an answer that is true.
+
+    Attributes:
+        accepted: the governor acted on it (a stop is always accepted).
+        detail: the governor's reason when it refused, or what it changed (a limit).
+    """
+
+    accepted: bool
+    detail: str | None = None
+
+
 class SessionControl(Protocol):
     """What the dashboard, the hotkeys and the MQTT bridge may ask of a session.
 
     Each method returns at once; the request goes through the safety governor.
-    ``source`` names who asked (``"hotkey"``, ``"mqtt"``...), for the record.
+    ``source`` names who asked (``"hotkey"``, ``"mqtt"``...), for the record. The
+    answer says what the governor decided; ``None`` from a control that cannot tell.
     """
 
-    def emergency_stop(self, source: str) -> None:
+    def emergency_stop(self, source: str) -> ControlOutcome | None:
         """Latch and write Stop to the treadmill now, ahead of anything else."""
 
-    def start(self, source: str) -> None:
+    def start(self, source: str) -> ControlOutcome | None:
         """The person's start (or start again after a re-arm). Refused from remote."""
 
-    def pause(self, source: str) -> None:
+    def pause(self, source: str) -> ControlOutcome | None:
         """Pause the belt (ramps down); ``resume`` continues."""
 
-    def resume(self, source: str) -> None:
+    def resume(self, source: str) -> ControlOutcome | None:
         """Resume after a pause; a person's action."""
 
-    def toggle_pause(self, source: str) -> None:
+    def toggle_pause(self, source: str) -> ControlOutcome | None:
         """Pause when running, resume when paused."""
 
-    def rearm(self, source: str) -> None:
+    def rearm(self, source: str) -> ControlOutcome | None:
         """Leave a latch; the belt stays still until the person starts again."""
 
-    def end(self, source: str) -> None:
+    def end(self, source: str) -> ControlOutcome | None:
         """End the session with a normal ramp down and a stop."""
 
-    def nudge_speed(self, delta_kmh: float, source: str) -> None:
+    def nudge_speed(self, delta_kmh: float, source: str) -> ControlOutcome | None:
         """Change the target speed a little, within the caps."""

@@ -75,6 +75,7 @@ from treadmill_ctl.safety import (
 from treadmill_ctl.safety import Cue as GovernorCue
 from treadmill_ctl.safety.states import Direction, GovernorState
 from treadmill_ctl.session.events import (
+    ControlOutcome,
     Cue,
     SegmentView,
     SessionEnd,
@@ -293,46 +294,50 @@ class SessionRunner:
 
     # -- what the outside may ask (SessionControl) -------------------------------
 
-    def emergency_stop(self, source: str) -> None:
+    def emergency_stop(self, source: str) -> ControlOutcome:
         """Latch and write Stop now, ahead of anything queued; log it after."""
         self._request(EmergencyStop(source))
         _log.warning("session.emergency_stop", source=source)
+        return ControlOutcome(accepted=True)
 
     def interrupt(self, source: str) -> None:
         """Ctrl-C, SIGTERM: stop now and end the session (no re-arm)."""
         self._interrupted_by = source
         self.emergency_stop(source)
 
-    def start(self, source: str) -> None:
+    def start(self, source: str) -> ControlOutcome:
         """The person's start, or start again after a re-arm."""
-        self._begin(Start(by_person=source in PERSON_SOURCES), source)
+        return self._begin(Start(by_person=source in PERSON_SOURCES), source)
 
-    def resume(self, source: str) -> None:
+    def resume(self, source: str) -> ControlOutcome:
         """Resume after a pause or a turn-around; a person's action."""
-        self._begin(Resume(by_person=source in PERSON_SOURCES), source)
+        return self._begin(Resume(by_person=source in PERSON_SOURCES), source)
 
-    def pause(self, source: str) -> None:
+    def pause(self, source: str) -> ControlOutcome:
         """Pause the belt; log it after."""
-        self._request(Pause())
+        request = Pause()
+        outcome = _outcome(request, self._request(request))
         _log.info("session.paused", source=source)
+        return outcome
 
-    def toggle_pause(self, source: str) -> None:
+    def toggle_pause(self, source: str) -> ControlOutcome:
         """Pause when moving, resume when paused."""
         if self._phase is SessionPhase.PAUSED:
-            self.resume(source)
-        else:
-            self.pause(source)
+            return self.resume(source)
+        return self.pause(source)
 
-    def rearm(self, source: str) -> None:
+    def rearm(self, source: str) -> ControlOutcome:
         """Leave a latch; the belt stays still until the person starts again."""
         _log.info("governor.rearm_requested", source=source)
-        self._request(Rearm())
+        request = Rearm()
+        return _outcome(request, self._request(request))
 
-    def end(self, source: str) -> None:
+    def end(self, source: str) -> ControlOutcome:
         """End the session with a normal ramp down and a stop."""
         _log.info("session.end_requested", source=source)
         self._end_requested_by = source
-        self._request(End())
+        request = End()
+        return _outcome(request, self._request(request))
 
     def record_failed(self, error: Exception) -> None:
         """The session record can no longer be written: stop the belt, end the session.
@@ -352,15 +357,17 @@ class SessionRunner:
         else:
             loop.call_soon(self.interrupt, "record-failed")
 
-    def nudge_speed(self, delta_kmh: float, source: str) -> None:
+    def nudge_speed(self, delta_kmh: float, source: str) -> ControlOutcome:
         """Change the current target a little; the governor keeps it within the caps.
 
         A slow-down never goes below the treadmill's minimum speed (below it the
         belt would pause, and every resume start it again): it stops there, and says so.
         """
         governor = self._governor
-        if governor is None or not math.isfinite(delta_kmh):
-            return
+        if governor is None:
+            return ControlOutcome(accepted=False, detail="the treadmill is not connected yet")
+        if not math.isfinite(delta_kmh):
+            return ControlOutcome(accepted=False, detail=f"{delta_kmh!r} is not a speed change")
         current = governor.target_speed_kmh or 0.0
         direction = governor.pending_direction or governor.direction
         wanted = current + delta_kmh
@@ -368,21 +375,24 @@ class SessionRunner:
         if wanted < floor_kmh:
             if delta_kmh < 0 and current <= floor_kmh:
                 self._cue(Cue("speed_floor", f"Already at the slowest speed, {floor_kmh:g} km/h."))
-                return
+                return ControlOutcome(
+                    accepted=False, detail=f"already at the slowest speed, {floor_kmh:g} km/h"
+                )
             wanted = floor_kmh
             if delta_kmh < 0:
                 self._cue(Cue("speed_floor", f"Slowest speed: {floor_kmh:g} km/h."))
         _log.info("session.speed_nudged", source=source, delta_kmh=delta_kmh)
-        self._request(SetTarget(max(0.0, wanted), direction))
+        request = SetTarget(max(0.0, wanted), direction)
+        return _outcome(request, self._request(request))
 
-    def _begin(self, request: Start | Resume, source: str) -> None:
+    def _begin(self, request: Start | Resume, source: str) -> ControlOutcome:
         governor = self._governor
         if governor is None:
-            return
+            return ControlOutcome(accepted=False, detail="the treadmill is not connected yet")
         if governor.state is GovernorState.IDLE and self._segment_index < len(self._segments):
             self._request(self._segment_target(self._segments[self._segment_index]))
         _log.info("session.start_requested", source=source, kind=type(request).__name__.lower())
-        self._request(request)
+        return _outcome(request, self._request(request))
 
     # -- the run ---------------------------------------------------------------------
 
@@ -718,7 +728,8 @@ class SessionRunner:
         self,
         request: EmergencyStop | SetTarget | Start | Resume | Pause | End | Rearm,
         now: float | None = None,
-    ) -> None:
+    ) -> list[Decision]:
+        """Ask the governor, act on its decisions and return them (for a true answer)."""
         governor = self._governor
         if governor is None:
             if isinstance(request, EmergencyStop):
@@ -727,8 +738,11 @@ class SessionRunner:
                 self._early_emergency = request
                 self._spawn_stop()
                 _log.warning("governor.command", command="SendStop", reason=request.source)
-            return
-        self._apply(governor.request(request, self._clock.now_s() if now is None else now))
+                return []
+            return [Refused(request, "the treadmill is not connected yet")]
+        decisions = governor.request(request, self._clock.now_s() if now is None else now)
+        self._apply(decisions)
+        return decisions
 
     def _apply(self, decisions: list[Decision]) -> None:
         # A halt goes to the link before anything else in the batch is logged, shown
@@ -1026,6 +1040,17 @@ def _note_halt_failure(task: asyncio.Task[None]) -> None:
     """A stop or pause write that failed in a way the link did not expect: say so."""
     if not task.cancelled() and (error := task.exception()) is not None:
         _log.error("command.halt_failed", task=task.get_name(), exc_info=error)
+
+
+def _outcome(request: object, decisions: list[Decision]) -> ControlOutcome:
+    """Whether the governor acted on ``request``: refused, limited or taken."""
+    for decision in decisions:
+        if isinstance(decision, Refused) and decision.item is request:
+            return ControlOutcome(accepted=False, detail=decision.reason)
+    for decision in decisions:
+        if isinstance(decision, TargetLimited):
+            return ControlOutcome(accepted=True, detail=decision.reason)
+    return ControlOutcome(accepted=True)
 
 
 def _view(segment: PlannedSegment | None) -> SegmentView | None:

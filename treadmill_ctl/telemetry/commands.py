@@ -16,20 +16,32 @@ and echoed in the reply. The policy, in the order it is applied:
 - On the broadcast topic (``<prefix>/all/cmd``) only ``stop`` and ``pause`` count.
 - A retained command is a replay of an old message, not a request made now: refused.
 - Anything malformed or unknown is refused with a reason; it never reaches the session.
+
+Decoding is defensive, because anyone who can publish on the broker can send
+anything: at most :data:`MAX_PAYLOAD_BYTES`, nesting at most :data:`MAX_DEPTH`
+deep (checked on the bytes before JSON parses them), integers of at most
+:data:`MAX_INT_DIGITS` digits (checked on the text before conversion, so a
+400-digit ``delta_kmh`` is refused, not an OverflowError), no ``NaN`` or
+``Infinity``, no repeated keys. :func:`decide` never raises: whatever the payload,
+it returns an outcome the bridge can answer.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final, TypeGuard
 
 if TYPE_CHECKING:
-    from treadmill_ctl.session.events import SessionControl
+    from treadmill_ctl.session.events import ControlOutcome, SessionControl
 
 MAX_PAYLOAD_BYTES: Final = 1024
+MAX_DEPTH: Final = 8
+"""Deepest JSON nesting looked at; a command needs 1 (an object of plain values)."""
+MAX_INT_DIGITS: Final = 18
+"""Longest integer accepted, in digits; it always fits a float and an int64."""
 MAX_ID_CHARS: Final = 128
 MAX_NUDGE_KMH: Final = 1.0
 SOURCE: Final = "mqtt"
@@ -78,6 +90,10 @@ class RefusalReason(StrEnum):
     NEEDS_PERSON_AT_TREADMILL = "needs_person_at_treadmill"
     UNSUPPORTED = "unsupported"
     SESSION_ERROR = "session_error"
+    DECLINED = "declined"
+    """The session's governor looked at the request and did not act on it."""
+    DROPPED = "dropped"
+    """Commands arrived faster than they could be handled; they were not acted on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +103,8 @@ class RemoteCommand:
     name: CommandName
     request_id: str | int | None = None
     delta_kmh: float | None = None
+    detail: str | None = None
+    """What the session said about it once dispatched (a limit applied...), if anything."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +128,10 @@ def decide(
         broadcast: the message came on ``<prefix>/all/cmd``.
         retained: the broker flagged the message as retained (a replay).
     """
-    parsed = parse_command(payload)
+    try:
+        parsed = parse_command(payload)
+    except Exception:  # noqa: BLE001 - a bug here must still give an answer, never a raise
+        parsed = Refused(RefusalReason.MALFORMED_JSON, "payload could not be read")
     if isinstance(parsed, Refused):
         return parsed
     if retained:
@@ -132,18 +153,36 @@ def parse_command(payload: bytes) -> RemoteCommand | Refused:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
         return Refused(RefusalReason.MALFORMED_JSON, "payload is not UTF-8 text")
-    if text.strip().lower() == CommandName.STOP:
-        return RemoteCommand(CommandName.STOP)
-    try:
-        message = json.loads(text)
-    except ValueError as exc:
-        return Refused(RefusalReason.MALFORMED_JSON, f"payload is not JSON: {exc}")
+    message: object = (
+        RemoteCommand(CommandName.STOP)
+        if text.strip().lower() == CommandName.STOP
+        else _load_json(text)
+    )
+    if isinstance(message, Refused | RemoteCommand):
+        return message
+    if isinstance(message, _DuplicateKeys):
+        return _duplicate_refusal(message)
     if not isinstance(message, dict):
         return Refused(
             RefusalReason.NOT_AN_OBJECT,
             'payload must be a JSON object such as {"command": "stop"}',
         )
     return _parse_object(message)
+
+
+def _load_json(text: str) -> object:
+    """The JSON value of ``text``, decoded within the bounds, or why not."""
+    if json_depth(text) > MAX_DEPTH:
+        return Refused(RefusalReason.MALFORMED_JSON, f"payload nested deeper than {MAX_DEPTH}")
+    try:
+        return json.loads(
+            text,
+            parse_int=_bounded_int,
+            parse_constant=_no_constant,
+            object_pairs_hook=_unique_keys,
+        )
+    except (ValueError, RecursionError) as exc:
+        return Refused(RefusalReason.MALFORMED_JSON, f"payload is not JSON: {str(exc)[:80]}")
 
 
 def authorize(
@@ -178,24 +217,36 @@ def authorize(
     return None
 
 
-def dispatch(command: RemoteCommand, control: SessionControl) -> None:
-    """Hand an authorized command to the session (returns at once, like the control)."""
+def dispatch(command: RemoteCommand, control: SessionControl) -> RemoteCommand | Refused:
+    """Hand an authorized command to the session; what the session decided about it.
+
+    The control's answer (a :class:`~treadmill_ctl.session.events.ControlOutcome`)
+    makes the reply true: a pause the governor refused (already paused) comes back
+    as :attr:`RefusalReason.DECLINED` with the governor's reason. A control that
+    answers ``None`` is taken at its word that it acted.
+    """
+    outcome: ControlOutcome | None
     match command.name:
         case CommandName.STOP:
-            control.emergency_stop(SOURCE)
+            outcome = control.emergency_stop(SOURCE)
         case CommandName.PAUSE:
-            control.pause(SOURCE)
+            outcome = control.pause(SOURCE)
         case CommandName.END:
-            control.end(SOURCE)
+            outcome = control.end(SOURCE)
         case CommandName.RESUME:
-            control.resume(SOURCE)
+            outcome = control.resume(SOURCE)
         case CommandName.TOGGLE_PAUSE:
-            control.toggle_pause(SOURCE)
+            outcome = control.toggle_pause(SOURCE)
         case CommandName.NUDGE_SPEED if command.delta_kmh is not None:
-            control.nudge_speed(command.delta_kmh, SOURCE)
+            outcome = control.nudge_speed(command.delta_kmh, SOURCE)
         case _:
             msg = f"{command.name} cannot be dispatched; authorize() refuses it"
             raise AssertionError(msg)
+    if outcome is None:
+        return command
+    if not outcome.accepted:
+        return _refuse(command, RefusalReason.DECLINED, outcome.detail or "the session declined")
+    return replace(command, detail=outcome.detail) if outcome.detail else command
 
 
 def reply_json(treadmill_id: str, outcome: RemoteCommand | Refused, *, topic: str) -> bytes:
@@ -207,6 +258,8 @@ def reply_json(treadmill_id: str, outcome: RemoteCommand | Refused, *, topic: st
     }
     if isinstance(outcome, RemoteCommand):
         reply |= {"command": outcome.name, "accepted": True}
+        if outcome.detail:
+            reply["detail"] = outcome.detail
     else:
         reply |= {
             "command": outcome.command,
@@ -231,7 +284,7 @@ def _parse_object(message: dict[str, object]) -> RemoteCommand | Refused:
     name = _ALIASES.get(key) or _lookup(key)
     if name is CommandName.STOP:
         return RemoteCommand(CommandName.STOP, request_id=request_id)
-    shown = raw_name[:40]
+    shown = printable(raw_name[:40])
     if name is None:
         known = ", ".join(CommandName)
         return Refused(
@@ -249,6 +302,117 @@ def _parse_object(message: dict[str, object]) -> RemoteCommand | Refused:
     )
 
 
+def dropped_reply_json(
+    treadmill_id: str,
+    *,
+    count: int,
+    request_ids: list[str | int],
+    topic: str,
+    closing: bool = False,
+) -> bytes:
+    """One reply for ``count`` commands not acted on (their ids, as far as known).
+
+    Dropped because they came faster than they could be handled, or, with
+    ``closing``, because the session ended before their turn.
+    """
+    why = (
+        "the session ended before their turn"
+        if closing
+        else "arrived faster than they could be handled"
+    )
+    reply: dict[str, object] = {
+        "treadmill_id": treadmill_id,
+        "id": request_ids[0] if len(request_ids) == 1 and count == 1 else None,
+        "topic": topic,
+        "command": None,
+        "accepted": False,
+        "reason": RefusalReason.DROPPED,
+        "detail": (
+            f"{count} command(s) not acted on: {why}; send again if still needed"
+            " (a stop is never dropped)"
+        ),
+        "dropped": count,
+        "dropped_ids": request_ids,
+    }
+    return json.dumps(reply, separators=(",", ":")).encode()
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters replaced by ``?``, safe to log or show."""
+    return "".join(char if char.isprintable() else "?" for char in text)
+
+
+def json_depth(text: str) -> int:
+    """How deep ``[`` and ``{`` nest in ``text``, outside strings; linear, no parsing."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+@dataclass(frozen=True, slots=True)
+class _OutOfRange:
+    """A JSON number or constant never converted (too many digits, NaN, Infinity).
+
+    It stays in the parsed message as this marker, so the field it is in is refused
+    while a stop in the same message is still a stop.
+    """
+
+    text: str
+
+
+class _DuplicateKeys(dict[str, object]):
+    """An object that named a key twice; kept whole so a stop among them still counts."""
+
+    def __init__(self, pairs: list[tuple[str, object]]) -> None:
+        super().__init__(pairs)
+        self.commands = [value for key, value in pairs if key == "command"]
+        self.repeated = sorted({key for key, _ in pairs if [k for k, _ in pairs].count(key) > 1})
+
+
+def _bounded_int(text: str) -> int | _OutOfRange:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        return _OutOfRange(text[:24])
+    return int(text)
+
+
+def _no_constant(text: str) -> _OutOfRange:
+    return _OutOfRange(text)
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) == len(keys):
+        return dict(pairs)
+    return _DuplicateKeys(pairs)
+
+
+def _duplicate_refusal(message: _DuplicateKeys) -> RemoteCommand | Refused:
+    """A repeated key is refused, unless one of the ``command`` values is a stop."""
+    for value in message.commands:
+        if isinstance(value, str):
+            key = value.strip().lower()
+            if (_ALIASES.get(key) or _lookup(key)) is CommandName.STOP:
+                return RemoteCommand(CommandName.STOP)
+    return Refused(
+        RefusalReason.BAD_ARGUMENT, f"key(s) given twice: {', '.join(message.repeated)[:80]}"
+    )
+
+
 def _problem(message: dict[str, object], name: CommandName, raw_id: object) -> str | None:
     unknown = sorted(set(message) - _FIELDS.get(name, _BASIC_FIELDS))
     if unknown:
@@ -258,7 +422,11 @@ def _problem(message: dict[str, object], name: CommandName, raw_id: object) -> s
     if name is CommandName.NUDGE_SPEED:
         delta = message.get("delta_kmh")
         if not (_is_number(delta) and 0 < abs(delta) <= MAX_NUDGE_KMH):
-            return f'nudge_speed needs "delta_kmh", a non-zero number within +-{MAX_NUDGE_KMH}'
+            shown = delta.text if isinstance(delta, _OutOfRange) else repr(delta)[:24]
+            return (
+                f'nudge_speed needs "delta_kmh", a non-zero number within +-{MAX_NUDGE_KMH},'
+                f" not {shown}"
+            )
     return None
 
 
@@ -270,7 +438,15 @@ def _lookup(key: str) -> CommandName | None:
 
 
 def _is_number(value: object) -> TypeGuard[float]:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite int or float; ints are range-checked before any float conversion."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -_INT_BOUND < value < _INT_BOUND
+    return isinstance(value, float) and math.isfinite(value)
+
+
+_INT_BOUND: Final = 10**MAX_INT_DIGITS
 
 
 def _valid_id(value: object) -> TypeGuard[str | int]:

@@ -7,9 +7,10 @@
 | ``event`` | out | no | latches, segment changes, the session summary |
 | ``availability`` | out | yes | ``online``; the broker publishes ``offline`` (last will) |
 | ``cmd`` | in | - | ``{"command": "stop", "id": "..."}`` |
-| ``reply`` | out | no | the answer to each command, accepted or refused |
+| ``reply`` | out | no | the answer to each command: accepted, refused, or dropped |
 
 ``<prefix>/all/cmd`` reaches every treadmill on the broker ("stop all" in a gym).
+``docs/mosquitto-gym.acl`` is a broker ACL that lets only staff publish there.
 """
 
 from __future__ import annotations

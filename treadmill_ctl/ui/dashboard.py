@@ -327,6 +327,7 @@ def render_dashboard(
     bindings: Bindings = DEFAULT_BINDINGS,
     last_cue: Cue | None = None,
     notes: tuple[str, ...] = (),
+    mqtt: str | None = None,
 ) -> RenderableType:
     """Draw the dashboard for one moment; pure, so it can be rendered anywhere.
 
@@ -335,6 +336,8 @@ def render_dashboard(
         bindings: the keys in force, for the instructions and the legend.
         last_cue: the latest cue, shown as text (it may not have been spoken).
         notes: recent notable events, one line each, oldest first.
+        mqtt: the MQTT status line ("up", "DOWN: ...", "TAKEN OVER: ..."), when a
+            broker is in use.
     """
     parts: list[RenderableType] = [banner_for(snapshot)]
     if snapshot is not None:
@@ -350,6 +353,8 @@ def render_dashboard(
             title.append(f" {snapshot.segment.describe()}")
         parts.append(title)
         parts.append(_stats(snapshot))
+        if mqtt is not None:
+            parts.append(_mqtt_line(mqtt))
         parts.append(_next(snapshot))
         parts.append(_safety(snapshot, bindings))
     if last_cue is not None:
@@ -366,11 +371,18 @@ def render_dashboard(
     return Group(*parts)
 
 
+def _mqtt_line(status: str) -> Text:
+    style = "dim" if status in {"up", "connecting"} else "bold red"
+    return Text.assemble(("MQTT ", "dim"), (status, style))
+
+
 # --- the live observer ---------------------------------------------------------------
 
 _PRESS_RESUME_CUE: Final = "press_resume"
 """The governor's cue kind asking the person to resume (after a turn-around)."""
 
+_MQTT_STATUS_EVENT: Final = "mqtt.status"
+"""The event the MQTT bridge sends its status observers (its ``line`` field is shown)."""
 _NOTE_KINDS: Final = ("latched", "rearmed", "lost", "failed", "paused", "resumed", "ended")
 _MAX_NOTES: Final = 3
 
@@ -382,6 +394,7 @@ class DashboardState:
     snapshot: SessionSnapshot | None = None
     last_cue: Cue | None = None
     notes: tuple[str, ...] = ()
+    mqtt: str | None = None
 
 
 class Dashboard:
@@ -425,7 +438,11 @@ class Dashboard:
         """The dashboard for the current state (called from the draw thread)."""
         state = self.state
         return render_dashboard(
-            state.snapshot, bindings=self.bindings, last_cue=state.last_cue, notes=state.notes
+            state.snapshot,
+            bindings=self.bindings,
+            last_cue=state.last_cue,
+            notes=state.notes,
+            mqtt=state.mqtt,
         )
 
     def __enter__(self) -> Self:
@@ -461,6 +478,10 @@ class Dashboard:
 
     def on_event(self, event: SessionEvent) -> None:
         """Keep a line for notable events (latches, link loss, pauses), the last few."""
+        if event.kind == _MQTT_STATUS_EVENT:
+            line = event.fields.get("line")
+            self.state = dataclasses.replace(self.state, mqtt=str(line)[:200])
+            return
         if not any(kind in event.kind for kind in _NOTE_KINDS):
             return
         note = f"{format_duration(event.t_s)}  {event.kind}{_fields_text(event)}"
