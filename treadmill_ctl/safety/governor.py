@@ -109,20 +109,21 @@ _HALTED_STATES = frozenset({GovernorState.PAUSED, GovernorState.LATCHED})
 """States with a stopped belt in which a lost link or lost control still latches."""
 
 _ALARMS: dict[LatchReason, str] = {
-    LatchReason.EMERGENCY_STOP: "Emergency stop: the belt is stopping.",
+    # The action first: an alarm cut short must still have said what to do.
+    LatchReason.EMERGENCY_STOP: "Stopping the belt: emergency stop.",
     LatchReason.SAFETY_KEY: "Safety key pulled: the belt is stopped.",
     LatchReason.LINK_LOST: (
-        "Lost the connection to the treadmill: stop the belt at the console or pull the safety key."
+        "Stop the belt at the console or pull the safety key. The connection is lost."
     ),
     LatchReason.STALE_DATA: (
-        "The treadmill stopped sending data: stop the belt at the console or pull the safety key."
+        "Stop the belt at the console or pull the safety key. The treadmill stopped sending data."
     ),
-    LatchReason.UNREQUESTED_SPEED_CHANGE: "The belt speed changed without being asked: stopping.",
-    LatchReason.HEART_RATE: "Heart rate above your limit: stopping.",
+    LatchReason.UNREQUESTED_SPEED_CHANGE: "Stopping the belt: its speed changed unasked.",
+    LatchReason.HEART_RATE: "Stopping the belt: heart rate above your limit.",
     LatchReason.CONTROL_LOST: (
-        "The treadmill took control away: stop the belt at the console or pull the safety key."
+        "Stop the belt at the console or pull the safety key. The treadmill took control away."
     ),
-    LatchReason.STOP_NOT_CONFIRMED: "The belt may not have stopped: PULL THE SAFETY KEY NOW.",
+    LatchReason.STOP_NOT_CONFIRMED: "Pull the safety key now. The belt may not have stopped.",
 }
 
 
