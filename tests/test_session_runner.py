@@ -209,3 +209,29 @@ def test_a_dry_run_at_a_speedup_factor_on_a_slow_loop_does_not_see_stale_data(
     assert stalls > 100
     assert summary.latches == ()
     assert summary.end is SessionEnd.COMPLETED
+
+
+def test_the_yes_stand_in_never_resumes_a_pause_the_person_asked_for() -> None:
+    """``--yes`` presses start and the resume after a turn-around, never the person's."""
+    profile = load_profile(DEMO)
+
+    async def main() -> tuple[list[SessionPhase], SessionSummary]:
+        async with open_virtual_treadmill() as sim:
+            runner = _runner_for(sim, profile)
+            session = asyncio.create_task(runner.run())
+            while runner.phase is not SessionPhase.RUNNING:
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(10)
+            runner.pause("hotkey")  # the person's own pause
+            phases = []
+            for _ in range(30):
+                await asyncio.sleep(1)
+                phases.append(runner.phase)
+            runner.toggle_pause("hotkey")  # the person resumes
+            return phases, await session
+
+    phases, summary = run_accelerated(main())
+    assert phases[5:] == [SessionPhase.PAUSED] * 25  # 30 s later, still paused
+    # the turn-arounds after it were resumed by the stand-in, so the plan completed
+    assert summary.end is SessionEnd.COMPLETED
+    assert summary.segments_completed == 3
