@@ -219,11 +219,13 @@ def test_the_yes_stand_in_never_resumes_a_pause_the_person_asked_for() -> None:
         async with open_virtual_treadmill() as sim:
             runner = _runner_for(sim, profile)
             session = asyncio.create_task(runner.run())
-            while runner.phase is not SessionPhase.RUNNING:
+            for _ in range(600):
                 await asyncio.sleep(0.1)
+                if runner.phase is SessionPhase.RUNNING:
+                    break
             await asyncio.sleep(10)
             runner.pause("hotkey")  # the person's own pause
-            phases = []
+            phases: list[SessionPhase] = []
             for _ in range(30):
                 await asyncio.sleep(1)
                 phases.append(runner.phase)
