@@ -7,6 +7,7 @@ import dataclasses
 import os
 import termios
 from io import StringIO
+from pathlib import Path
 from typing import TextIO
 
 from test_ui_keys import RecordingControl
@@ -19,6 +20,7 @@ from treadmill_ctl.session.events import (
     SessionPhase,
     SessionSnapshot,
 )
+from treadmill_ctl.ui.dashboard import DeviceSettings
 from treadmill_ctl.ui.plain import PlainObserver
 from treadmill_ctl.ui.terminal import ObserverGroup, is_interactive, open_session_ui
 
@@ -67,6 +69,30 @@ class TestPlainLines:
         plain.on_snapshot(at(10.0))
         plain.on_snapshot(at(12.0, SessionPhase.LATCHED, latch_reason="link_lost"))
         assert "[0:12] STOPPED (latched): link lost" in out.getvalue()
+
+    def test_a_latch_for_mph_says_where_to_set_speed_unit(self) -> None:
+        out = StringIO()
+        where = DeviceSettings(Path("/etc/me/settings.toml"), "F0:7E:AD:00:00:01")
+        plain = PlainObserver(out, progress_every_s=0, device_settings=where)
+        plain.on_snapshot(at(10.0))
+        detail = 'it likely reports mph in its km/h fields; set speed_unit = "mph" for it'
+        latched = at(
+            12.0,
+            SessionPhase.LATCHED,
+            latch_reason="unrequested_speed_change",
+            latch_detail=detail,
+        )
+        plain.on_snapshot(latched)
+        assert (
+            '[0:12] This treadmill seems to count in mph: set speed_unit = "mph" under '
+            '[devices."F0:7E:AD:00:00:01"] in /etc/me/settings.toml, then start again.'
+        ) in out.getvalue().splitlines()
+
+    def test_another_latch_gives_no_mph_advice(self) -> None:
+        out = StringIO()
+        plain = PlainObserver(out, progress_every_s=0)
+        plain.on_snapshot(at(12.0, SessionPhase.LATCHED, latch_reason="link_lost"))
+        assert "mph" not in out.getvalue()
 
     def test_a_progress_line_is_written_every_period_of_session_time(self) -> None:
         out = StringIO()
