@@ -16,6 +16,7 @@ For every shipped profile, and for a lost link and a stop the belt ignores:
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,9 +28,11 @@ from simulator import open_virtual_treadmill
 from treadmill_ctl.ftms.link import FtmsLink, LinkEvent
 from treadmill_ctl.profiles import build_plan, load_profile
 from treadmill_ctl.session.clock import LoopClock, run_accelerated
+from treadmill_ctl.session.events import SessionPhase
 from treadmill_ctl.session.runner import SessionRunner
-from treadmill_ctl.session.speech import COUNTDOWN_START_S
+from treadmill_ctl.session.speech import COUNTDOWN_START_S, SpokenKeys
 from treadmill_ctl.ui.cues import CuePlayer, Heard
+from treadmill_ctl.ui.dashboard import banner_for
 
 if TYPE_CHECKING:
     from treadmill_ctl.session.events import Cue, SessionEvent, SessionSnapshot
@@ -183,3 +186,67 @@ def test_an_alarm_says_what_to_do_first() -> None:
     run = run_session(REPO / "profiles" / "demo.toml", quirks=("ignores-stop",))
     alarms = [cue.text for _, cue in run.listener.given if cue.urgent]
     assert "Pull the safety key now." in [text.split(" The")[0] for text in alarms]
+
+
+class BannerWatcher:
+    """Reads the TURN banner at every tick of a real session."""
+
+    def __init__(self) -> None:
+        self.turns: list[list[str]] = []
+        self._phase: SessionPhase | None = None
+
+    def on_snapshot(self, snapshot: SessionSnapshot) -> None:
+        turning = snapshot.phase is SessionPhase.TURNING_AROUND or snapshot.resume_after_turn
+        if turning and self._phase is SessionPhase.RUNNING:
+            self.turns.append([])
+        if turning and self.turns:
+            self.turns[-1].append(banner_for(snapshot).subtitle)
+        self._phase = snapshot.phase
+
+    def on_event(self, event: SessionEvent) -> None:
+        del event
+
+    def on_cue(self, cue: Cue) -> None:
+        del cue
+
+
+def test_each_turn_around_banner_names_the_direction_turned_to_and_counts_down_its_hold() -> None:
+    """Forward -> backward -> forward: BACKWARD at the first turn, FORWARD at the second."""
+    profile = load_profile(REPO / "profiles" / "demo.toml")
+    watcher = BannerWatcher()
+
+    async def main() -> None:
+        async with open_virtual_treadmill() as sim:
+            runner: SessionRunner | None = None
+
+            def on_event(event: LinkEvent) -> None:
+                assert runner is not None
+                runner.on_link_event(event)
+
+            clock = LoopClock()
+            link = FtmsLink(
+                sim.ble_device, on_event=on_event, clock=clock, client_backend=sim.client_backend
+            )
+            runner = SessionRunner(
+                plan=build_plan(profile),
+                limits=profile.limits,
+                link=link,
+                clock=clock,
+                observers=[watcher],
+                stand_in_person=True,
+                keys=SpokenKeys(start="Enter", resume="p"),
+                stand_in_listens=True,  # a person hears "Press p..." before pressing it
+            )
+            await runner.run()
+
+    run_accelerated(main())
+    assert len(watcher.turns) == 2
+    for subtitles, heading in zip(watcher.turns, ("BACKWARD", "FORWARD"), strict=True):
+        other = "FORWARD" if heading == "BACKWARD" else "BACKWARD"
+        assert all(heading in line and other not in line for line in subtitles), subtitles
+        assert subtitles[0] == f"slowing down, then turn round to walk {heading}"
+        seconds = [int(m) for line in subtitles for m in re.findall(r"in (\d+) s", line)]
+        assert seconds[0] == round(profile.limits.turnaround_hold_s)  # from the real hold
+        assert seconds == sorted(seconds, reverse=True)  # counting down, never reset mid-way
+        assert seconds[-1] >= 1  # never "in 0 s" while waiting
+        assert subtitles[-1] == f"Press p to walk {heading}"
