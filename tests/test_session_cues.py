@@ -185,7 +185,7 @@ def test_alarms_are_heard_whole_at_least_once(fault: str | None, quirk: str | No
 def test_an_alarm_says_what_to_do_first() -> None:
     run = run_session(REPO / "profiles" / "demo.toml", quirks=("ignores-stop",))
     alarms = [cue.text for _, cue in run.listener.given if cue.urgent]
-    assert "Pull the safety key now." in [text.split(" The")[0] for text in alarms]
+    assert "PULL THE SAFETY KEY NOW." in [text.split(" The")[0] for text in alarms]
 
 
 class BannerWatcher:

@@ -123,7 +123,7 @@ _ALARMS: dict[LatchReason, str] = {
     LatchReason.CONTROL_LOST: (
         "Stop the belt at the console or pull the safety key. The treadmill took control away."
     ),
-    LatchReason.STOP_NOT_CONFIRMED: "Pull the safety key now. The belt may not have stopped.",
+    LatchReason.STOP_NOT_CONFIRMED: "PULL THE SAFETY KEY NOW. The belt may not have stopped.",
 }
 
 
