@@ -423,3 +423,16 @@ def test_a_cue_that_takes_too_long_is_cut_off_and_its_process_reaped(tmp_path: P
 
     with pytest.raises(TimeoutError):
         run_accelerated(main())  # virtual time: the 5 s pass at once; the kill is real
+
+
+@needs_espeak
+@pytest.mark.skipif(audio_output_problem() is None, reason="this machine has a sound device")
+def test_the_real_espeak_without_a_sound_device_is_caught_though_it_exits_0() -> None:
+    """Where there is no sound device, real espeak-ng says so only on standard error."""
+    assert ESPEAK is not None
+
+    async def main() -> None:
+        await EspeakSpeaker(ESPEAK).say("one")
+
+    with pytest.raises(SpeechUnavailable):
+        asyncio.run(main())

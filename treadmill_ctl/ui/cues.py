@@ -115,8 +115,10 @@ def render_duration_s(
             raise OSError(f"espeak-ng wrote no readable wav: {error}") from None
 
 
-# What espeak-ng (through ALSA or PortAudio) writes when it cannot play, exit status 0.
-_AUDIO_ERRORS: Final = ("ALSA lib", "cannot open", "error:", "Unknown PCM", "PortAudio")
+# What espeak-ng writes when it could not play at all, with exit status 0 all the same
+# (no sound card: "Unknown PCM default", "error: No such file or directory"; no sound
+# server: "Connection refused"). Other ALSA chatter does not mean silence.
+_AUDIO_ERRORS: Final = ("Unknown PCM", "error:", "cannot find card", "Connection refused")
 
 
 class EspeakSpeaker:
