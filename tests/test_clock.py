@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import socket
+import threading
 import time
 
 import pytest
@@ -99,3 +102,69 @@ def test_virtual_time_waits_for_work_in_a_thread() -> None:
     work_finished_first, elapsed_s = run_accelerated(main())
     assert work_finished_first
     assert elapsed_s < 300
+
+
+class _SlowWallClock:
+    """A wall clock on which a slow callback takes ``stall_s`` (a busy machine)."""
+
+    def __init__(self) -> None:
+        self.extra_s = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.extra_s
+
+    def stall(self, stall_s: float) -> None:
+        self.extra_s += stall_s
+
+
+def test_a_slow_loop_under_a_speedup_factor_does_not_make_time_jump() -> None:
+    """Callbacks that take long (real) time do not age what the loop is waiting for.
+
+    Each second a callback stalls the loop for half a real second: at 20x, time that
+    ran with the wall clock would jump 10 s each time, and a 1 Hz data stream would
+    look 10 s stale to a check made right after.
+    """
+    wall = _SlowWallClock()
+
+    async def main() -> list[float]:
+        loop = asyncio.get_running_loop()
+        seen: list[float] = []
+        for _ in range(5):
+            await asyncio.sleep(1.0)
+            seen.append(loop.time())
+            wall.stall(0.5)  # this callback took half a real second
+        return seen
+
+    loop = AcceleratedEventLoop(speedup=20.0, real_clock=wall)
+    try:
+        seen = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    gaps = [after - before for before, after in itertools.pairwise(seen)]
+    assert gaps == pytest.approx([1.0] * 4)
+
+
+def test_under_a_speedup_factor_outside_io_wakes_the_loop_at_its_real_time() -> None:
+    """Woken early by I/O, virtual time moves by what was waited, times the factor."""
+
+    async def main() -> float:
+        loop = asyncio.get_running_loop()
+        reader, writer = socket.socketpair()
+        got = asyncio.Event()
+        loop.add_reader(reader.fileno(), got.set)
+        loop.call_later(0.0, lambda: None)
+        start_s = loop.time()
+        threading.Timer(0.05, writer.send, args=(b"x",)).start()  # outside the loop
+        async with asyncio.timeout(100.0):  # a timer far away
+            await got.wait()
+        loop.remove_reader(reader.fileno())
+        reader.close()
+        writer.close()
+        return loop.time() - start_s
+
+    loop = AcceleratedEventLoop(speedup=20.0)
+    try:
+        elapsed_s = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert 0.9 <= elapsed_s < 20.0  # 0.05 s of real waiting at 20x, not the 100 s timer

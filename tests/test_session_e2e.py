@@ -284,11 +284,16 @@ def test_treadmills_that_deviate_from_ftms_run_the_session_within_every_limit(
     assert_belt_stopped_at_the_end(run)
 
 
-def test_a_treadmill_speaking_mph_unannounced_is_caught_by_its_distance(tmp_path: Path) -> None:
+def test_a_treadmill_speaking_mph_unannounced_is_caught_by_its_distance(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = run_profile(tmp_path, "profiles/demo.toml", "--sim-quirk", "mph")
     assert run.status == 4
     (latched,) = run.events("governor.latched")
     assert "mph" in str(latched["detail"])
+    # the plain output says what to change, where, for which treadmill
+    advice = f'set speed_unit = "mph" under [devices."F0:7E:AD:00:00:01"] in {tmp_path}/config.toml'
+    assert advice in capsys.readouterr().out
     assert_belt_stopped_at_the_end(run)
 
 

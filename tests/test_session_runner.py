@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,9 +13,9 @@ from simulator import open_virtual_treadmill
 from treadmill_ctl.ftms.link import FtmsLink, LinkEvent
 from treadmill_ctl.profiles import build_plan, load_profile
 from treadmill_ctl.safety import SafetyGovernor
-from treadmill_ctl.session.clock import LoopClock, run_accelerated
+from treadmill_ctl.session.clock import AcceleratedEventLoop, LoopClock, run_accelerated
 from treadmill_ctl.session.events import SessionEnd, SessionPhase
-from treadmill_ctl.session.runner import SessionRunner
+from treadmill_ctl.session.runner import SessionRunner, SessionSummary
 
 if TYPE_CHECKING:
     from simulator.radio import VirtualTreadmill
@@ -173,3 +174,84 @@ def test_ranges_the_treadmill_reports_badly_are_replaced_not_trusted() -> None:
     zero_speed = SpeedRange(raw=b"", min_kmh=0.0, max_kmh=0.0, increment_kmh=0.0)
     assert ranges_from(info(zero_speed, None)).max_speed_kmh == 6.0  # the fallback
     assert ranges_from(info(None, None)).max_speed_kmh == 6.0
+
+
+def test_a_dry_run_at_a_speedup_factor_on_a_slow_loop_does_not_see_stale_data(
+    tmp_path: Path,
+) -> None:
+    """A busy machine slows a ``--speedup 20`` dry run down; it never ages the data.
+
+    Every control tick here stalls the loop for a fifth of a real second (as a busy
+    machine might): with virtual time running on with the wall clock, each stall
+    would be 4 s of session time without Treadmill Data, a stale-data latch.
+    """
+    profile_path = tmp_path / "short.toml"
+    profile_path.write_text(
+        'name = "short"\n[[step]]\ndirection = "forward"\nspeed_kmh = 2.0\nduration = "15s"\n'
+    )
+    profile = load_profile(profile_path)
+    stalls = 0
+
+    class WallClock:
+        extra_s = 0.0
+
+        def __call__(self) -> float:
+            return time.monotonic() + self.extra_s
+
+    wall = WallClock()
+
+    class SlowObserver:
+        def on_snapshot(self, snapshot: object) -> None:
+            nonlocal stalls
+            del snapshot
+            stalls += 1
+            wall.extra_s += 0.2
+
+        def on_event(self, event: object) -> None:
+            del event
+
+        def on_cue(self, cue: object) -> None:
+            del cue
+
+    async def main() -> SessionSummary:
+        async with open_virtual_treadmill() as sim:
+            runner = _runner_for(sim, profile)
+            runner.add_observer(SlowObserver())
+            return await runner.run()
+
+    loop = AcceleratedEventLoop(speedup=20.0, real_clock=wall)
+    try:
+        summary = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert stalls > 100
+    assert summary.latches == ()
+    assert summary.end is SessionEnd.COMPLETED
+
+
+def test_the_yes_stand_in_never_resumes_a_pause_the_person_asked_for() -> None:
+    """``--yes`` presses start and the resume after a turn-around, never the person's."""
+    profile = load_profile(DEMO)
+
+    async def main() -> tuple[list[SessionPhase], SessionSummary]:
+        async with open_virtual_treadmill() as sim:
+            runner = _runner_for(sim, profile)
+            session = asyncio.create_task(runner.run())
+            for _ in range(600):
+                await asyncio.sleep(0.1)
+                if runner.phase is SessionPhase.RUNNING:
+                    break
+            await asyncio.sleep(10)
+            runner.pause("hotkey")  # the person's own pause
+            phases: list[SessionPhase] = []
+            for _ in range(30):
+                await asyncio.sleep(1)
+                phases.append(runner.phase)
+            runner.toggle_pause("hotkey")  # the person resumes
+            return phases, await session
+
+    phases, summary = run_accelerated(main())
+    assert phases[5:] == [SessionPhase.PAUSED] * 25  # 30 s later, still paused
+    # the turn-arounds after it were resumed by the stand-in, so the plan completed
+    assert summary.end is SessionEnd.COMPLETED
+    assert summary.segments_completed == 3

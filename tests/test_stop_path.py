@@ -143,8 +143,8 @@ def _halts_followed_by_speed(writes: list[dict[str, object]]) -> list[tuple[obje
 def test_no_speed_reaches_the_belt_after_a_pause_or_the_final_stop() -> None:
     """A slow treadmill keeps the writer pacing ramp steps; a halt drops the one in flight.
 
-    The person pauses again and again while the belt ramps (the stand-in resumes each
-    time), then the session is interrupted: between every pause or stop the belt
+    The person pauses again and again while the belt ramps, and resumes each time,
+    then the session is interrupted: between every pause or stop the belt
     received and the next start, no speed write reached it.
     """
     profile = load_profile(PROFILES / "backward-beginner.toml")
@@ -156,6 +156,8 @@ def test_no_speed_reaches_the_belt_after_a_pause_or_the_final_stop() -> None:
             for step in range(40):
                 await asyncio.sleep(1.7 + 0.13 * (step % 7))
                 runner.pause("keyboard")
+                await asyncio.sleep(1.5)  # the belt stops; the person walks on
+                runner.resume("keyboard")
             runner.interrupt("sigint")
             await session
             await asyncio.sleep(5)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -17,6 +18,7 @@ from treadmill_ctl.session.events import (
 )
 from treadmill_ctl.ui.dashboard import (
     Dashboard,
+    DeviceSettings,
     block_letters,
     format_duration,
     render_dashboard,
@@ -47,10 +49,22 @@ def running(**changes: object) -> SessionSnapshot:
     return dataclasses.replace(snapshot, **changes)  # type: ignore[arg-type]
 
 
-def text_of(renderable: object, *, width: int = 80) -> str:
+def text_of(renderable: object, *, width: int = 80, height: int = 100) -> str:
     output = StringIO()
-    Console(file=output, width=width, color_system=None).print(renderable)
+    Console(file=output, width=width, height=height, color_system=None).print(renderable)
     return output.getvalue()
+
+
+def words(text: str) -> str:
+    """The text as read, without panel borders and line breaks."""
+    return " ".join(text.replace("│", " ").split())
+
+
+def screen_of(renderable: object, *, width: int, height: int) -> list[str]:
+    """What a terminal of this size shows: the live display crops below ``height``."""
+    lines = text_of(renderable, width=width, height=height).splitlines()
+    assert all(len(line) <= width for line in lines)
+    return lines[:height]
 
 
 def big(word: str) -> str:
@@ -122,12 +136,49 @@ class TestPhases:
         console.print(render_dashboard(running(phase=SessionPhase.LATCHED)))
         assert "41m" in output.getvalue()  # a red background
 
-    def test_turning_around_counts_down_to_the_next_direction(self) -> None:
-        text = text_of(
-            render_dashboard(running(phase=SessionPhase.TURNING_AROUND, turnaround_countdown_s=3.2))
+    def test_turning_around_names_the_direction_turned_to_and_counts_its_hold_down(
+        self,
+    ) -> None:
+        """The segment after the turn is not the direction: the one turned to is."""
+        turning = running(
+            phase=SessionPhase.TURNING_AROUND,
+            segment=BACKWARD,
+            next_segment=FORWARD,
+            turning_to="backward",
+            turnaround_countdown_s=2.9,
         )
+        text = text_of(render_dashboard(turning))
         assert big("TURN") in text
-        assert "turn around: FORWARD in 3 s" in text
+        assert "turn round: walk BACKWARD in 3 s" in text
+        assert "FORWARD in" not in text
+
+    def test_before_the_hold_starts_the_turn_banner_shows_no_stale_countdown(self) -> None:
+        slowing = running(phase=SessionPhase.TURNING_AROUND, turning_to="forward")
+        text = text_of(render_dashboard(slowing))
+        assert "slowing down, then turn round to walk FORWARD" in text
+        assert " in 0 s" not in text
+
+    def test_after_a_turn_the_banner_names_the_key_to_walk_on(self) -> None:
+        waiting = running(phase=SessionPhase.PAUSED, turning_to="backward", resume_after_turn=True)
+        assert "Press p to walk BACKWARD" in text_of(render_dashboard(waiting))
+        bindings = Bindings.from_config({"pause_toggle": "f7"})
+        assert "Press F7 to walk BACKWARD" in text_of(render_dashboard(waiting, bindings=bindings))
+
+    def test_a_pause_the_person_asked_for_says_how_to_resume(self) -> None:
+        text = text_of(render_dashboard(running(phase=SessionPhase.PAUSED)))
+        assert big("PAUSED") in text
+        assert "Press p to resume" in text
+
+    def test_a_latch_for_mph_says_where_to_set_speed_unit(self) -> None:
+        latched = running(
+            phase=SessionPhase.LATCHED,
+            latch_reason="unrequested_speed_change",
+            latch_detail='it likely reports mph in its km/h fields; set speed_unit = "mph"',
+        )
+        where = DeviceSettings(Path("/home/me/.config/treadmill-ctl/settings.toml"), "AA:BB:CC")
+        text = words(text_of(render_dashboard(latched, device_settings=where)))
+        assert 'set speed_unit = "mph" under [devices."AA:BB:CC"] in' in text
+        assert "/home/me/.config/treadmill-ctl/settings.toml" in text
 
     def test_a_coming_turn_around_is_counted_down_while_still_running(self) -> None:
         text = text_of(render_dashboard(running(turnaround_countdown_s=4.6)))
@@ -137,7 +188,6 @@ class TestPhases:
         ("phase", "word"),
         [
             (SessionPhase.CONNECTING, "CONNECTING"),
-            (SessionPhase.PAUSED, "PAUSED"),
             (SessionPhase.ENDING, "ENDING"),
             (SessionPhase.FINISHED, "DONE"),
         ],
@@ -148,6 +198,11 @@ class TestPhases:
     def test_before_the_first_snapshot_it_says_connecting(self) -> None:
         assert big("CONNECTING") in text_of(render_dashboard(None))
 
+    def test_while_connecting_it_offers_no_key_that_does_nothing_yet(self) -> None:
+        text = text_of(render_dashboard(None))
+        assert "Enter" not in text
+        assert "Ctrl-C cancel" in text
+
     def test_the_last_segment_says_the_session_ends_next(self) -> None:
         assert "ramp down and stop" in text_of(render_dashboard(running(next_segment=None)))
 
@@ -155,14 +210,14 @@ class TestPhases:
 class TestLegend:
     def test_the_legend_lists_the_stop_keys_and_the_other_actions_once_running(self) -> None:
         text = text_of(render_dashboard(running()))
-        assert "STOP: Space Esc Enter s PgUp PgDn b . F5" in text
+        assert "STOP:  Space Esc Enter s PgUp PgDn b . F5" in text
         for expected in ("p pause/resume", "r re-arm", "q end", "+ faster", "- slower"):
             assert expected in text
 
     def test_the_legend_follows_configured_bindings(self) -> None:
         bindings = Bindings.from_config({"emergency_stop": ["space", "x"], "rearm": "a"})
         text = text_of(render_dashboard(running(phase=SessionPhase.LATCHED), bindings=bindings))
-        assert "STOP: Space x" in text
+        assert "STOP:  Space x" in text
         assert "Press a to re-arm" in text
 
 
@@ -173,11 +228,6 @@ class TestCuesAndNotes:
             render_dashboard(running(), last_cue=cue)
         )
 
-    def test_a_cue_asking_to_resume_names_the_key(self) -> None:
-        cue = Cue("press_resume", "Turned round: press resume to walk backward.")
-        text = text_of(render_dashboard(running(phase=SessionPhase.PAUSED), last_cue=cue))
-        assert "press resume to walk backward. (key: p)" in text
-
     def test_the_observer_keeps_the_latest_snapshot_cue_and_notable_events(self) -> None:
         dashboard = Dashboard(console=Console(file=StringIO(), width=80))
         dashboard.on_snapshot(running(phase=SessionPhase.LATCHED, latch_reason="safety_key"))
@@ -187,28 +237,135 @@ class TestCuesAndNotes:
         text = text_of(dashboard.renderable())
         assert "STOPPED (latched): safety key" in text
         assert "Cue: Stop" in text
-        assert "1:01  governor.latched reason=safety_key" in text
-        assert "segment.started" not in text
+        assert "1:01  stopped: safety key" in text
+        assert "governor.latched" not in text  # no raw log lines on the person's screen
+        assert "segment" not in text.split("Cue: Stop")[1]
 
-    def test_the_end_of_session_note_shows_how_it_ended_not_the_raw_summary(self) -> None:
+    @pytest.mark.parametrize(
+        ("end", "latches", "word", "line"),
+        [
+            ("completed", [], "DONE", "session completed"),
+            ("safety_latch", ["stale_data"], "STOPPED", "safety stops: stale data"),
+            ("stopped_by_person", [], "STOPPED", "stopped by you"),
+        ],
+    )
+    def test_the_final_screen_says_how_it_ended_and_nothing_stale(
+        self, end: str, latches: list[str], word: str, line: str
+    ) -> None:
         dashboard = Dashboard(console=Console(file=StringIO(), width=80))
-        dashboard.on_snapshot(running(phase=SessionPhase.FINISHED))
-        summary = {"end": "completed", "duration_s": 108.1, "latches": ()}
+        dashboard.on_snapshot(running(phase=SessionPhase.ENDING))
+        summary = {
+            "end": end,
+            "duration_s": 108.1,
+            "backward_s": 30.0,
+            "forward_s": 60.0,
+            "distance_m": 44.0,
+            "segments_completed": 3,
+            "segment_count": 3,
+            "latches": latches,
+        }
         dashboard.on_event(
-            SessionEvent(
-                "session.ended", 108.1, {"end": "completed", "exit_status": 0, "summary": summary}
-            )
+            SessionEvent("session.ended", 108.1, {"end": end, "exit_status": 0, "summary": summary})
         )
         text = text_of(dashboard.renderable())
-        assert "1:48  session.ended end=completed exit_status=0" in text
-        assert "duration_s" not in text
+        assert big(word) in text
+        assert line in text
+        assert "time 1:48, backward 0:30, forward 1:00, distance 44 m, segments 3/3" in text
+        for stale in ("now:", "Next:", "STOP:", "pause/resume", "Belt speed", "duration_s"):
+            assert stale not in text
 
     def test_the_live_display_draws_the_final_state_when_it_closes(self) -> None:
         output = StringIO()
         console = Console(file=output, width=80, color_system=None, force_terminal=True)
         with Dashboard(console=console, refresh_per_second=1) as dashboard:
             dashboard.on_snapshot(running(phase=SessionPhase.FINISHED))
+            dashboard.on_event(SessionEvent("session.ended", 1.0, {"end": "completed"}))
         assert big("DONE") in output.getvalue()
+
+
+SIZES = [(100, 30), (80, 24), (60, 20)]
+LONG_CUE = Cue(
+    "heads_up", "In 9 seconds, turn around: the belt stops, then walk backward at 1.2 km/h."
+)
+NOTES = ("1:01  stopped: stale data", "1:30  re-armed: the belt waits for your start")
+
+
+class TestLayout:
+    """What a person sees on a terminal of each size: the STOP keys, always."""
+
+    @pytest.mark.parametrize(("width", "height"), SIZES)
+    @pytest.mark.parametrize(
+        "snapshot",
+        [
+            running(),
+            running(
+                phase=SessionPhase.TURNING_AROUND, turning_to="forward", turnaround_countdown_s=2
+            ),
+            running(phase=SessionPhase.PAUSED, turning_to="backward", resume_after_turn=True),
+            running(phase=SessionPhase.ENDING),
+            running(heart_rate_bpm=120),
+            running(
+                phase=SessionPhase.LATCHED,
+                latch_reason="unrequested_speed_change",
+                latch_detail="it likely reports mph in its km/h fields",
+            ),
+        ],
+        ids=["running", "turning", "after-turn", "ending", "heart-rate", "latched-mph"],
+    )
+    def test_the_stop_keys_and_the_banner_are_always_on_screen(
+        self, width: int, height: int, snapshot: SessionSnapshot
+    ) -> None:
+        where = DeviceSettings(Path("/home/me/.config/treadmill-ctl/settings.toml"), "AA:BB")
+        screen = screen_of(
+            render_dashboard(snapshot, last_cue=LONG_CUE, notes=NOTES, device_settings=where),
+            width=width,
+            height=height,
+        )
+        text = "\n".join(screen)
+        assert "STOP:  Space Esc Enter s PgUp PgDn b . F5" in text
+        assert len(screen) <= height
+        assert screen[0].startswith("╭")  # the banner's top edge, never scrolled away
+        if snapshot.phase is SessionPhase.LATCHED:
+            assert "STOPPED (latched)" in text
+            assert "Press r to re-arm" in words(text)
+            assert 'speed_unit = "mph" under [devices."AA:BB"]' in words(text)
+
+    @pytest.mark.parametrize(("width", "height"), SIZES)
+    def test_a_roomy_terminal_shows_everything_and_a_small_one_what_matters(
+        self, width: int, height: int
+    ) -> None:
+        screen = "\n".join(
+            screen_of(
+                render_dashboard(running(), last_cue=LONG_CUE, notes=NOTES),
+                width=width,
+                height=height,
+            )
+        )
+        assert "Cue: In 9 seconds" in screen
+        assert "Belt speed" in screen
+        if height >= 30:
+            assert "stopped: stale data" in screen
+            assert "p pause/resume" in screen
+
+    def test_a_very_short_terminal_keeps_the_stop_keys_with_the_word_in_capitals(self) -> None:
+        screen = screen_of(render_dashboard(running(), last_cue=LONG_CUE), width=60, height=8)
+        text = "\n".join(screen)
+        assert "BACKWARD" in text
+        assert "STOP:  Space Esc" in text
+
+    @pytest.mark.parametrize(("width", "height"), SIZES)
+    def test_waiting_for_start_shows_how_to_start_at_every_size(
+        self, width: int, height: int
+    ) -> None:
+        screen = "\n".join(
+            screen_of(
+                render_dashboard(running(phase=SessionPhase.WAITING_FOR_START)),
+                width=width,
+                height=height,
+            )
+        )
+        assert "Press  Enter  to start" in screen
+        assert "safety key" in screen
 
 
 def test_durations_read_as_minutes_and_seconds() -> None:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import os
 import termios
 from io import StringIO
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
+
+import structlog.testing
+from fakes import RecordingControl
 
 from treadmill_ctl.session.clock import run_accelerated
 from treadmill_ctl.session.events import (
@@ -17,11 +22,13 @@ from treadmill_ctl.session.events import (
     SessionPhase,
     SessionSnapshot,
 )
+from treadmill_ctl.ui import cues
+from treadmill_ctl.ui.dashboard import DeviceSettings
 from treadmill_ctl.ui.plain import PlainObserver
 from treadmill_ctl.ui.terminal import ObserverGroup, is_interactive, open_session_ui
 
 if TYPE_CHECKING:
-    from fakes import RecordingControl
+    import pytest
 
 FIRST = SegmentView(index=0, direction="backward", speed_kmh=1.0, incline_pct=0, duration_s=30)
 SECOND = SegmentView(index=1, direction="forward", speed_kmh=3.0, incline_pct=0, duration_s=60)
@@ -68,6 +75,30 @@ class TestPlainLines:
         plain.on_snapshot(at(10.0))
         plain.on_snapshot(at(12.0, SessionPhase.LATCHED, latch_reason="link_lost"))
         assert "[0:12] STOPPED (latched): link lost" in out.getvalue()
+
+    def test_a_latch_for_mph_says_where_to_set_speed_unit(self) -> None:
+        out = StringIO()
+        where = DeviceSettings(Path("/etc/me/settings.toml"), "F0:7E:AD:00:00:01")
+        plain = PlainObserver(out, progress_every_s=0, device_settings=where)
+        plain.on_snapshot(at(10.0))
+        detail = 'it likely reports mph in its km/h fields; set speed_unit = "mph" for it'
+        latched = at(
+            12.0,
+            SessionPhase.LATCHED,
+            latch_reason="unrequested_speed_change",
+            latch_detail=detail,
+        )
+        plain.on_snapshot(latched)
+        assert (
+            '[0:12] This treadmill seems to count in mph: set speed_unit = "mph" under '
+            '[devices."F0:7E:AD:00:00:01"] in /etc/me/settings.toml, then start again.'
+        ) in out.getvalue().splitlines()
+
+    def test_another_latch_gives_no_mph_advice(self) -> None:
+        out = StringIO()
+        plain = PlainObserver(out, progress_every_s=0)
+        plain.on_snapshot(at(12.0, SessionPhase.LATCHED, latch_reason="link_lost"))
+        assert "mph" not in out.getvalue()
 
     def test_a_progress_line_is_written_every_period_of_session_time(self) -> None:
         out = StringIO()
@@ -141,6 +172,32 @@ class TestWiring:
             "[0:03] segment 1/2: BACKWARD 1.0 km/h for 30 s (next: FORWARD 3.0 km/h for 60 s)",
             "[0:03] cue: Speed up",
         ]
+
+    def test_speech_without_an_audio_device_is_said_on_screen_and_in_the_record(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """espeak-ng exits 0 with no sound device: the person is told, not left in silence."""
+        monkeypatch.setattr(cues, "find_espeak", lambda: "/usr/bin/espeak-ng")
+        monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))  # no sound server there
+        monkeypatch.delenv("PULSE_SERVER", raising=False)
+        monkeypatch.delenv("PIPEWIRE_REMOTE", raising=False)
+        monkeypatch.setattr(
+            cues,
+            "audio_output_problem",
+            functools.partial(cues.audio_output_problem, sound_devices=tmp_path / "snd"),
+        )
+
+        async def main() -> str:
+            out = StringIO()
+            async with open_session_ui(RecordingControl(), stdin=StringIO(), stdout=out) as ui:
+                ui.on_snapshot(at(3.0))
+            return out.getvalue()
+
+        with structlog.testing.capture_logs() as logged:
+            text = run_accelerated(main())
+        assert "speech is off: no audio device" in text
+        assert "cues ring the bell instead" in text
+        assert [e for e in logged if e["event"] == "speech.unavailable"]
 
     def test_on_a_terminal_keys_reach_the_session_and_the_terminal_is_restored(
         self, control: RecordingControl

@@ -307,10 +307,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status.
 
     Ctrl-C or SIGTERM before a command has its own handling (the first moments,
-    while modules load) ends it with one line, never a traceback.
+    while modules load) ends it with one line, never a traceback: nothing is open
+    yet (a session's terminal, record and link live inside the run, which puts its
+    own handlers in place on its event loop before it connects), so the program
+    leaves at once with the status.
     """
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     command = "run" if "run" in (sys.argv[1:] if argv is None else argv) else None
+
+    def leave_now(_signum: int, _frame: object) -> None:
+        # Not an exception: raised while modules load, a KeyboardInterrupt can land
+        # in a weakref callback, where the interpreter prints it and carries on.
+        run = command == "run"
+        line = "interrupted before the session began: the belt was not started"
+        os.write(2, f"{line if run else 'interrupted'}\n".encode())
+        os._exit(EXIT_RUN_INTERRUPTED if run else EXIT_INTERRUPTED)
+
+    previous = {signum: signal.signal(signum, leave_now) for signum in _EARLY_SIGNALS}
     try:
         from treadmill_ctl.errors import TreadmillCtlError  # noqa: PLC0415
 
@@ -320,20 +332,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             status: int = args.handler(args)
         except TreadmillCtlError as error:
             return _print_result(EXIT_USAGE, f"error: {error}")
-    except KeyboardInterrupt:
-        run = command == "run"
-        line = "interrupted before the session began: the belt was not started"
-        print(line if run else "interrupted", file=sys.stderr)
-        # Interrupted while modules load, a half-imported module can make the
-        # interpreter's own shutdown end the process by SIGINT instead of this status.
-        # Nothing is open yet (the session's terminal, record and link live inside
-        # run_command, which handles its own interrupts): leave now, with the status.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(EXIT_RUN_INTERRUPTED if run else EXIT_INTERRUPTED)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return status
+
+
+_EARLY_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""The signals that end the program at once until a command handles them itself."""
 
 
 if __name__ == "__main__":

@@ -35,8 +35,10 @@ from treadmill_ctl.session.clock import LoopClock, run_accelerated
 from treadmill_ctl.session.events import SessionEnd
 from treadmill_ctl.session.recorder import SessionRecord, configure_logging
 from treadmill_ctl.session.runner import SessionRunner, SessionSummary
+from treadmill_ctl.session.speech import SpokenKeys
 from treadmill_ctl.text import escape_text
-from treadmill_ctl.ui.keys import Bindings
+from treadmill_ctl.ui.dashboard import DeviceSettings
+from treadmill_ctl.ui.keys import Bindings, HotkeyAction, key_label
 from treadmill_ctl.ui.terminal import is_interactive, open_session_ui
 
 if TYPE_CHECKING:
@@ -326,6 +328,7 @@ class _Session:
                 quirks=self._client_quirks(device),
             )
             interactive = is_interactive(sys.stdin, sys.stdout) and not args.plain
+            bindings = Bindings.from_config(self._settings.hotkeys)
             runner = SessionRunner(
                 plan=self._plan,
                 limits=self._profile.limits,
@@ -333,6 +336,9 @@ class _Session:
                 clock=clock,
                 stand_in_person=bool(args.yes),
                 interactive=interactive,
+                keys=_spoken_keys(bindings) if interactive else None,
+                # at real time the stand-in lets what is said be heard, as a person would
+                stand_in_listens=self._speedup == 1,
             )
             self._runner = runner
             # A record that can no longer be written ends the session, belt stopped.
@@ -352,10 +358,11 @@ class _Session:
                 ui = await stack.enter_async_context(
                     open_session_ui(
                         runner,
-                        bindings=Bindings.from_config(self._settings.hotkeys),
+                        bindings=bindings,
                         quiet=bool(args.quiet),
                         speech=self._speedup == 1,
                         plain=bool(args.plain),
+                        device_settings=DeviceSettings(self._settings.path, device.address),
                     )
                 )
                 runner.add_observer(ui)
@@ -409,6 +416,16 @@ class _Session:
             return
         machine = await find_treadmill(args.device)
         yield machine.device, None
+
+
+def _spoken_keys(bindings: Bindings) -> SpokenKeys:
+    """The first start and pause/resume keys, as named in what the person hears."""
+    start = bindings.keys_for(HotkeyAction.START)
+    resume = bindings.keys_for(HotkeyAction.PAUSE_TOGGLE)
+    return SpokenKeys(
+        start=key_label(start[0]) if start else None,
+        resume=key_label(resume[0]) if resume else None,
+    )
 
 
 @contextlib.contextmanager

@@ -72,36 +72,39 @@ class Cause:
     alarm_again: bool = False
 
 
-_TO_THE_CONSOLE = "stop the belt at the console or pull the safety key."
+_TO_THE_CONSOLE = "Stop the belt at the console or pull the safety key."
 
+# The action first in every alarm: one cut short must still have said what to do.
 CAUSES: Mapping[LatchReason, Cause] = {
     LatchReason.HEART_RATE: Cause(
-        Action.LATCHED_STOP, ClearCondition.PERSON_REARMS, "Heart rate above your limit: stopping."
+        Action.LATCHED_STOP,
+        ClearCondition.PERSON_REARMS,
+        "Stopping the belt: heart rate above your limit.",
     ),
     LatchReason.UNREQUESTED_SPEED_CHANGE: Cause(
         Action.LATCHED_STOP,
         ClearCondition.PERSON_REARMS,
-        "The belt speed changed without being asked: stopping.",
+        "Stopping the belt: its speed changed unasked.",
     ),
     LatchReason.STALE_DATA: Cause(
         Action.LATCHED_STOP,
         ClearCondition.PERSON_REARMS_WITH_LINK_UP,
-        f"The treadmill stopped sending data: {_TO_THE_CONSOLE}",
+        f"{_TO_THE_CONSOLE} The treadmill stopped sending data.",
     ),
     LatchReason.CONTROL_LOST: Cause(
         Action.LATCHED_STOP,
         ClearCondition.PERSON_REARMS_WITH_LINK_UP,
-        f"The treadmill took control away: {_TO_THE_CONSOLE}",
+        f"{_TO_THE_CONSOLE} The treadmill took control away.",
     ),
     LatchReason.LINK_LOST: Cause(
         Action.LATCHED_STOP,
         ClearCondition.PERSON_REARMS_WITH_LINK_UP,
-        f"Lost the connection to the treadmill: {_TO_THE_CONSOLE}",
+        f"{_TO_THE_CONSOLE} The connection is lost.",
     ),
     LatchReason.STOP_NOT_CONFIRMED: Cause(
         Action.LATCHED_STOP,
         ClearCondition.PERSON_REARMS,
-        "The belt may not have stopped: PULL THE SAFETY KEY NOW.",
+        "PULL THE SAFETY KEY NOW. The belt may not have stopped.",
         alarm_again=True,
     ),
     LatchReason.SAFETY_KEY: Cause(
@@ -110,7 +113,7 @@ CAUSES: Mapping[LatchReason, Cause] = {
     LatchReason.EMERGENCY_STOP: Cause(
         Action.LATCHED_STOP,
         ClearCondition.PERSON_REARMS,
-        "Emergency stop: the belt is stopping.",
+        "Stopping the belt: emergency stop.",
     ),
 }
 """Every latch cause, declared once."""

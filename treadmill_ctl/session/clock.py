@@ -2,12 +2,18 @@
 
 Everything in a session reads time from one place. In production that place is the
 running event loop's monotonic clock. For dry runs and tests, the event loop itself
-keeps a *virtual* time: :class:`AcceleratedEventLoop` either multiplies the passing
+keeps a *virtual* time: :class:`AcceleratedEventLoop` either paces it at a multiple
 of real time (``--speedup 20``) or, with no factor, jumps straight to the next
 scheduled timer whenever nothing is ready to run (``--speedup max``). Because the
 loop's own ``time()`` is virtual, every ``asyncio.sleep``, ``wait_for`` and timer in
 every library on the loop (bleak, bumble, ours) follows it, and a 60-minute session
 runs in seconds without any of them knowing.
+
+In both modes virtual time moves only while the loop waits, never while it runs
+callbacks. The simulator and the controller share this one clock, so a loop slowed
+down by a busy machine slows the whole dry run down instead of ageing the data: a
+Treadmill Data notification due at virtual second 10 is sent before the controller's
+stale-data check at 10.1 runs, however long the loop took to get there.
 """
 
 from __future__ import annotations
@@ -58,8 +64,9 @@ class _VirtualSelector(selectors.DefaultSelector):
     ``select(timeout)`` first polls the real file descriptors without waiting. If none
     is ready, the loop would have slept until its next timer: with ``speedup=None``
     virtual time jumps there at once; with a factor, it waits ``timeout / speedup`` of
-    real time. When no timer is scheduled at all (``timeout is None``) only outside
-    I/O can wake the loop, so it waits for real.
+    real time and then moves virtual time on by what it waited, times the factor (at
+    most ``timeout``). When no timer is scheduled at all (``timeout is None``) only
+    outside I/O can wake the loop, so it waits for real.
     """
 
     def __init__(self, clock: _VirtualTime) -> None:
@@ -71,32 +78,42 @@ class _VirtualSelector(selectors.DefaultSelector):
         events = super().select(0)
         if events or (timeout is not None and timeout <= 0):
             return events
-        if timeout is None:
-            return super().select(None)
-        if self._clock.speedup is None:
+        speedup = self._clock.speedup
+        if speedup is None:
+            if timeout is None:
+                return super().select(None)
             if self._clock.threads_busy:
                 # Real work in another thread (a DNS lookup, joining the executor): its
                 # answer wakes the loop; virtual time must not run ahead of it.
                 return super().select(min(timeout, _THREAD_POLL_S))
             self._clock.advance(timeout)
             return []
-        return super().select(timeout / self._clock.speedup)
+        started_s = self._clock.real_s()
+        events = super().select(None if timeout is None else timeout / speedup)
+        waited_s = (self._clock.real_s() - started_s) * speedup
+        if timeout is not None and (not events or waited_s > timeout):
+            waited_s = timeout  # woken by the timer: exactly on it
+        self._clock.advance(max(0.0, waited_s))
+        return events
 
 
 class _VirtualTime:
-    """Virtual seconds: jumps forward on demand, or runs ``speedup`` times real time."""
+    """Virtual seconds: moved on by the selector only, while the loop waits."""
 
-    def __init__(self, speedup: float | None, start_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        speedup: float | None,
+        start_s: float = 0.0,
+        real_clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         _check_speedup(speedup)
         self.speedup = speedup
         self.threads_busy = 0
         self._offset_s = start_s
-        self._real_start_s = time.monotonic()
+        self.real_s = real_clock
 
     def now(self) -> float:
-        if self.speedup is None:
-            return self._offset_s
-        return self._offset_s + (time.monotonic() - self._real_start_s) * self.speedup
+        return self._offset_s
 
     def advance(self, duration_s: float) -> None:
         self._offset_s += duration_s
@@ -111,18 +128,24 @@ class AcceleratedEventLoop(asyncio.SelectorEventLoop):
     """An event loop whose ``time()`` is virtual.
 
     Args:
-        speedup: how many virtual seconds pass per real second; ``None`` for
-            "as fast as possible" (time jumps to the next timer whenever the loop
+        speedup: how many virtual seconds pass per real second of waiting; ``None``
+            for "as fast as possible" (time jumps to the next timer whenever the loop
             would otherwise wait).
+        real_clock: the wall clock a factor paces against (tests pass their own).
     """
 
-    def __new__(cls, speedup: float | None = None) -> Self:
+    def __new__(
+        cls, speedup: float | None = None, real_clock: Callable[[], float] = time.monotonic
+    ) -> Self:
         """Check ``speedup`` before the loop exists: a half-built loop complains when collected."""
+        del real_clock
         _check_speedup(speedup)
         return super().__new__(cls)
 
-    def __init__(self, speedup: float | None = None) -> None:
-        self._virtual_time = _VirtualTime(speedup)
+    def __init__(
+        self, speedup: float | None = None, real_clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._virtual_time = _VirtualTime(speedup, real_clock=real_clock)
         super().__init__(_VirtualSelector(self._virtual_time))
 
     @property

@@ -97,6 +97,13 @@ class SessionSnapshot:
     heart_rate_bpm: int | None = None
     link_up: bool = False
     turnaround_countdown_s: float | None = None
+    turning_to: str | None = None
+    """The direction being turned to, from the start of a turn-around until the belt
+    moves that way (also while it waits for the person's resume after the turn)."""
+    resume_after_turn: bool = False
+    """Paused after a turn-around: the person's resume starts the belt in ``direction``."""
+    latch_detail: str | None = None
+    """Why the governor latched, in its own words (e.g. the mph advice)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +116,38 @@ class SessionEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class Utterance:
+    """One way of saying a cue out loud.
+
+    Attributes:
+        text: what to say (units as words: "kilometres per hour").
+        start_by_s: the latest session-clock time it may start (a countdown word on
+            its second, a sentence saying "in 8 seconds"); ``None`` for no limit.
+    """
+
+    text: str
+    start_by_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Cue:
-    """Something to tell the person, who faces away from the screen."""
+    """Something to tell the person, who faces away from the screen.
+
+    Attributes:
+        kind: what it is about (``heads_up``, ``turn_around_countdown``, ``alarm``...).
+        text: what the screen shows.
+        urgent: an alarm: it cuts off an ordinary cue being said, never another alarm.
+        speech: how to say it, preferred first (shorter variants after); empty to
+            say ``text`` as it is.
+        end_by_s: the session-clock time by which the saying must have ended (the
+            event it warns of); a variant that cannot end by then is not said.
+    """
 
     kind: str
     text: str
     urgent: bool = False
+    speech: tuple[Utterance, ...] = ()
+    end_by_s: float | None = None
 
 
 class SessionObserver(Protocol):

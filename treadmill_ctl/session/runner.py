@@ -73,7 +73,7 @@ from treadmill_ctl.safety import (
     TargetSpeedChanged,
 )
 from treadmill_ctl.safety import Cue as GovernorCue
-from treadmill_ctl.safety.states import Direction, GovernorState
+from treadmill_ctl.safety.states import CueKind, Direction, GovernorState
 from treadmill_ctl.session.events import (
     ControlOutcome,
     Cue,
@@ -82,6 +82,21 @@ from treadmill_ctl.session.events import (
     SessionEvent,
     SessionPhase,
     SessionSnapshot,
+    Utterance,
+)
+from treadmill_ctl.session.speech import (
+    COUNTDOWN_END_S,
+    COUNTDOWN_START_S,
+    HEADS_UP_MARGIN_S,
+    HEADS_UP_MAX_LEAD_S,
+    HeadsUp,
+    RateModel,
+    SpeechTiming,
+    SpokenKeys,
+    countdown_word,
+    name_keys,
+    plan_heads_up,
+    spoken,
 )
 
 if TYPE_CHECKING:
@@ -98,8 +113,12 @@ _log = structlog.get_logger("treadmill_ctl.session")
 TICK_S: Final = 0.1
 """The control tick: ramps, countdowns and watchdogs advance at least this often."""
 
-HEADS_UP_S: Final = 5.0
-"""How long before a segment change the person hears what comes next."""
+HEADS_UP_START_S: Final = 3.0
+"""Room left at a segment's start for what is said there (its cue, "walk backward now")."""
+
+HEADS_UP_START_LATE_S: Final = 0.5
+"""A heads-up that says "in N seconds" starts at most this late, or a variant without
+the number is said instead."""
 
 STOPPED_KMH: Final = 0.05
 """A reported belt speed at or below this is a stopped belt."""
@@ -109,6 +128,9 @@ SETTLE_TIMEOUT_S: Final = 30.0
 
 DRY_RUN_SLACK_S: Final = 600.0
 """A dry run may take three times its plan plus this before it is declared stuck."""
+
+STAND_IN_LISTEN_S: Final = 0.5
+"""A listening stand-in presses this long after what was said has ended."""
 
 PERSON_SOURCES: Final = frozenset({"hotkey", "keyboard", "person", "stand-in"})
 """Sources whose start and resume count as a person's own action at the treadmill."""
@@ -220,15 +242,22 @@ class SessionRunner:
         link: The treadmill's link (not yet connected).
         clock: The session clock (the loop's, virtual in dry runs).
         observers: Who sees snapshots, events and cues (dashboard, MQTT, cues).
-        stand_in_person: Dry runs only: press start and resume where a person would.
+        stand_in_person: Dry runs only: press start, and resume after a turn-around,
+            where a person would (never resume a pause a person asked for).
         interactive: A person can re-arm after a latch (a key reader is attached);
             otherwise a latch ends the session once the belt has stopped.
         tick_s: The control tick.
+        speech_timing: How long a sentence takes to say, to plan heads-ups that end
+            before their event.
+        keys: The keys the person can press, named in what is said; ``None`` when
+            no terminal reads keys (then no "press ..." is said).
+        stand_in_listens: The stand-in presses only once what was said has been
+            heard, as a person would (a dry run with speech: ``make demo``).
 
     Implements :class:`~treadmill_ctl.session.events.SessionControl`.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0915 - one field a line, until the runner is split (issue 17)
         self,
         *,
         plan: Plan,
@@ -239,6 +268,9 @@ class SessionRunner:
         stand_in_person: bool = False,
         interactive: bool = False,
         tick_s: float = TICK_S,
+        speech_timing: SpeechTiming | None = None,
+        keys: SpokenKeys | None = None,
+        stand_in_listens: bool = False,
     ) -> None:
         self._plan = plan
         self._segments: list[PlannedSegment] = list(plan.segments)
@@ -265,6 +297,16 @@ class SessionRunner:
         self._segment_elapsed_s = 0.0
         self._segment_started = False
         self._heads_up_given = False
+        self._heads_up: HeadsUp | None = None
+        self._speech_timing: SpeechTiming = (
+            speech_timing if speech_timing is not None else RateModel()
+        )
+        self._keys = keys
+        self._stand_in_listens = stand_in_listens
+        self._said_until_s = 0.0
+        self._person_paused = False
+        self._paused_after_turn = False
+        self._latch_detail: str | None = None
         self._time_by_direction = {Direction.FORWARD: 0.0, Direction.BACKWARD: 0.0}
         self._first_distance_m: float | None = None
         self._last_data: ftms_link.DataReceived | None = None
@@ -315,6 +357,8 @@ class SessionRunner:
 
     def pause(self, source: str) -> ControlOutcome:
         """Pause the belt; log it after."""
+        if source != "stand-in":
+            self._person_paused = True  # only the person resumes it (never --yes)
         request = Pause()
         outcome = _outcome(request, self._request(request))
         _log.info("session.paused", source=source)
@@ -467,8 +511,11 @@ class SessionRunner:
         self._cue(
             Cue(
                 "before_start",
-                "Stand on the side rails and clip the safety key to your clothes. "
-                "Press Enter to start.",
+                name_keys(
+                    "Stand on the side rails and clip the safety key to your clothes. "
+                    "Press start to begin.",
+                    self._keys,
+                ),
             )
         )
         async with asyncio.TaskGroup() as tasks:
@@ -528,13 +575,15 @@ class SessionRunner:
             )
             if segment.cue:
                 self._cue(Cue("segment", segment.cue))
+            self._heads_up = self._plan_heads_up(segment)
         self._segment_elapsed_s += dt
         self._time_by_direction[Direction(segment.direction)] += dt
         left_s = segment.duration_s - self._segment_elapsed_s
         following = self._next_segment()
-        if not self._heads_up_given and left_s <= HEADS_UP_S:
+        heads_up = self._heads_up
+        if not self._heads_up_given and heads_up is not None and left_s <= heads_up.lead_s:
             self._heads_up_given = True
-            self._cue(Cue("heads_up", self._heads_up_text(segment, following, left_s)))
+            self._cue(self._heads_up_cue(heads_up, left_s, now))
         if left_s > 0:
             return
         self._finished_segments += 1
@@ -548,23 +597,33 @@ class SessionRunner:
         else:
             self._request(self._segment_target(following), now)
 
+    def _plan_heads_up(self, segment: PlannedSegment) -> HeadsUp | None:
+        """Plan the heads-up for this segment's end, to be heard whole before it.
+
+        It may start no earlier than the segment's start plus what is said there.
+        """
+        busy_s = HEADS_UP_START_S
+        if segment.cue:
+            busy_s += self._speech_timing.duration_s(spoken(segment.cue))
+        return plan_heads_up(
+            segment,
+            self._next_segment(),
+            self._speech_timing,
+            max_lead_s=min(HEADS_UP_MAX_LEAD_S, segment.duration_s - busy_s),
+        )
+
     @staticmethod
-    def _heads_up_text(
-        segment: PlannedSegment, following: PlannedSegment | None, left_s: float
-    ) -> str:
-        seconds = max(1, math.ceil(left_s))
-        if following is None:
-            return f"{seconds} seconds left. Then the belt slows down and stops."
-        if following.direction != segment.direction:
-            return (
-                f"In {seconds} seconds: turn around. The belt will stop; "
-                f"then walk {following.direction} at {following.speed_kmh:g} km/h."
-            )
-        if following.speed_kmh > segment.speed_kmh:
-            return f"In {seconds} seconds: speed up to {following.speed_kmh:g} km/h."
-        if following.speed_kmh < segment.speed_kmh:
-            return f"In {seconds} seconds: slow down to {following.speed_kmh:g} km/h."
-        return f"In {seconds} seconds: next segment, same speed."
+    def _heads_up_cue(heads_up: HeadsUp, left_s: float, now: float) -> Cue:
+        """The heads-up, to end before the segment does (``left_s`` from ``now``)."""
+        speech = [Utterance(text) for text in heads_up.shorter]
+        if heads_up.timed:
+            speech.insert(0, Utterance(heads_up.timed, start_by_s=now + HEADS_UP_START_LATE_S))
+        return Cue(
+            "heads_up",
+            heads_up.text,
+            speech=tuple(speech),
+            end_by_s=now + left_s - HEADS_UP_MARGIN_S,
+        )
 
     def _next_segment(self) -> PlannedSegment | None:
         index = self._segment_index + 1
@@ -604,12 +663,21 @@ class SessionRunner:
         """Dry runs only: press start or resume where the person would be asked to."""
         if not self._stand_in or now < self._stand_in_next_try_s:
             return
+        if self._stand_in_listens and now < self._said_until_s + STAND_IN_LISTEN_S:
+            return
         state = self._require_governor().state
         if state is GovernorState.IDLE and self._phase is SessionPhase.WAITING_FOR_START:
             if not self._latches:
                 self._stand_in_next_try_s = now + 1.0
                 self.start("stand-in")
-        elif state is GovernorState.PAUSED and self._end_requested_by is None:
+        elif (
+            state is GovernorState.PAUSED
+            and self._paused_after_turn
+            and not self._person_paused
+            and self._end_requested_by is None
+        ):
+            # the person's resume after a turn-around; a pause the person (or the
+            # console) asked for is theirs to end
             self._stand_in_next_try_s = now + 1.0
             self.resume("stand-in")
 
@@ -792,9 +860,7 @@ class SessionRunner:
             case StateChanged():
                 self._on_state_changed(decision)
             case GovernorCue():
-                if decision.seconds_left is not None:
-                    self._countdown = (decision.seconds_left, self._clock.now_s())
-                self._cue(Cue(str(decision.kind), decision.text))
+                self._cue(self._governor_cue(decision))
             case Alarm():
                 _log.error("governor.alarm", text=decision.text, reason=decision.reason)
                 self._cue(Cue("alarm", decision.text, urgent=True))
@@ -806,6 +872,30 @@ class SessionRunner:
                 _log.info("governor.target_limited", **_fields(decision))
             case _:
                 pass
+
+    def _governor_cue(self, cue: GovernorCue) -> Cue:
+        """The governor's cue as the person hears it.
+
+        A countdown is one word per second, said on its second or not at all; the
+        key to press is named (no "press" at all where no key is read).
+        """
+        now = self._clock.now_s()
+        if cue.seconds_left is not None:
+            self._countdown = (cue.seconds_left, now)
+            word = Utterance(countdown_word(cue.seconds_left), start_by_s=now + COUNTDOWN_START_S)
+            return Cue(str(cue.kind), cue.text, speech=(word,), end_by_s=now + COUNTDOWN_END_S)
+        governor = self._require_governor()
+        text = cue.text
+        if cue.kind is CueKind.PRESS_RESUME:
+            text = name_keys(f"Press resume to walk {governor.direction}.", self._keys)
+            text = text or f"Turned round: the belt waits to walk {governor.direction}."
+        elif cue.kind is CueKind.TURN_AROUND_SLOWING and governor.pending_direction is not None:
+            # short, so that the countdown's first words are not taken by it
+            text = f"Slowing down: turn round to walk {governor.pending_direction}."
+            return Cue(str(cue.kind), text, speech=(Utterance("Slowing down to turn round."),))
+        else:
+            text = name_keys(text, self._keys) or text
+        return Cue(str(cue.kind), text)
 
     def _queue_command(self, command: Command) -> None:
         _log.info("governor.command", command=type(command).__name__, **_fields(command))
@@ -852,6 +942,15 @@ class SessionRunner:
             reason=change.reason,
         )
         self._set_phase(_PHASES[change.new])
+        self._paused_after_turn = (
+            change.old is GovernorState.TURNING_AROUND and change.new is GovernorState.PAUSED
+        )
+        if change.new is GovernorState.TURNING_AROUND:
+            self._countdown = None  # each turn-around counts down its own hold
+        if change.new is GovernorState.RUNNING:
+            self._person_paused = False
+        if change.new is GovernorState.LATCHED:
+            self._latch_detail = change.reason
         if change.new is GovernorState.LATCHED and change.latch_reason is not None:
             reason = change.latch_reason.name.lower()
             self._latches.append(reason)
@@ -924,6 +1023,9 @@ class SessionRunner:
 
     def _cue(self, cue: Cue) -> None:
         _log.info("cue.given", kind=cue.kind, text=cue.text, urgent=cue.urgent)
+        now = self._clock.now_s()
+        said = cue.speech[0].text if cue.speech else spoken(cue.text)
+        self._said_until_s = max(self._said_until_s, now) + self._speech_timing.duration_s(said)
         for observer in self._observers:
             observer.on_cue(cue)
 
@@ -978,7 +1080,28 @@ class SessionRunner:
             heart_rate_bpm=data.heart_rate_bpm if data is not None else None,
             link_up=self._link.is_connected,
             turnaround_countdown_s=countdown,
+            turning_to=self._turning_to(),
+            resume_after_turn=(
+                self._paused_after_turn
+                and governor is not None
+                and governor.state is GovernorState.PAUSED
+            ),
+            latch_detail=self._latch_detail if self._phase is SessionPhase.LATCHED else None,
         )
+
+    def _turning_to(self) -> str | None:
+        """The direction being turned to: while turning, and while waiting to walk it."""
+        governor = self._governor
+        if governor is None:
+            return None
+        if governor.pending_direction is not None and governor.state in {
+            GovernorState.TURNING_AROUND,
+            GovernorState.PAUSED,
+        }:
+            return str(governor.pending_direction)
+        if self._paused_after_turn and governor.state is GovernorState.PAUSED:
+            return str(governor.direction)
+        return None
 
     def _distance_m(self) -> float | None:
         if self._last_data is None or self._first_distance_m is None:

@@ -5,6 +5,11 @@ thing on it is one huge word in a full-width coloured band: FORWARD, BACKWARD, T
 STOP. Below it come the times, speeds, safety state, next segment, the latest cue and
 the keys. Before the belt moves it says what to do to start safely.
 
+The STOP keys stay on screen whatever its size: on a small terminal the less
+important parts go first (notes, the other keys, the stats), never the banner, the
+stop keys or a latch's red panel. When the session is over, the screen says how it
+ended and nothing that was true only while it ran.
+
 Drawing is split in two, so the control loop never waits for the terminal:
 
 - :func:`render_dashboard` is a pure function from a snapshot (and the latest cue
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Self
 
@@ -33,7 +39,8 @@ from treadmill_ctl.text import escape_text
 from treadmill_ctl.ui.keys import DEFAULT_BINDINGS, Bindings, HotkeyAction, key_label
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
+    from pathlib import Path
     from types import TracebackType
 
     from rich.console import ConsoleOptions, RenderableType, RenderResult
@@ -98,17 +105,21 @@ class Banner:
     word: str
     style: str
     subtitle: str = ""
+    compact: bool = False
+    """One line for the word and one for the subtitle (a short terminal)."""
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        """Block letters if the console is wide enough, else the word in capitals."""
+        """Block letters if the console is wide (and tall) enough, else the word in capitals."""
         del console
-        big = block_letters(self.word)
+        big = None if self.compact else block_letters(self.word)
         inner_width = options.max_width - 4  # the panel's border and padding
         fits = big is not None and max(len(row) for row in big.splitlines()) <= inner_width
         word = Text(big, no_wrap=True) if fits and big else Text(self.word.upper(), style="bold")
         lines: list[RenderableType] = [Align.center(word)]
         if self.subtitle:
-            lines += [Text(""), Text(self.subtitle, justify="center")]
+            if not self.compact:
+                lines.append(Text(""))
+            lines.append(Text(self.subtitle, justify="center"))
         yield Panel(Group(*lines), style=self.style, expand=True)
 
 
@@ -122,7 +133,7 @@ _DIRECTION_BANNERS: Final = {
 }
 
 
-def banner_for(snapshot: SessionSnapshot | None) -> Banner:
+def banner_for(snapshot: SessionSnapshot | None, bindings: Bindings = DEFAULT_BINDINGS) -> Banner:
     """The big word for a snapshot's phase (and direction while running)."""
     if snapshot is None:
         return Banner("CONNECTING", "bold white on grey23", "finding the treadmill")
@@ -132,8 +143,21 @@ def banner_for(snapshot: SessionSnapshot | None) -> Banner:
             direction, (direction.upper() or "RUNNING", "bold black on white", "")
         )
         return Banner(word, style, hint)
+    if snapshot.phase is SessionPhase.PAUSED:
+        return _paused_banner(snapshot, bindings)
     word, style, subtitle = _PHASE_BANNERS[snapshot.phase]
     return Banner(word, style, subtitle(snapshot))
+
+
+def _paused_banner(snapshot: SessionSnapshot, bindings: Bindings) -> Banner:
+    keys = bindings.keys_for(HotkeyAction.PAUSE_TOGGLE)
+    press = f"Press {key_label(keys[0])}" if keys else None
+    if snapshot.resume_after_turn:
+        heading = (snapshot.turning_to or snapshot.direction or "on").upper()
+        what = f"{press} to walk {heading}" if press else f"waiting to walk {heading}"
+        return Banner("TURN", "bold black on yellow", what)
+    what = f"{press} to resume" if press else "the belt is stopping or stopped"
+    return Banner("PAUSED", "bold black on yellow", what)
 
 
 def _direction(snapshot: SessionSnapshot) -> str:
@@ -154,11 +178,15 @@ def _start_subtitle(snapshot: SessionSnapshot) -> str:
 
 
 def _turn_subtitle(snapshot: SessionSnapshot) -> str:
-    following = snapshot.next_segment or snapshot.segment
-    heading = following.direction.upper() if following is not None else "the other way"
+    """Where the turn goes (the direction being turned to), and the hold's countdown."""
+    turning_to = snapshot.turning_to or (
+        snapshot.segment.direction if snapshot.segment is not None else None
+    )
+    heading = turning_to.upper() if turning_to else "the other way"
     if snapshot.turnaround_countdown_s is None:
-        return f"turn around: {heading} next"
-    return f"turn around: {heading} in {max(0, round(snapshot.turnaround_countdown_s))} s"
+        return f"slowing down, then turn round to walk {heading}"
+    seconds = max(0, math.ceil(snapshot.turnaround_countdown_s - 0.05))
+    return f"turn round: walk {heading} in {seconds} s"
 
 
 _PHASE_BANNERS: Final[dict[SessionPhase, tuple[str, str, Callable[[SessionSnapshot], str]]]] = {
@@ -170,11 +198,7 @@ _PHASE_BANNERS: Final[dict[SessionPhase, tuple[str, str, Callable[[SessionSnapsh
     SessionPhase.WAITING_FOR_START: ("READY", "bold black on cyan", _start_subtitle),
     SessionPhase.RUNNING: ("RUNNING", "bold black on white", lambda _: ""),
     SessionPhase.TURNING_AROUND: ("TURN", "bold black on yellow", _turn_subtitle),
-    SessionPhase.PAUSED: (
-        "PAUSED",
-        "bold black on yellow",
-        lambda _: "the belt is stopping or stopped",
-    ),
+    SessionPhase.PAUSED: ("PAUSED", "bold black on yellow", lambda _: ""),
     SessionPhase.LATCHED: (
         "STOP",
         "bold white on red",
@@ -240,7 +264,42 @@ def _keys(bindings: Bindings, action: HotkeyAction) -> str:
     return " ".join(key_label(key) for key in bindings.keys_for(action)) or "(none)"
 
 
-def _safety(snapshot: SessionSnapshot, bindings: Bindings) -> RenderableType:
+@dataclass(frozen=True, slots=True)
+class DeviceSettings:
+    """Where this treadmill's settings go, for advice that names them.
+
+    Attributes:
+        path: the settings file.
+        device_key: the treadmill's key under ``[devices]`` (its address).
+    """
+
+    path: Path
+    device_key: str
+
+
+def latch_advice(snapshot: SessionSnapshot, where: DeviceSettings | None) -> str | None:
+    """What the person can do about this latch, when there is more to say than its reason.
+
+    A treadmill that takes mph in FTMS's km/h fields is caught by its distance: the
+    fix is one line in the settings file, for this treadmill.
+    """
+    detail = snapshot.latch_detail or ""
+    if "mph" not in detail:
+        return None
+    if where is None:
+        return (
+            'This treadmill seems to count in mph: set speed_unit = "mph" for it under '
+            "[devices] in the settings file, then start again."
+        )
+    return (
+        f'This treadmill seems to count in mph: set speed_unit = "mph" under '
+        f'[devices."{where.device_key}"] in {where.path}, then start again.'
+    )
+
+
+def _safety(
+    snapshot: SessionSnapshot, bindings: Bindings, where: DeviceSettings | None = None
+) -> RenderableType:
     if snapshot.phase is SessionPhase.LATCHED:
         rearm = bindings.keys_for(HotkeyAction.REARM)
         start = _keys(bindings, HotkeyAction.START)
@@ -250,13 +309,15 @@ def _safety(snapshot: SessionSnapshot, bindings: Bindings) -> RenderableType:
             if rearm
             else "No re-arm key is bound: end the session and start a new one."
         )
+        advice = latch_advice(snapshot, where)
+        lines = [f"STOPPED (latched): {_reason(snapshot)}", *([advice] if advice else []), how]
         return Panel(
-            Text(f"STOPPED (latched): {_reason(snapshot)}\n{how}", style="bold"),
+            Text("\n".join(lines), style="bold"),
             title="SAFETY",
             style="bold white on red",
         )
     return Text.from_markup(
-        "[bold green]Safety: armed[/] [dim](stop keys below; the safety key always works)[/]"
+        "[bold green]Safety: armed[/] [dim](the safety key and the console stop always work)[/]"
     )
 
 
@@ -280,7 +341,10 @@ def _next(snapshot: SessionSnapshot) -> Text:
 
 
 def _countdown(snapshot: SessionSnapshot) -> Text | None:
-    if snapshot.turnaround_countdown_s is None or snapshot.phase is SessionPhase.TURNING_AROUND:
+    if snapshot.turnaround_countdown_s is None or snapshot.phase in {
+        SessionPhase.TURNING_AROUND,
+        SessionPhase.PAUSED,
+    }:
         return None
     return Text(
         f"Turn around in {max(0, round(snapshot.turnaround_countdown_s))} s",
@@ -289,18 +353,29 @@ def _countdown(snapshot: SessionSnapshot) -> Text | None:
     )
 
 
+_WAITING_PHASES: Final = frozenset({SessionPhase.CONNECTING, SessionPhase.WAITING_FOR_START})
+
+
+def _stop_keys(snapshot: SessionSnapshot | None, bindings: Bindings) -> Text | None:
+    """The STOP keys, once the belt may move: the one line that is never left out."""
+    if snapshot is None or snapshot.phase in _WAITING_PHASES:
+        return None
+    line = Text()
+    line.append(" STOP: ", style="bold white on red")
+    line.append(" " + _keys(bindings, HotkeyAction.EMERGENCY_STOP), style="bold")
+    return line
+
+
 def _legend(snapshot: SessionSnapshot | None, bindings: Bindings) -> Text:
-    waiting = snapshot is None or snapshot.phase in {
-        SessionPhase.CONNECTING,
-        SessionPhase.WAITING_FOR_START,
-    }
+    """The other keys; before the link is up only Ctrl-C does anything."""
     legend = Text()
-    if not waiting:
-        legend.append("STOP: ", style="bold red")
-        legend.append(_keys(bindings, HotkeyAction.EMERGENCY_STOP) + "\n", style="bold")
+    if snapshot is None or snapshot.phase is SessionPhase.CONNECTING:
+        legend.append("Ctrl-C", style="bold")
+        legend.append(" cancel")
+        return legend
     parts = (
         [(HotkeyAction.START, "start"), (HotkeyAction.END, "quit")]
-        if waiting
+        if snapshot.phase is SessionPhase.WAITING_FOR_START
         else [
             (HotkeyAction.PAUSE_TOGGLE, "pause/resume"),
             (HotkeyAction.REARM, "re-arm"),
@@ -321,6 +396,99 @@ def _legend(snapshot: SessionSnapshot | None, bindings: Bindings) -> Text:
     return legend
 
 
+# How each ending is shown on the final screen: the word, its style, one line.
+_ENDINGS: Final[dict[str, tuple[str, str, str]]] = {
+    "completed": ("DONE", "bold black on green", "session completed; the belt is stopped"),
+    "stopped_by_person": ("STOPPED", "bold black on yellow", "stopped by you"),
+    "safety_latch": ("STOPPED", "bold white on red", "stopped for your safety"),
+    "connect_failed": ("NO LINK", "bold white on red", "could not connect to the treadmill"),
+    "error": ("STOPPED", "bold white on red", "the session failed; the belt was told to stop"),
+}
+
+
+def _summary_line(summary: Mapping[str, object]) -> str:
+    parts: list[str] = []
+    duration = summary.get("duration_s")
+    if isinstance(duration, int | float):
+        parts.append(f"time {format_duration(float(duration))}")
+    for key, label in (("backward_s", "backward"), ("forward_s", "forward")):
+        value = summary.get(key)
+        if isinstance(value, int | float):
+            parts.append(f"{label} {format_duration(float(value))}")
+    distance = summary.get("distance_m")
+    if isinstance(distance, int | float):
+        parts.append(f"distance {_distance(float(distance))}")
+    done, count = summary.get("segments_completed"), summary.get("segment_count")
+    if isinstance(done, int) and isinstance(count, int):
+        parts.append(f"segments {done}/{count}")
+    return ", ".join(parts)
+
+
+def _final_screen(
+    snapshot: SessionSnapshot | None, ended: Mapping[str, object], notes: tuple[str, ...]
+) -> list[RenderableType]:
+    """How it ended, what was done, why it stopped; nothing that was only true while it ran."""
+    end = str(ended.get("end", "error"))
+    word, style, line = _ENDINGS.get(end, _ENDINGS["error"])
+    summary = ended.get("summary")
+    parts: list[RenderableType] = [Banner(word, style, line)]
+    if snapshot is not None:
+        parts.append(Text.from_markup(f"[bold]{snapshot.profile_name}[/]"))
+    if isinstance(summary, dict):
+        parts.append(Text(_summary_line(summary)))
+        latches = summary.get("latches")
+        if latches:
+            reasons = ", ".join(str(r).replace("_", " ") for r in latches)
+            parts.append(Text(f"safety stops: {reasons}", style="bold"))
+    parts.extend(Text(note, style="dim") for note in notes)
+    return parts
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One piece of the screen; on a short terminal the lowest ``keep`` goes first."""
+
+    renderable: RenderableType
+    keep: int
+
+
+_ALWAYS: Final = 100
+"""The parts never left out: the banner, the stop keys, a latch's red panel."""
+
+
+class _Screen:
+    """The dashboard's parts, fitted to the terminal's height (never cut at the bottom)."""
+
+    def __init__(self, parts: list[_Part]) -> None:
+        self._parts = parts
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        """Leave out what matters least until the rest fits; block letters go last."""
+        height = options.height or options.max_height
+        unbounded = options.update(height=None)
+        kept = list(self._parts)
+
+        def lines(part: _Part) -> int:
+            return len(console.render_lines(part.renderable, unbounded, pad=False))
+
+        sizes = {id(part): lines(part) for part in kept}
+        while sum(sizes[id(part)] for part in kept) > height:
+            optional = [part for part in kept if part.keep < _ALWAYS]
+            if optional:
+                kept.remove(min(optional, key=lambda part: part.keep))
+                continue
+            index, banner = next(
+                ((i, p.renderable) for i, p in enumerate(kept) if isinstance(p.renderable, Banner)),
+                (None, None),
+            )
+            if index is None or banner is None or banner.compact:
+                break
+            small = _Part(dataclasses.replace(banner, compact=True), _ALWAYS)
+            kept[index] = small
+            sizes[id(small)] = lines(small)
+        yield Group(*(part.renderable for part in kept))
+
+
 def render_dashboard(
     snapshot: SessionSnapshot | None,
     *,
@@ -328,6 +496,8 @@ def render_dashboard(
     last_cue: Cue | None = None,
     notes: tuple[str, ...] = (),
     mqtt: str | None = None,
+    ended: Mapping[str, object] | None = None,
+    device_settings: DeviceSettings | None = None,
 ) -> RenderableType:
     """Draw the dashboard for one moment; pure, so it can be rendered anywhere.
 
@@ -338,37 +508,60 @@ def render_dashboard(
         notes: recent notable events, one line each, oldest first.
         mqtt: the MQTT status line ("up", "DOWN: ...", "TAKEN OVER: ..."), when a
             broker is in use.
+        ended: the ``session.ended`` event's fields once the session is over: then
+            the final screen.
+        device_settings: where this treadmill's settings go, for advice naming them.
     """
-    parts: list[RenderableType] = [banner_for(snapshot)]
+    if ended is not None:
+        return Group(*_final_screen(snapshot, ended, notes))
+    parts = [_Part(banner_for(snapshot, bindings), _ALWAYS)]
+    stop_keys = _stop_keys(snapshot, bindings)
+    if stop_keys is not None:
+        parts.append(_Part(stop_keys, _ALWAYS))
     if snapshot is not None:
-        if snapshot.phase is SessionPhase.WAITING_FOR_START:
-            parts.append(_instructions(bindings))
-        countdown = _countdown(snapshot)
-        if countdown is not None:
-            parts.append(countdown)
-        # The name comes from a file: shown as text, never as markup or raw escapes.
-        title = Text(escape_text(snapshot.profile_name), style="bold")
-        if snapshot.segment is not None:
-            title.append("  now:", style="dim")
-            title.append(f" {snapshot.segment.describe()}")
-        parts.append(title)
-        parts.append(_stats(snapshot))
-        if mqtt is not None:
-            parts.append(_mqtt_line(mqtt))
-        parts.append(_next(snapshot))
-        parts.append(_safety(snapshot, bindings))
+        parts += _top_parts(snapshot, bindings, device_settings)
     if last_cue is not None:
         style = "bold red" if last_cue.urgent else "bold"
-        text = escape_text(last_cue.text)
-        if last_cue.kind == _PRESS_RESUME_CUE:
-            # "press resume": name the key, the person may not know which one it is
-            keys = ", ".join(key_label(k) for k in bindings.keys_for(HotkeyAction.PAUSE_TOGGLE))
-            if keys:
-                text += f" (key: {keys})"
-        parts.append(Text.assemble(("Cue: ", "dim"), (text, style)))
-    parts.extend(Text(escape_text(note), style="dim") for note in notes)
-    parts.append(_legend(snapshot, bindings))
-    return Group(*parts)
+        cue_text = escape_text(last_cue.text)  # cue texts come from files
+        parts.append(_Part(Text.assemble(("Cue: ", "dim"), (cue_text, style)), 70))
+    if snapshot is not None:
+        parts += _session_parts(snapshot, bindings, mqtt)
+    parts.extend(_Part(Text(escape_text(note), style="dim"), 10) for note in notes)
+    parts.append(_Part(_legend(snapshot, bindings), 60))
+    return _Screen(parts)
+
+
+def _top_parts(
+    snapshot: SessionSnapshot, bindings: Bindings, device_settings: DeviceSettings | None
+) -> list[_Part]:
+    """What must be read first: a latch's red panel, how to start, a coming turn."""
+    parts: list[_Part] = []
+    if snapshot.phase is SessionPhase.LATCHED:
+        parts.append(_Part(_safety(snapshot, bindings, device_settings), _ALWAYS))
+    if snapshot.phase is SessionPhase.WAITING_FOR_START:
+        parts.append(_Part(_instructions(bindings), 90))
+    countdown = _countdown(snapshot)
+    if countdown is not None:
+        parts.append(_Part(countdown, 80))
+    return parts
+
+
+def _session_parts(
+    snapshot: SessionSnapshot, bindings: Bindings, mqtt: str | None = None
+) -> list[_Part]:
+    """The profile, the segment, the numbers, the MQTT status and what comes next."""
+    # The name comes from a file: shown as text, never as markup or raw escapes.
+    title = Text(escape_text(snapshot.profile_name), style="bold")
+    if snapshot.segment is not None:
+        title.append("  now:", style="dim")
+        title.append(f" {snapshot.segment.describe()}")
+    parts = [_Part(title, 30), _Part(_stats(snapshot), 50)]
+    if mqtt is not None:
+        parts.append(_Part(_mqtt_line(mqtt), 45))
+    parts.append(_Part(_next(snapshot), 40))
+    if snapshot.phase is not SessionPhase.LATCHED:
+        parts.append(_Part(_safety(snapshot, bindings), 20))
+    return parts
 
 
 def _mqtt_line(status: str) -> Text:
@@ -378,13 +571,27 @@ def _mqtt_line(status: str) -> Text:
 
 # --- the live observer ---------------------------------------------------------------
 
-_PRESS_RESUME_CUE: Final = "press_resume"
-"""The governor's cue kind asking the person to resume (after a turn-around)."""
-
 _MQTT_STATUS_EVENT: Final = "mqtt.status"
 """The event the MQTT bridge sends its status observers (its ``line`` field is shown)."""
-_NOTE_KINDS: Final = ("latched", "rearmed", "lost", "failed", "paused", "resumed", "ended")
 _MAX_NOTES: Final = 3
+
+
+def note_for(event: SessionEvent) -> str | None:
+    """A line in words for a notable event, or ``None`` (the record has them all)."""
+    fields = event.fields
+    match event.kind:
+        case "governor.latched":
+            reason = str(fields.get("reason", "a safety stop")).replace("_", " ")
+            text = f"stopped: {reason}"
+        case "governor.rearmed":
+            text = "re-armed: the belt waits for your start"
+        case "session.ended":
+            return None  # the final screen says it
+        case kind if any(word in kind for word in ("lost", "failed", "restored", "reconnected")):
+            text = kind.replace(".", " ").replace("_", " ")
+        case _:
+            return None
+    return f"{format_duration(event.t_s)}  {text}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,6 +602,7 @@ class DashboardState:
     last_cue: Cue | None = None
     notes: tuple[str, ...] = ()
     mqtt: str | None = None
+    ended: Mapping[str, object] | None = None
 
 
 class Dashboard:
@@ -417,6 +625,7 @@ class Dashboard:
         bindings: the keys in force, for the instructions and the legend.
         refresh_per_second: redraws per second of real time.
         screen: draw on the terminal's alternate screen (restored on exit).
+        device_settings: where this treadmill's settings go (for the mph advice).
     """
 
     def __init__(
@@ -426,12 +635,14 @@ class Dashboard:
         bindings: Bindings = DEFAULT_BINDINGS,
         refresh_per_second: float = 8.0,
         screen: bool = False,
+        device_settings: DeviceSettings | None = None,
     ) -> None:
         self.console = console if console is not None else Console()
         self.bindings = bindings
         self.state = DashboardState()
         self._refresh_per_second = refresh_per_second
         self._screen = screen
+        self._device_settings = device_settings
         self._live: Live | None = None
 
     def renderable(self) -> RenderableType:
@@ -443,6 +654,8 @@ class Dashboard:
             last_cue=state.last_cue,
             notes=state.notes,
             mqtt=state.mqtt,
+            ended=state.ended,
+            device_settings=self._device_settings,
         )
 
     def __enter__(self) -> Self:
@@ -477,25 +690,22 @@ class Dashboard:
         self.state = dataclasses.replace(self.state, snapshot=snapshot)
 
     def on_event(self, event: SessionEvent) -> None:
-        """Keep a line for notable events (latches, link loss, pauses), the last few."""
+        """Keep a line in words for notable events (latches, link loss), the last few."""
         if event.kind == _MQTT_STATUS_EVENT:
             line = event.fields.get("line")
             self.state = dataclasses.replace(self.state, mqtt=str(line)[:200])
             return
-        if not any(kind in event.kind for kind in _NOTE_KINDS):
+        if event.kind == "session.ended":
+            self.state = dataclasses.replace(self.state, ended=dict(event.fields))
             return
-        note = f"{format_duration(event.t_s)}  {event.kind}{_fields_text(event)}"
-        self.state = dataclasses.replace(self.state, notes=(*self.state.notes, note)[-_MAX_NOTES:])
+        note = note_for(event)
+        if note is not None:
+            self.note(note)
+
+    def note(self, text: str) -> None:
+        """Show one more line of news (e.g. that speech is off), the last few kept."""
+        self.state = dataclasses.replace(self.state, notes=(*self.state.notes, text)[-_MAX_NOTES:])
 
     def on_cue(self, cue: Cue) -> None:
         """Show the cue's text (it is also spoken or belled by the cue player)."""
         self.state = dataclasses.replace(self.state, last_cue=cue)
-
-
-def _fields_text(event: SessionEvent) -> str:
-    """The event's fields, one level deep; a nested table (the summary) is left out."""
-    return "".join(
-        f" {name}={value}"
-        for name, value in event.fields.items()
-        if not isinstance(value, dict | list | tuple)
-    )

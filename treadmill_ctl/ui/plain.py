@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Final, TextIO
 
 from treadmill_ctl.session.events import SessionPhase
 from treadmill_ctl.text import escape_text
-from treadmill_ctl.ui.dashboard import format_duration
+from treadmill_ctl.ui.dashboard import format_duration, latch_advice
 
 if TYPE_CHECKING:
     from treadmill_ctl.session.events import Cue, SessionEvent, SessionSnapshot
+    from treadmill_ctl.ui.dashboard import DeviceSettings
 
 #: Default session seconds between two progress lines.
 DEFAULT_PROGRESS_EVERY_S: Final = 30.0
@@ -38,6 +39,8 @@ class PlainObserver:
         show_events: also print every session event as ``kind name=value ...``.
             Off by default: in plain mode the session record's console output
             already shows the log events.
+        device_settings: where this treadmill's settings go, for advice that
+            names them (the mph advice after a latch).
     """
 
     def __init__(
@@ -46,8 +49,10 @@ class PlainObserver:
         *,
         progress_every_s: float = DEFAULT_PROGRESS_EVERY_S,
         show_events: bool = False,
+        device_settings: DeviceSettings | None = None,
     ) -> None:
         self._stream = stream
+        self._device_settings = device_settings
         self._progress_every_s = progress_every_s
         self._show_events = show_events
         self._phase: SessionPhase | None = None
@@ -61,6 +66,9 @@ class PlainObserver:
         if snapshot.phase is not self._phase:
             self._phase = snapshot.phase
             self._write(snapshot.t_s, _phase_line(snapshot))
+            advice = latch_advice(snapshot, self._device_settings)
+            if snapshot.phase is SessionPhase.LATCHED and advice is not None:
+                self._write(snapshot.t_s, advice)
         segment = snapshot.segment
         if segment is not None and segment.index != self._segment_index:
             self._segment_index = segment.index
@@ -86,6 +94,10 @@ class PlainObserver:
         self._write(
             self._last_t_s, f"CUE: {cue.text.upper()}" if cue.urgent else f"cue: {cue.text}"
         )
+
+    def note(self, text: str) -> None:
+        """Write one line of news (e.g. that speech is off)."""
+        self._write(self._last_t_s, text)
 
     def _write(self, t_s: float | None, line: str) -> None:
         stamp = f"[{format_duration(t_s)}] " if t_s is not None else ""

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 from typing import TYPE_CHECKING, TextIO
 
 import structlog
 
 from treadmill_ctl.ui.cues import CuePlayer
-from treadmill_ctl.ui.dashboard import Dashboard
+from treadmill_ctl.ui.dashboard import Dashboard, DeviceSettings
 from treadmill_ctl.ui.keys import DEFAULT_BINDINGS, Bindings, HotkeyDispatcher, terminal_keys
 from treadmill_ctl.ui.plain import PlainObserver
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Sequence
+    from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 
     from treadmill_ctl.session.events import (
         Cue,
@@ -94,6 +95,7 @@ async def open_session_ui(
     plain: bool = False,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
+    device_settings: DeviceSettings | None = None,
 ) -> AsyncIterator[ObserverGroup]:
     """Run the interface of one session for an ``async with`` block.
 
@@ -115,15 +117,22 @@ async def open_session_ui(
         plain: plain lines even on a terminal (``--plain``).
         stdin: the keyboard side (default ``sys.stdin``).
         stdout: the screen side (default ``sys.stdout``).
+        device_settings: where this treadmill's settings go (the mph advice).
+
+    When speech cannot be heard (espeak-ng is there, an audio device is not), the
+    screen and the record say so and the bell stands in for it.
     """
     stdin = stdin if stdin is not None else sys.stdin
     stdout = stdout if stdout is not None else sys.stdout
     async with asyncio.TaskGroup() as tasks:
         if plain or not is_interactive(stdin, stdout):
-            player = _cue_player(quiet=quiet, speech=speech, bell=None)
+            lines = PlainObserver(stdout, device_settings=device_settings)
+            player = _cue_player(
+                quiet=quiet, speech=speech, bell=None, on_problem=_reporting(lines.note)
+            )
             cues = tasks.create_task(player.run(), name="ui.cues")
             try:
-                yield ObserverGroup((PlainObserver(stdout), player))
+                yield ObserverGroup((lines, player))
             finally:
                 cues.cancel()
             return
@@ -132,8 +141,16 @@ async def open_session_ui(
         def terminal_lost() -> None:
             control.emergency_stop("terminal")
 
-        with Dashboard(bindings=bindings) as dashboard:
-            player = _cue_player(quiet=quiet, speech=speech, bell=dashboard.console.bell)
+        with (
+            _library_logs_to_record(),
+            Dashboard(bindings=bindings, device_settings=device_settings) as dashboard,
+        ):
+            player = _cue_player(
+                quiet=quiet,
+                speech=speech,
+                bell=dashboard.console.bell,
+                on_problem=_reporting(dashboard.note),
+            )
             cues = tasks.create_task(player.run(), name="ui.cues")
             try:
                 with terminal_keys(stdin.fileno(), dispatcher.on_key, on_close=terminal_lost):
@@ -142,7 +159,47 @@ async def open_session_ui(
                 cues.cancel()
 
 
-def _cue_player(*, quiet: bool, speech: bool, bell: Callable[[], None] | None) -> CuePlayer:
+def _cue_player(
+    *,
+    quiet: bool,
+    speech: bool,
+    bell: Callable[[], None] | None,
+    on_problem: Callable[[str], None],
+) -> CuePlayer:
     if speech:
-        return CuePlayer.for_terminal(quiet=quiet, bell=bell)
+        return CuePlayer.for_terminal(quiet=quiet, bell=bell, on_problem=on_problem)
     return CuePlayer(None, bell=bell, quiet=quiet)
+
+
+def _reporting(show: Callable[[str], None]) -> Callable[[str], None]:
+    """Say a speech problem on screen and in the record."""
+
+    def report(problem: str) -> None:
+        _log.warning("speech.unavailable", problem=problem)
+        show(problem)
+
+    return report
+
+
+class _ToStructlog(logging.Handler):
+    """Library log records (bleak, bumble) into the session record, not onto the screen."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(Exception):  # logging must never take the session down
+            _log.warning("library.log", logger=record.name, message=record.getMessage())
+
+
+@contextlib.contextmanager
+def _library_logs_to_record() -> Iterator[None]:
+    """While the dashboard draws, warnings of libraries go to the record, not the terminal.
+
+    Without a handler, Python prints them to standard error, which the live display
+    would show above the dashboard as raw log lines.
+    """
+    root = logging.getLogger()
+    handler = _ToStructlog(logging.WARNING)
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
