@@ -83,3 +83,15 @@ def test_config_shows_the_file_and_the_limits_in_force(
     line = next(x for x in out.splitlines() if "backward_max_speed_kmh" in x)
     assert "2" in line
     assert "set in the settings file" in line
+
+
+def test_a_password_file_is_found_beside_the_settings_file(settings_file: Path) -> None:
+    """``password_file`` is relative to the settings file, when checked as when used."""
+    (settings_file.parent / "broker.pw").write_text("secret\n", encoding="utf-8")
+    (settings_file.parent / "broker.pw").chmod(0o600)
+    settings_file.write_text('[mqtt]\nurl = "mqtt://broker.local"\npassword_file = "broker.pw"\n')
+    settings_file.chmod(0o600)
+    assert load_settings().mqtt["password_file"] == "broker.pw"
+    (settings_file.parent / "broker.pw").unlink()
+    with pytest.raises(ConfigError, match="password_file"):
+        load_settings()

@@ -202,7 +202,9 @@ def _check_mqtt(table: Mapping[str, object], path: Path) -> None:
     known = tuple(sorted(mqtt_settings._TABLE_KEYS))  # noqa: SLF001 - the parser's own list
     _refuse_unknown(table, known, path, "[mqtt]", "key")
     try:
-        mqtt_settings.MqttSettings.from_mapping(table, treadmill_id="settings-check")
+        mqtt_settings.MqttSettings.from_mapping(
+            table, treadmill_id="settings-check", settings_path=path
+        )
     except ConfigError as error:
         raise ConfigError(f"{path}: {error}") from None
 
