@@ -13,8 +13,10 @@ Two paths write to the control point:
 * :meth:`FtmsLink.stop_now` takes no lock and waits for no answer: it writes Stop
   (``08 01``) at once, even while another command is still waiting for an answer
   that may never come. If the link is down, the stop is remembered and written the
-  moment the link is back, before anything else. Whether the belt really stops is
-  judged from its data by the governor, not from this write.
+  moment the link is back: right after control is requested again, before anything
+  else (a new connection holds no control, and a treadmill refuses a stop from a
+  client without it). Whether the belt really stops is judged from its data by the
+  governor, not from this write.
 
 Bleak's callbacks only decode and hand off: each value becomes one event passed to
 ``on_event``, which must not block (the session puts it in a queue).
@@ -258,8 +260,8 @@ class FtmsLink:
     async def connect(self) -> MachineInfo:
         """Connect, read what the treadmill is, subscribe, and take control.
 
-        A stop requested while the link was down is written first, before control
-        is requested for anything else.
+        A stop requested while the link was down goes out first: control is
+        requested, then the stop written, before anything else.
 
         Raises:
             LinkError: when the treadmill cannot be reached after the attempts.
@@ -402,23 +404,29 @@ class FtmsLink:
             return None
 
     async def _send_pending_stop(self) -> None:
-        """Write the stop that waited for the link, then make sure it was obeyed.
+        """Write the stop that waited for the link: control first, then the stop.
 
-        The stop goes first, before control is requested: a treadmill that takes a
-        stop without control stops a moment sooner. If it answers "control not
-        permitted", control is requested and the stop written again.
+        A new connection holds no control, and a treadmill refuses commands from a
+        client without it ("control not permitted"), so Request Control goes first.
+        Its answer (or its time-out, for a treadmill that never answers) is the only
+        wait; the stop is written whatever the answer, since some machines obey
+        without granting control.
         """
         self._log.warning("command.stop_on_reconnect")
         try:
-            response = await self._exchange(commands.stop())
-        except (CommandRefused, CommandTimeout, LinkError) as error:
+            response = await self._exchange(commands.request_control())
+        except CommandTimeout:
+            self._log.warning("control.unconfirmed", reason="no answer to request control")
+        except (CommandRefused, LinkError) as error:
             self._log.error("command.stop_failed", error=str(error))
             return
-        self._stop_pending = False
-        if response.result is not commands.ResultCode.SUCCESS:
-            with contextlib.suppress(CommandRejected, CommandTimeout, LinkError):
-                await self.request_control()
-            await self.stop_now()
+        else:
+            if response.result is not commands.ResultCode.SUCCESS:
+                self._log.warning(
+                    "control.unconfirmed",
+                    reason=f"request control answered {response.result.name}",
+                )
+        await self.stop_now()
 
     # -- notifications (bleak callbacks: decode, hand off, return) -----------------
 
