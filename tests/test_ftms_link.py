@@ -221,7 +221,8 @@ def test_a_stop_waiting_for_the_link_goes_out_even_if_control_is_never_answered(
         await link.set_target_speed(2.0)
         await asyncio.sleep(4)
         await link.stop_now()
-        assert link.stop_pending
+        deferred = link.stop_pending
+        assert deferred
         writes_before = len(_writes(sim))
         await link.reconnect()
         assert not link.stop_pending
