@@ -232,6 +232,7 @@ class FtmsLink:
         self._answers: dict[commands.ControlOpCode, asyncio.Future[ControlPointResponse]] = {}
         self._has_control = False
         self._stop_pending = False
+        self._setting_up = False
         self._closing = False
         self._assembler = TreadmillDataAssembler()
         self.decode_errors = 0
@@ -283,11 +284,14 @@ class FtmsLink:
                 f"cannot connect to {self._device.name or self._device.address}: {error}"
             ) from error
         self._client = client
+        self._setting_up = True
         try:
             info = await self._set_up(client)
         except BaseException:
             await self._drop_client()
             raise
+        finally:
+            self._setting_up = False
         self._info = info
         self._log.info("link.up", name=info.name, has_control_point=info.has_control_point)
         self._on_event(LinkUp(info, self._clock.now_s()))
@@ -426,7 +430,9 @@ class FtmsLink:
                     "control.unconfirmed",
                     reason=f"request control answered {response.result.name}",
                 )
-        await self.stop_now()
+        client, control_point = self._client, self._control_point
+        if client is not None and control_point is not None:
+            await self._write_stop(client, control_point)
 
     # -- notifications (bleak callbacks: decode, hand off, return) -----------------
 
@@ -485,12 +491,19 @@ class FtmsLink:
     async def stop_now(self) -> None:
         """Write FTMS Stop (``08 01``) at once; never waits behind another command.
 
-        If the link is down, or the write fails, the stop is remembered and written
-        first thing when the link is back. The treadmill's answer is not awaited:
+        If the link is down (or still being set up), or the write fails, the stop is
+        remembered and written first thing when the link is back, after Request
+        Control. The treadmill's answer is not awaited:
         the belt's own speed is the witness (the governor watches it).
 
         Cancelled, the stop stays pending for the next connection.
         """
+        if self._setting_up:
+            # Connected but not yet set up: the set-up writes the stop itself, right
+            # after Request Control (a stop before it would be refused).
+            self._stop_pending = True
+            self._log.warning("command.stop_deferred", reason="connecting")
+            return
         client, control_point = self._client, self._control_point
         if client is not None and client.is_connected and control_point is None:
             # A treadmill without a control point cannot be stopped from here at all.
@@ -500,6 +513,12 @@ class FtmsLink:
         if client is None or control_point is None or not client.is_connected:
             self._log.warning("command.stop_deferred", reason="link down")
             return
+        await self._write_stop(client, control_point)
+
+    async def _write_stop(
+        self, client: BleakClient, control_point: BleakGATTCharacteristic
+    ) -> None:
+        """Write Stop within its bound; it stays pending if the write fails."""
         try:
             await asyncio.wait_for(
                 self._write_control_point(client, control_point, commands.stop()),
