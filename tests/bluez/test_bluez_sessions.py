@@ -124,9 +124,17 @@ def press_and_stop(seen: Witnesses, run: Terminal, out: Path, figure: str) -> Li
     return stop
 
 
+def wait_for_belt_at_rest(seen: Witnesses) -> None:
+    wait_until(
+        lambda: number(seen.refresh().samples()[-1], "belt_speed_kmh") <= STOPPED_KMH,
+        "the belt to stop",
+        EVENT_S,
+    )
+
+
 def end_with_q(run: Terminal) -> int:
     run.press(b"q")
-    return run.process.wait(timeout=EVENT_S)
+    return run.process.wait(timeout=2 * EVENT_S)
 
 
 def writes_after(seen: Witnesses, after_s: float) -> list[Line]:
@@ -225,11 +233,7 @@ def test_a_link_dropped_mid_run_is_latched_and_the_stop_goes_out_after_control(
             "the stop to reach the belt after the reconnect",
             90.0,
         )
-        wait_until(
-            lambda: number(seen.refresh().samples()[-1], "belt_speed_kmh") <= STOPPED_KMH,
-            "the belt to stop",
-            EVENT_S,
-        )
+        wait_for_belt_at_rest(seen)
         status = end_with_q(run)
     seen.refresh()
 
@@ -285,6 +289,7 @@ def test_stale_data_latches_and_the_stop_reaches_the_belt(out: Path) -> None:
             "the Stop to reach the belt",
             EVENT_S,
         )
+        wait_for_belt_at_rest(seen)
         status = end_with_q(run)
     seen.refresh()
 

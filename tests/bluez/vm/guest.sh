@@ -45,6 +45,14 @@ case $mode in
     run "$results/pytest.log" .venv/bin/python -m pytest -p no:cacheprovider -p no:hypothesispytest \
       --junitxml="$results/junit.xml" -v -rA tests/bluez
     ;;
+  all)
+    run "$results/pytest.log" .venv/bin/python -m pytest -p no:cacheprovider -p no:hypothesispytest \
+      --junitxml="$results/junit.xml" -v -rA tests/bluez
+    tests_status=$status
+    run "$results/bench.log" .venv/bin/python bench/bluez_stop_latency.py \
+      --out "$results/bench.json"
+    [ "$tests_status" = 0 ] || status=$tests_status
+    ;;
   bench)
     run "$results/bench.log" .venv/bin/python bench/bluez_stop_latency.py \
       --out "$results/bench.json"

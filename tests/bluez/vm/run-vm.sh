@@ -1,7 +1,7 @@
 #!/bin/sh
 # Boot the BlueZ test guest under qemu (software emulation) and bring its results out.
 #
-# usage: run-vm.sh BUILD_DIR MODE   (MODE: test, bench or shell)
+# usage: run-vm.sh BUILD_DIR MODE   (MODE: test, bench, all (both) or shell)
 # The guest writes into BUILD_DIR/results (junit.xml, pytest.log, bluetoothd.log,
 # the traces and records of each test, rc); this script exits with the guest's
 # status, or 1 when the guest never reported one.
