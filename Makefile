@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: all venv test lint typecheck pytest fuzz demo bench clean
+.PHONY: all venv test lint typecheck pytest fuzz demo bench clean test-bluez bench-bluez bluez-guest
 
 all: test
 
@@ -35,6 +35,7 @@ pytest: $(STAMP)
 	$(VENV)/bin/pytest -q
 
 test: lint pytest
+	@echo "make test: passed. The BlueZ end-to-end tests did not run (they need root and qemu): make test-bluez runs them."
 
 # The property tests and state machines, long and random (tests/conftest.py's fuzz
 # profile), for people who want to hunt; `make test` runs them derandomized.
@@ -49,5 +50,19 @@ demo: $(STAMP)
 bench: $(STAMP)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
+# The BlueZ tests: a qemu guest (software emulation) built from this machine's own
+# kernel, busybox, bluez and dbus packages, with the host's root read-only over 9p.
+# Results (junit.xml, logs, each test's record and trace) land in build/bluez-vm/results.
+BLUEZ_VM := build/bluez-vm
+
+bluez-guest: $(STAMP)
+	@tests/bluez/vm/build-initramfs.sh $(BLUEZ_VM)
+
+test-bluez: bluez-guest
+	@tests/bluez/vm/run-vm.sh $(BLUEZ_VM) test
+
+bench-bluez: bluez-guest
+	@tests/bluez/vm/run-vm.sh $(BLUEZ_VM) bench
+
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build/bluez-vm

@@ -20,7 +20,7 @@ from bumble.hci import Address
 from bumble.transport import open_transport
 
 from simulator.errors import SimulatorError
-from simulator.faults import FaultSchedule
+from simulator.faults import FaultKind, FaultSchedule
 from simulator.gatt_server import TreadmillPeripheral
 from simulator.model import TreadmillModel
 from simulator.quirks import Quirk, parse_quirks
@@ -40,8 +40,11 @@ keys (when stdin is a terminal):
   k   pull / put back the safety key      s   console start
   x   console stop                         p   console pause
   +   console speed up (also =)            -   console speed down
+  d   drop the link for 5 s (disconnect)   g   send no data for 4 s (stall)
   q   quit
 """
+KEY_DISCONNECT_S: Final = 5.0
+KEY_STALL_S: Final = 4.0
 
 
 class TransportOpenError(SimulatorError):
@@ -246,6 +249,8 @@ def _keyboard(peripheral: TreadmillPeripheral, quit_requested: asyncio.Event) ->
     fd = sys.stdin.fileno()
     saved = termios.tcgetattr(fd)
     actions = key_actions(peripheral.model)
+    actions["d"] = lambda: peripheral.inject(FaultKind.DISCONNECT, KEY_DISCONNECT_S)
+    actions["g"] = lambda: peripheral.inject(FaultKind.STALL, KEY_STALL_S)
 
     def on_key() -> None:
         key = sys.stdin.read(1)

@@ -17,6 +17,7 @@ frozen frames); the GATT server applies the link and control point faults by ask
 the :class:`FaultSchedule` which faults are active at the current session time.
 """
 
+import bisect
 import math
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -176,6 +177,17 @@ class FaultSchedule:
             FaultSpecError: One of the specifications is malformed.
         """
         return cls(parse_fault(spec) for spec in specs)
+
+    def add(self, fault: Fault) -> None:
+        """Schedule one more fault (one started by hand while the session runs).
+
+        It is kept in start order; faults already reported by :meth:`due` stay
+        reported. The physical model's own queue is not changed: a one-shot fault
+        added here is reported by :meth:`due` only.
+        """
+        index = bisect.bisect_right([f.at_s for f in self._faults], fault.at_s)
+        self._faults = (*self._faults[:index], fault, *self._faults[index:])
+        self._fired = {i + 1 if i >= index else i for i in self._fired}
 
     @property
     def faults(self) -> tuple[Fault, ...]:

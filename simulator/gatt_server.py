@@ -34,7 +34,7 @@ from bumble.core import AdvertisingData
 from bumble.profiles.device_information_service import DeviceInformationService
 
 from simulator.encoding import ftms_service_data
-from simulator.faults import FaultKind
+from simulator.faults import MODEL_FAULTS, Fault, FaultKind
 from simulator.quirks import Quirk
 
 if TYPE_CHECKING:
@@ -356,6 +356,25 @@ class TreadmillPeripheral:
                 async with asyncio.timeout(_HCI_TIMEOUT_S):
                     await connection.disconnect(hci.HCI_CONNECTION_TIMEOUT_ERROR)
         self._spawn(self._come_back_after(down_s), "sim.come-back")
+
+    def inject(self, kind: FaultKind, duration_s: float) -> None:
+        """Start a link or data fault now, for ``duration_s`` (a key at the console).
+
+        ``disconnect`` drops the link as :meth:`drop_link` does; ``stall``,
+        ``frozen``, ``cp-silent`` and ``cp-reject`` are added to the schedule from
+        this moment. The model's one-shot faults have their own keys.
+
+        Raises:
+            ValueError: ``kind`` is not a fault with a duration.
+        """
+        if kind is FaultKind.DISCONNECT:
+            self._spawn(self.drop_link(duration_s), "sim.drop-link")
+            return
+        if kind in MODEL_FAULTS:
+            raise ValueError(f"{kind} is not a fault with a duration")
+        self.model.faults.add(Fault(kind, self.session_s, duration_s=duration_s))
+        self._trace_event("fault", fault=kind.value, duration_s=duration_s)
+        self.wake()
 
     async def _come_back_after(self, down_s: float) -> None:
         await asyncio.sleep(down_s)

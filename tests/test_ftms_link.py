@@ -66,6 +66,15 @@ def _writes(sim: VirtualTreadmill) -> list[str]:
     return [str(r["data_hex"]) for r in sim.trace.records if r["kind"] == "control_point_write"]
 
 
+def _answered(sim: VirtualTreadmill) -> list[tuple[str, str]]:
+    """Each control point write received, with the result the treadmill chose."""
+    return [
+        (str(r["data_hex"]), str(r["result"]))
+        for r in sim.trace.records
+        if r["kind"] == "control_point_write"
+    ]
+
+
 def _write_times(sim: VirtualTreadmill, data_hex: str) -> list[float]:
     return [
         float(r["t"])  # type: ignore[arg-type]
@@ -246,11 +255,64 @@ def test_a_lost_link_is_reported_and_a_stop_waits_for_its_return() -> None:
         writes_before = len(_writes(sim))
         await link.reconnect()
         assert not link.stop_pending
-        assert _writes(sim)[writes_before] == "0801"  # the first thing written on return
+        # On return: control first (a new connection holds none), then the stop, obeyed.
+        assert _answered(sim)[writes_before:] == [("00", "SUCCESS"), ("0801", "SUCCESS")]
         await asyncio.sleep(3)
         assert sim.model.belt_speed_kmh == 0.0
 
     _run(scenario, faults=("disconnect@3:2",))
+
+
+def test_stops_asked_for_while_the_link_is_being_set_up_wait_for_control() -> None:
+    """The governor repeats its stop while the link comes back (BlueZ: seconds of set-up).
+
+    A stop asked for after the connection is made but before the set-up is done must
+    not go out ahead of Request Control, where it would be refused.
+    """
+
+    async def scenario(sim: VirtualTreadmill, link: FtmsLink, _events: list[LinkEvent]) -> None:
+        await link.start_resume()
+        await link.set_target_speed(2.0)
+        await asyncio.sleep(4)
+        await link.stop_now()
+        writes_before = len(_writes(sim))
+        reconnect = asyncio.create_task(link.reconnect())
+        asked_during_set_up = 0
+        while not reconnect.done():
+            if link._setting_up and link._control_point is not None:
+                await link.stop_now()
+                asked_during_set_up += 1
+            await asyncio.sleep(0.001)
+        await reconnect
+        assert asked_during_set_up > 0
+        assert not link.stop_pending
+        assert _answered(sim)[writes_before:] == [("00", "SUCCESS"), ("0801", "SUCCESS")]
+
+    _run(scenario, faults=("disconnect@3:2",))
+
+
+def test_a_stop_waiting_for_the_link_goes_out_even_if_control_is_never_answered() -> None:
+    """A treadmill silent on its return: the stop follows Request Control's time-out."""
+
+    async def scenario(sim: VirtualTreadmill, link: FtmsLink, _events: list[LinkEvent]) -> None:
+        await link.start_resume()
+        await link.set_target_speed(2.0)
+        await asyncio.sleep(4)
+        await link.stop_now()
+        deferred = link.stop_pending
+        assert deferred
+        writes_before = len(_writes(sim))
+        await link.reconnect()
+        assert not link.stop_pending
+        assert _writes(sim)[writes_before:] == ["00", "0801"]
+        (request_s,) = _write_times(sim, "00")[-1:]
+        (stop_s,) = _write_times(sim, "0801")
+        # No wait beyond the request's own time-out (2 s), and the belt stops.
+        assert 2.0 <= stop_s - request_s < 2.0 + 0.1
+        await asyncio.sleep(3)
+        assert sim.model.belt_speed_kmh == 0.0
+
+    _run(scenario, faults=("disconnect@3:2", "cp-silent@4:20"))
 
 
 def test_safety_key_and_console_changes_arrive_as_status_events() -> None:

@@ -170,3 +170,14 @@ class TestQuirks:
             parse_quirks(["kph"])
         for quirk in Quirk:
             assert quirk.value in str(caught.value)
+
+
+def test_a_fault_added_while_running_keeps_the_order_and_what_was_reported() -> None:
+    schedule = FaultSchedule.parse(["stall@2:1", "cp-silent@20:5"])
+    assert [f.kind for f in schedule.due(5.0)] == [FaultKind.STALL]
+    schedule.add(Fault(FaultKind.DISCONNECT, 6.0, duration_s=3.0))
+    assert [f.at_s for f in schedule.faults] == [2.0, 6.0, 20.0]
+    assert schedule.is_active(FaultKind.DISCONNECT, 7.0)
+    assert not schedule.is_active(FaultKind.DISCONNECT, 9.0)
+    assert [f.kind for f in schedule.due(7.0)] == [FaultKind.DISCONNECT]
+    assert [f.kind for f in schedule.due(30.0)] == [FaultKind.CP_SILENT]

@@ -26,6 +26,7 @@ from simulator.encoding import (
     TreadmillData,
     TreadmillDataFlag,
 )
+from simulator.faults import FaultKind
 from simulator.model import KMH_PER_MPH, MachineState
 from treadmill_ctl.session.clock import run_accelerated
 
@@ -529,6 +530,59 @@ class TestFaults:
                 assert max(gaps) >= 4.0
                 assert sum(gap > 1.5 for gap in gaps) == 1
                 assert sim.link_up
+
+        run(scenario())
+
+    def test_a_stall_started_by_hand_sends_no_data_from_that_moment(self) -> None:
+        """The console's 'g' key: a stall from now on, as stall@now:4 would be."""
+
+        async def scenario() -> None:
+            async with open_virtual_treadmill() as sim, connected(sim) as probe:
+                await asyncio.sleep(3)
+                started_s = now_s()
+                sim.peripheral.inject(FaultKind.STALL, 4.0)
+                await asyncio.sleep(8)
+                times = [t for t, _ in probe.data]
+                gaps = [(a, b - a) for a, b in itertools.pairwise(times) if b - a > 1.5]
+                ((gap_from_s, gap_s),) = gaps
+                assert gap_from_s <= started_s + 0.01
+                assert gap_s >= 4.0
+                assert sim.link_up
+                faults = [r for r in sim.trace.records if r["kind"] == "fault"]
+                assert [(f["fault"], f["duration_s"]) for f in faults] == [("stall", 4.0)]
+
+        run(scenario())
+
+    def test_a_link_dropped_by_hand_comes_back_after_the_pause(self) -> None:
+        """The console's 'd' key: the link drops now and returns after its duration."""
+
+        async def scenario() -> None:
+            async with open_virtual_treadmill() as sim:
+                lost = asyncio.Event()
+                client = BleakClient(
+                    sim.ble_device, lambda _: lost.set(), backend=sim.client_backend
+                )
+                await client.connect()
+                await asyncio.sleep(2)
+                dropped_s = sim.session_s
+                sim.peripheral.inject(FaultKind.DISCONNECT, 3.0)
+                await lost.wait()
+                assert sim.session_s == pytest.approx(dropped_s, abs=0.1)
+                with pytest.raises(TimeoutError):
+                    await BleakClient(
+                        sim.ble_device, backend=sim.client_backend, timeout=1.0
+                    ).connect()
+                await asyncio.sleep(3.0)
+                async with BleakClient(sim.ble_device, backend=sim.client_backend) as again:
+                    assert again.is_connected
+
+        run(scenario())
+
+    def test_only_faults_with_a_duration_are_started_by_hand(self) -> None:
+        async def scenario() -> None:
+            async with open_virtual_treadmill() as sim:
+                with pytest.raises(ValueError, match="safety-key"):
+                    sim.peripheral.inject(FaultKind.SAFETY_KEY, 1.0)
 
         run(scenario())
 

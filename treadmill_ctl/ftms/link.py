@@ -13,8 +13,10 @@ Two paths write to the control point:
 * :meth:`FtmsLink.stop_now` takes no lock and waits for no answer: it writes Stop
   (``08 01``) at once, even while another command is still waiting for an answer
   that may never come. If the link is down, the stop is remembered and written the
-  moment the link is back, before anything else. Whether the belt really stops is
-  judged from its data by the governor, not from this write.
+  moment the link is back: right after control is requested again, before anything
+  else (a new connection holds no control, and a treadmill refuses a stop from a
+  client without it). Whether the belt really stops is judged from its data by the
+  governor, not from this write.
 
 Bleak's callbacks only decode and hand off: each value becomes one event passed to
 ``on_event``, which must not block (the session puts it in a queue).
@@ -234,6 +236,7 @@ class FtmsLink:
         self._answers: dict[commands.ControlOpCode, asyncio.Future[ControlPointResponse]] = {}
         self._has_control = False
         self._stop_pending = False
+        self._setting_up = False
         self._closing = False
         self._in_context = False
         self._assembler = TreadmillDataAssembler()
@@ -296,8 +299,8 @@ class FtmsLink:
     async def connect(self) -> MachineInfo:
         """Connect, read what the treadmill is, subscribe, and take control.
 
-        A stop requested while the link was down is written first, before control
-        is requested for anything else.
+        A stop requested while the link was down goes out first: control is
+        requested, then the stop written, before anything else.
 
         Raises:
             LinkError: when the treadmill cannot be reached after the attempts.
@@ -319,11 +322,14 @@ class FtmsLink:
                 f"cannot connect to {self._device.name or self._device.address}: {error}"
             ) from error
         self._client = client
+        self._setting_up = True
         try:
             info = await self._set_up(client)
         except BaseException:
             await self._drop_client()
             raise
+        finally:
+            self._setting_up = False
         self._info = info
         self._log.info("link.up", name=info.name, has_control_point=info.has_control_point)
         self._on_event(LinkUp(info, self._clock.now_s()))
@@ -441,27 +447,37 @@ class FtmsLink:
             return None
 
     async def _send_pending_stop(self) -> None:
-        """Write the stop that waited for the link, then make sure it was obeyed.
+        """Write the stop that waited for the link: control first, then the stop.
 
-        The stop goes first, before control is requested: a treadmill that takes a
-        stop without control stops a moment sooner. If it answers "control not
-        permitted", control is requested and the stop written again.
+        A new connection holds no control, and a treadmill refuses commands from a
+        client without it ("control not permitted"), so Request Control goes first.
+        Its answer (or its time-out, for a treadmill that never answers) is the only
+        wait; the stop is written whatever the answer, since some machines obey
+        without granting control.
         """
-        # eager: the write goes out before anything is logged about it
+        # eager: Request Control goes out before anything is logged about it
         exchange = asyncio.Task(
-            self._exchange(commands.stop()), loop=asyncio.get_running_loop(), eager_start=True
+            self._exchange(commands.request_control()),
+            loop=asyncio.get_running_loop(),
+            eager_start=True,
         )
         self._log.warning("command.stop_on_reconnect")
         try:
             response = await exchange
-        except (CommandRefused, CommandTimeout, LinkError) as error:
+        except CommandTimeout:
+            self._log.warning("control.unconfirmed", reason="no answer to request control")
+        except (CommandRefused, LinkError) as error:
             self._log.error("command.stop_failed", error=str(error))
             return
-        self._stop_pending = False
-        if response.result is not commands.ResultCode.SUCCESS:
-            with contextlib.suppress(CommandRejected, CommandTimeout, LinkError):
-                await self.request_control()
-            await self.stop_now()
+        else:
+            if response.result is not commands.ResultCode.SUCCESS:
+                self._log.warning(
+                    "control.unconfirmed",
+                    reason=f"request control answered {response.result.name}",
+                )
+        client, control_point = self._client, self._control_point
+        if client is not None and control_point is not None:
+            await self._write_stop(client, control_point)
 
     # -- notifications (bleak callbacks: decode, hand off, return) -----------------
 
@@ -520,12 +536,19 @@ class FtmsLink:
     async def stop_now(self) -> None:
         """Write FTMS Stop (``08 01``) at once; never waits behind another command.
 
-        If the link is down, or the write fails, the stop is remembered and written
-        first thing when the link is back. The treadmill's answer is not awaited:
+        If the link is down (or still being set up), or the write fails, the stop is
+        remembered and written first thing when the link is back, after Request
+        Control. The treadmill's answer is not awaited:
         the belt's own speed is the witness (the governor watches it).
 
         Cancelled, the stop stays pending for the next connection.
         """
+        if self._setting_up:
+            # Connected but not yet set up: the set-up writes the stop itself, right
+            # after Request Control (a stop before it would be refused).
+            self._stop_pending = True
+            self._log.warning("command.stop_deferred", reason="connecting")
+            return
         client, control_point = self._client, self._control_point
         if client is not None and client.is_connected and control_point is None:
             # A treadmill without a control point cannot be stopped from here at all.
@@ -535,6 +558,12 @@ class FtmsLink:
         if client is None or control_point is None or not client.is_connected:
             self._log.warning("command.stop_deferred", reason="link down")
             return
+        await self._write_stop(client, control_point)
+
+    async def _write_stop(
+        self, client: BleakClient, control_point: BleakGATTCharacteristic
+    ) -> None:
+        """Write Stop within its bound; it stays pending if the write fails."""
         try:
             async with asyncio.timeout(STOP_WRITE_TIMEOUT_S):
                 await self._write_control_point(client, control_point, commands.stop())
