@@ -545,7 +545,14 @@ class FtmsLink:
         """
         while True:
             try:
-                await asyncio.shield(client.write_gatt_char(control_point, payload, response=True))
+                # eager: the write starts now, not on the loop's next turn (a stop's
+                # write must not wait behind what the caller does next)
+                write = asyncio.Task(
+                    client.write_gatt_char(control_point, payload, response=True),
+                    loop=asyncio.get_running_loop(),
+                    eager_start=True,
+                )
+                await asyncio.shield(write)
             except BleakGATTProtocolError as error:
                 if error.code is not BleakGATTProtocolErrorCode.PROCEDURE_ALREADY_IN_PROGRESS:
                     raise
