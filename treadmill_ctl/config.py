@@ -199,8 +199,11 @@ def _check_mqtt(table: Mapping[str, object], path: Path) -> None:
         return
     from treadmill_ctl.telemetry import mqtt_settings  # noqa: PLC0415 - lazily
 
-    known = tuple(sorted(mqtt_settings._TABLE_KEYS))  # noqa: SLF001 - the parser's own list
-    _refuse_unknown(table, known, path, "[mqtt]", "key")
+    # The parser's own list of keys, for a "did you mean"; the parser refuses unknown
+    # keys itself in any case.
+    known_keys = getattr(mqtt_settings, "_TABLE_KEYS", None)
+    if isinstance(known_keys, frozenset):
+        _refuse_unknown(table, tuple(sorted(known_keys)), path, "[mqtt]", "key")
     try:
         mqtt_settings.MqttSettings.from_mapping(
             table, treadmill_id="settings-check", settings_path=path

@@ -198,6 +198,16 @@ type LinkEvent = (
 )
 
 
+def _retrieved(task: asyncio.Task[object]) -> None:
+    """Take a finished write's error, so asyncio never reports it as never retrieved.
+
+    A write outliving its cancelled caller fails unseen on purpose: the caller has
+    already given up on it (and says so), and the belt's own data is the witness.
+    """
+    if not task.cancelled():
+        task.exception()
+
+
 class FtmsLink:
     """One connection to one FTMS treadmill.
 
@@ -609,7 +619,15 @@ class FtmsLink:
         """
         while True:
             try:
-                await asyncio.shield(client.write_gatt_char(control_point, payload, response=True))
+                # eager: the write starts now, not on the loop's next turn (a stop's
+                # write must not wait behind what the caller does next)
+                write = asyncio.Task(
+                    client.write_gatt_char(control_point, payload, response=True),
+                    loop=asyncio.get_running_loop(),
+                    eager_start=True,
+                )
+                write.add_done_callback(_retrieved)  # its failure may outlive the caller
+                await asyncio.shield(write)
             except BleakGATTProtocolError as error:
                 if error.code is not BleakGATTProtocolErrorCode.PROCEDURE_ALREADY_IN_PROGRESS:
                     raise
