@@ -8,8 +8,9 @@ session record, and through the simulator's ground-truth trace of the belt.
 
 The runs use ``--speedup`` 2 to 20: the broker is real I/O in real time, and the
 test acts while the session runs. The runs that time a stop or flood the bridge use 2
-or 5, so a hiccup of a shared machine stays a fraction of a control tick. Reading the record and the trace, and timing a Stop
-against the request that caused it, is shared with ``test_e2e_hotkeys``.
+or 5, so a hiccup of a shared machine stays a fraction of a control tick. Reading the
+record and the trace, and timing a Stop against the request that caused it, is shared
+with ``test_e2e_hotkeys``.
 """
 
 from __future__ import annotations
@@ -636,3 +637,36 @@ async def test_a_password_in_a_bad_mqtt_url_is_never_printed(tmp_path: Path) -> 
     for part in (secret, "pa/ss", "ss@word"):
         for name, text in texts.items():
             assert part not in text, name
+
+
+async def test_a_password_file_others_can_read_is_warned_about_and_never_printed(
+    tmp_path: Path, restartable_mqtt_broker: BrokerProcess
+) -> None:
+    """[mqtt] password_file at mode 0644: a one-line warning, and the password nowhere."""
+    broker = restartable_mqtt_broker
+    secret = "open/to@all:0644"  # noqa: S105 - a test value
+    password_file = tmp_path / "mqtt.pw"
+    password_file.write_text(secret + "\n")
+    password_file.chmod(0o644)
+    (tmp_path / "config.toml").write_text(
+        f'[mqtt]\nurl = "{broker.url}"\nusername = "lane"\npassword_file = "mqtt.pw"\n'
+    )
+    async with (
+        subscribed(broker) as watcher,
+        controller(tmp_path, broker, speedup=5, mqtt_url="") as run,
+    ):
+        await watcher.first(TOPICS.availability, "online", lambda m: m.payload == b"online")
+        await watcher.publish(TOPICS.cmd, {"command": "stop"})
+        status = await run.exit_status()
+    texts = files_under(tmp_path, but=password_file)
+    warnings = [line for line in texts["output.txt"].splitlines() if line.startswith("WARNING: ")]
+
+    assert status == EXIT_STOPPED_BY_PERSON
+    (warning,) = warnings
+    assert "can be read by other users" in warning
+    assert "chmod 600" in warning
+    (logged,) = run.seen.events("mqtt.settings_warning")
+    assert logged["warning"] == warning.removeprefix("WARNING: ")
+    for name, text in texts.items():
+        for form in password_forms(secret):
+            assert form not in text, name
