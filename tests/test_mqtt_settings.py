@@ -158,7 +158,7 @@ class TestTopicSafeId:
     @given(st.text(max_size=80))
     @example("all")
     @example("///")
-    @settings(max_examples=200, deadline=None)
+    @settings(derandomize=True, max_examples=200, deadline=None)
     def test_any_name_gives_a_usable_id_or_a_config_error(self, name: str) -> None:
         try:
             treadmill_id = topic_safe_id(name)
@@ -173,7 +173,7 @@ class TestBackoff:
         st.floats(min_value=1, max_value=100),
         st.integers(0, 2**32),
     )
-    @settings(max_examples=150, deadline=None)
+    @settings(derandomize=True, max_examples=150, deadline=None)
     def test_delays_stay_under_the_cap_and_grow_to_it(
         self, min_s: float, factor: float, seed: int
     ) -> None:
