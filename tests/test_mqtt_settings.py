@@ -274,7 +274,7 @@ class TestBounds:
     )
     @example({"url": "mqtt://b", "keepalive_s": 10**400})
     @example({"url": "mqtt://b", "telemetry_interval_s": math.inf})
-    @settings(derandomize=True, max_examples=400, deadline=None)
+    @settings(max_examples=400, deadline=None)
     def test_fuzz_any_table_gives_settings_or_one_clear_config_error(
         self, table: dict[str, object]
     ) -> None:

@@ -271,7 +271,7 @@ class SlowWriter:
 
 
 class TestTheRampAsTheTreadmillReceivesIt:
-    @settings(max_examples=60, deadline=None, derandomize=True)
+    @settings(max_examples=60, deadline=None)
     @given(
         latencies_s=st.lists(st.sampled_from([0.0, 0.1, 0.3, 0.8, 2.0, 5.0]), min_size=1),
         targets_kmh=st.lists(st.sampled_from([0.5, 1.5, 2.5, 4.0, 6.0]), min_size=1, max_size=6),

@@ -423,7 +423,7 @@ class MqttBridge:
 
     @property
     def is_connected(self) -> bool:
-        """Connected, subscribed to commands and announced ``online``."""
+        """Connected and subscribed to commands (a stop works from here on)."""
         return self._connected.is_set()
 
     async def wait_connected(self) -> None:
