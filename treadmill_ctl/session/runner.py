@@ -72,6 +72,7 @@ from treadmill_ctl.safety import Cue as GovernorCue
 from treadmill_ctl.safety.states import Direction, GovernorState
 from treadmill_ctl.session.events import (
     Cue,
+    RecordEvent,
     SegmentView,
     SessionEnd,
     SessionEvent,
@@ -117,6 +118,13 @@ _PHASES: Final = {
     GovernorState.LATCHED: SessionPhase.LATCHED,
     GovernorState.FINISHED: SessionPhase.FINISHED,
 }
+
+
+class _Hold(Enum):
+    """A stretch of the session the belt is held still or slow on purpose."""
+
+    PAUSE = "pause"
+    TURN_AROUND = "turn_around"
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +284,8 @@ class SessionRunner:
         self._gave_up = False
         self._early_emergency: EmergencyStop | None = None
         self._writing: Command | None = None
+        self._holding: _Hold | None = None
+        self._link_lost = False
 
     def add_observer(self, observer: SessionObserver) -> None:
         """Let one more observer see snapshots, events and cues.
@@ -306,7 +316,7 @@ class SessionRunner:
 
     def pause(self, source: str) -> None:
         """Pause the belt."""
-        _log.info("session.paused", source=source)
+        _log.info("session.pause_requested", source=source)
         self._request(Pause())
 
     def toggle_pause(self, source: str) -> None:
@@ -375,6 +385,26 @@ class SessionRunner:
             )
             await self._link.disconnect()
             return self._summary(SessionEnd.CONNECT_FAILED)
+        self._emit(
+            RecordEvent.DEVICE,
+            name=info.name,
+            address=info.address,
+            information=dict(info.device_information),
+        )
+        self._emit(
+            RecordEvent.PLAN,
+            name=self._plan.name,
+            segments=[
+                {
+                    "index": segment.index,
+                    "direction": str(segment.direction),
+                    "speed_kmh": segment.speed_kmh,
+                    "incline_pct": segment.incline_pct,
+                    "duration_s": segment.duration_s,
+                }
+                for segment in self._segments
+            ],
+        )
         end: SessionEnd | None = None
         try:
             end = await self._run_connected(info)
@@ -449,7 +479,7 @@ class SessionRunner:
         if not self._segment_started:
             self._segment_started = True
             self._emit(
-                "segment.started",
+                RecordEvent.SEGMENT_STARTED,
                 index=segment.index,
                 direction=str(segment.direction),
                 speed_kmh=segment.speed_kmh,
@@ -593,7 +623,7 @@ class SessionRunner:
                 if data.speed_kmh is not None:
                     self._stopped_since_data = data.speed_kmh <= STOPPED_KMH
                 _log.info(
-                    "belt.data",
+                    RecordEvent.BELT_DATA,
                     speed_kmh=data.speed_kmh,
                     incline_pct=data.incline_pct,
                     distance_m=data.distance_m,
@@ -606,7 +636,10 @@ class SessionRunner:
                     self._link.control_lost()
             case ftms_link.LinkDown():
                 self._stopped_since_data = False
+                self._record_link(event)
                 self._ensure_reconnecting()
+            case ftms_link.LinkUp():
+                self._record_link(event)
             case ftms_link.DecodeFailed():
                 pass  # counted and logged by the link; never a command
             case _:
@@ -614,6 +647,15 @@ class SessionRunner:
         observation = to_observation(event)
         if observation is not None:
             self._apply(self._require_governor().observe(observation, now))
+
+    def _record_link(self, event: ftms_link.LinkUp | ftms_link.LinkDown) -> None:
+        """A loss of the link and its return, once each, for the record's gaps."""
+        if isinstance(event, ftms_link.LinkDown) and not self._link_lost:
+            self._link_lost = True
+            self._emit(RecordEvent.LINK_LOST, reason=event.reason)
+        elif isinstance(event, ftms_link.LinkUp) and self._link_lost:
+            self._link_lost = False
+            self._emit(RecordEvent.LINK_BACK)
 
     def _ensure_reconnecting(self) -> None:
         if self._tasks is None or (
@@ -675,7 +717,8 @@ class SessionRunner:
                     self._countdown = (decision.seconds_left, self._clock.now_s())
                 self._cue(Cue(str(decision.kind), decision.text))
             case Alarm():
-                _log.error("governor.alarm", text=decision.text, reason=decision.reason)
+                _log.error(RecordEvent.ALARM, text=decision.text, reason=decision.reason)
+                self._emit(RecordEvent.ALARM, log=False, text=decision.text, reason=decision.reason)
                 self._cue(Cue("alarm", decision.text, urgent=True))
             case Refused():
                 _log.info(
@@ -721,20 +764,54 @@ class SessionRunner:
 
     def _on_state_changed(self, change: StateChanged) -> None:
         _log.info(
-            "governor.state_changed",
+            RecordEvent.STATE_CHANGED,
             old=change.old,
             new=change.new,
             latch_reason=change.latch_reason,
             reason=change.reason,
         )
         self._set_phase(_PHASES[change.new])
+        self._record_holds(change)
         if change.new is GovernorState.LATCHED and change.latch_reason is not None:
             reason = change.latch_reason.name.lower()
             self._latches.append(reason)
-            _log.error("governor.latched", reason=reason, detail=change.reason)
-            self._emit("governor.latched", log=False, reason=reason, detail=change.reason)
+            _log.error(RecordEvent.LATCHED, reason=reason, detail=change.reason)
+            self._emit(RecordEvent.LATCHED, log=False, reason=reason, detail=change.reason)
         elif change.old is GovernorState.LATCHED and change.new is GovernorState.IDLE:
-            self._emit("governor.rearmed")
+            self._emit(RecordEvent.REARMED)
+
+    def _record_holds(self, change: StateChanged) -> None:
+        """Pauses and turn-arounds for the record, from the governor's state changes.
+
+        A turn-around runs from the governor's TURNING_AROUND until the belt runs
+        again: the pause it may end in (a zero-speed turn-around waits for the
+        person's resume) is part of it. Any other pause is a pause. A latch or the
+        end closes either (readers close them there; nothing is written for it).
+        """
+        old, new = change.old, change.new
+        governor = self._require_governor()
+        if new is GovernorState.PAUSED:
+            if old is GovernorState.TURNING_AROUND and governor.pending_direction is None:
+                return  # the turn-around's own wait for the resume
+            if self._holding is _Hold.TURN_AROUND:
+                self._emit(RecordEvent.TURN_AROUND_ENDED, outcome="paused")
+            self._holding = _Hold.PAUSE
+            self._emit(RecordEvent.PAUSED, reason=change.reason, during=str(old))
+            return
+        if self._holding is _Hold.PAUSE:
+            if new is GovernorState.RUNNING:
+                self._emit(RecordEvent.RESUMED, reason=change.reason)
+            self._holding = None
+        elif self._holding is _Hold.TURN_AROUND and new is not GovernorState.TURNING_AROUND:
+            self._emit(RecordEvent.TURN_AROUND_ENDED, outcome=str(new))
+            self._holding = None
+        if new is GovernorState.TURNING_AROUND and self._holding is None:
+            self._holding = _Hold.TURN_AROUND
+            towards = governor.pending_direction
+            self._emit(
+                RecordEvent.TURN_AROUND_STARTED,
+                direction=str(towards) if towards is not None else None,
+            )
 
     async def _write_commands(self) -> None:
         """Write queued commands in order; a slow or silent treadmill delays only this."""
@@ -806,6 +883,7 @@ class SessionRunner:
             self._phase = phase
 
     def _emit(self, kind: str, *, log: bool = True, **fields_: object) -> None:
+        kind = str(kind)
         if log:
             _log.info(kind, **fields_)
         event = SessionEvent(kind, self._clock.now_s() - self._started_s, fields_)
@@ -908,7 +986,7 @@ class SessionRunner:
         )
         self._set_phase(SessionPhase.FINISHED)
         self._emit(
-            "session.ended",
+            RecordEvent.ENDED,
             end=str(end),
             exit_status=end.exit_status,
             summary=_fields(summary),
