@@ -198,10 +198,12 @@ def export_command(
         return HistoryStatus.BAD_ARGUMENT, (
             f"treadmill-ctl export: cannot write {target}: {error.strerror}"
         )
-    text = (
-        f"Wrote {target} ({export_format.value.upper()}, {len(log.samples)} samples, "
-        f"{len(log.segments)} laps)"
-    )
+    text = f"Wrote {target} ({export_format.value.upper()}, {len(log.samples)} samples"
+    if export_format is not ExportFormat.CSV:
+        from treadmill_ctl.history.laps import laps  # noqa: PLC0415
+
+        text += f", {len(laps(log))} laps"
+    text += ")"
     if log.cut_short:
         text += "; the session was cut short: the file holds what the record holds"
     if log.simulator:

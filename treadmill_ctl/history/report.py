@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from matplotlib.artist import Artist
     from matplotlib.axes import Axes
 
-    from treadmill_ctl.history.record import SessionLog
+    from treadmill_ctl.history.record import SegmentRun, SessionLog
 
 _S_PER_MIN: Final = 60.0
 _M_PER_KM: Final = 1000.0
@@ -309,7 +309,7 @@ class _Chart:
     def draw_plan(self, axes: Axes) -> None:
         """Backward segments shaded, each segment's target speed dashed."""
         for segment in self._log.segments:
-            start, end = self.at(segment.start_t_s), self.at(segment.end_t_s)
+            start, end = self.at(segment.start_t_s), self.at(self._walked_until(segment))
             if segment.direction is Direction.BACKWARD:
                 axes.axvspan(start, end, color=_BACKWARD_COLOUR, alpha=0.3, linewidth=0)
             axes.hlines(
@@ -320,6 +320,15 @@ class _Chart:
                 linestyles="dashed",
                 linewidth=1,
             )
+
+    def _walked_until(self, segment: SegmentRun) -> float:
+        """Where a segment's walking ends: its turn-around's start, else the next segment."""
+        turns = [
+            turn.start_t_s
+            for turn in self._log.turn_arounds
+            if segment.start_t_s <= turn.start_t_s < segment.end_t_s
+        ]
+        return min([segment.end_t_s, *turns])
 
     def draw_holds(self, axes: Axes) -> None:
         """Pauses hatched grey, turn-arounds light blue, link losses hatched black."""
@@ -376,7 +385,7 @@ class _Chart:
             axes.hlines(
                 segment.incline_pct,
                 self.at(segment.start_t_s),
-                self.at(segment.end_t_s),
+                self.at(self._walked_until(segment)),
                 colors=_TARGET_COLOUR,
                 linestyles="dashed",
                 linewidth=1,

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Final, Self
 import aiomqtt
 import structlog
 
+from treadmill_ctl.session.events import RecordEvent
 from treadmill_ctl.telemetry.commands import (
     RefusalReason,
     Refused,
@@ -39,7 +40,11 @@ from treadmill_ctl.telemetry.commands import (
     dispatch,
     reply_json,
 )
-from treadmill_ctl.telemetry.discovery import discovery_messages
+from treadmill_ctl.telemetry.discovery import (
+    TreadmillDevice,
+    discovery_messages,
+    removal_messages,
+)
 from treadmill_ctl.telemetry.payloads import StateView, event_json, telemetry_json
 from treadmill_ctl.telemetry.topics import OFFLINE, ONLINE, Topics
 
@@ -53,6 +58,7 @@ if TYPE_CHECKING:
         SessionEvent,
         SessionSnapshot,
     )
+    from treadmill_ctl.telemetry.discovery import DiscoveryMessage
     from treadmill_ctl.telemetry.mqtt_settings import MqttSettings
 
 DEFAULT_EVENT_BUFFER: Final = 256
@@ -102,6 +108,8 @@ class MqttBridge:
         control: where accepted commands go (the session runner).
         device_name: the Home Assistant device name (default "Treadmill <id>").
         model: the treadmill model for Home Assistant, when known.
+        remove_discovery_at_end: a dry run: remove the Home Assistant entries when
+            the bridge closes, so no simulated device stays.
         event_buffer: how many events to keep while the broker is slow or away; the
             oldest are dropped beyond that (counted in :attr:`stats`).
         rng: jitter source for the reconnect back-off (tests pass a seeded one).
@@ -114,6 +122,7 @@ class MqttBridge:
         *,
         device_name: str | None = None,
         model: str | None = None,
+        remove_discovery_at_end: bool = False,
         event_buffer: int = DEFAULT_EVENT_BUFFER,
         rng: random.Random | None = None,
     ) -> None:
@@ -125,6 +134,7 @@ class MqttBridge:
             if settings.discovery
             else []
         )
+        self._remove_discovery = remove_discovery_at_end
         self._rng = rng
         # Unbound until each call, so logging configured later (the session record) applies.
         self._log = structlog.get_logger(
@@ -300,6 +310,8 @@ class MqttBridge:
                         commands.cancel()
                 except ExceptionGroup as group:
                     raise _first_error(group) from None
+                if self._remove_discovery:
+                    await self._publish_discovery(client, removal_messages(self._discovery))
                 await client.publish(
                     topics.availability, OFFLINE, qos=_QOS_AT_LEAST_ONCE, retain=True
                 )
@@ -315,14 +327,18 @@ class MqttBridge:
             [(topics.cmd, _QOS_AT_LEAST_ONCE), (topics.broadcast_cmd, _QOS_AT_LEAST_ONCE)]
         )
         await client.publish(topics.availability, ONLINE, qos=_QOS_AT_LEAST_ONCE, retain=True)
-        for message in self._discovery:
-            await client.publish(
-                message.topic, message.payload, qos=_QOS_AT_LEAST_ONCE, retain=True
-            )
+        await self._publish_discovery(client, self._discovery)
         self._state_dirty = self._state is not None
         self.stats.connections += 1
         self._connected.set()
         self._log.info("mqtt.connected", client_id=self._settings.effective_client_id)
+
+    @staticmethod
+    async def _publish_discovery(client: aiomqtt.Client, messages: list[DiscoveryMessage]) -> None:
+        for message in messages:
+            await client.publish(
+                message.topic, message.payload, qos=_QOS_AT_LEAST_ONCE, retain=True
+            )
 
     async def _publish_until_closed(self, client: aiomqtt.Client) -> None:
         """Publish events, state changes and throttled telemetry until closed and drained."""
@@ -337,6 +353,11 @@ class MqttBridge:
                     self._requeue(event)
                     raise
                 self.stats.events_published += 1
+                if event.kind == RecordEvent.DEVICE and self._discovery:
+                    # the treadmill's Device Information, read at connect: the device again
+                    device = TreadmillDevice.from_event(event.fields)
+                    self._discovery = discovery_messages(self._settings, device=device)
+                    await self._publish_discovery(client, self._discovery)
                 continue
             if self._state_dirty and self._state is not None:
                 self._state_dirty = False
