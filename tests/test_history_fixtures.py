@@ -1,9 +1,13 @@
-"""Synthetic session records in record format 1, for the history tests.
+"""Synthetic session records in record format 1, for the history tests that need odd cases.
 
-A small simulated session: segments run at their target speed (with the belt
-reporting about once a second), an optional latch stops the belt, an optional cut
-leaves the record without ``session.ended`` and, if asked, with a half-written last
-line. The tests of this module check that the records look like the runner's.
+A small session on a treadmill: segments run at their target speed (with the belt
+reporting about once a second), an optional latch stops the belt, an optional pause,
+an optional cut leaves the record without ``session.ended`` and, if asked, with a
+half-written last line. Every event a reader relies on is named by the runner's own
+vocabulary (:class:`RecordEvent`), and the tests of this module check the fixture
+against a record a real dry run wrote: it may write no event the runner never
+writes. Behaviour a real run can show (pauses, turn-arounds, latches, dry runs) is
+tested on real runs (``test_history_dry_runs``, ``test_session_pause_e2e``).
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
+
+from treadmill_ctl.session.events import RecordEvent
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -63,6 +69,7 @@ class SyntheticRecord:
     end: str = "completed"
     cut_at_s: float | None = None
     partial_tail: bool = False
+    simulator: bool = False
     lines: list[dict[str, object]] = field(default_factory=list)
 
     def _line(self, t_s: float, event: str, **fields: object) -> None:
@@ -84,13 +91,13 @@ class SyntheticRecord:
         backward_s = sum(s.duration_s for s in self.segments if s.direction == "backward")
         self._line(
             0.0,
-            "session.started",
+            RecordEvent.STARTED,
             record_format=1,
             profile_name=self.profile_name,
             profile_path=self.profile_path,
             device_name="FTMS Sim",
             device_address="00:11:22:33:44:55",
-            simulator=True,
+            simulator=self.simulator,
             started_at=self.started_at.isoformat(timespec="milliseconds"),
             weight_kg=self.weight_kg,
             plan={
@@ -102,6 +109,7 @@ class SyntheticRecord:
             },
         )
         self._line(0.1, "link.up", device="FTMS Sim")
+        self._state(1.0, "idle", "running", "start requested by the person")
         state = _RunState()
         for index, seg in enumerate(self.segments):
             self._run_segment(index, seg, state)
@@ -111,9 +119,11 @@ class SyntheticRecord:
         completed = state.completed
         backward_done, forward_done = state.backward_done_s, state.forward_done_s
         reasons = [self.latch_reason] if latched else []
+        if not latched:
+            self._state(t_s, "running", "finished", "end of session: ramped down")
         self._line(
             t_s,
-            "session.ended",
+            RecordEvent.ENDED,
             end="safety_latch" if latched else self.end,
             exit_status=4 if latched else 0,
             summary={
@@ -131,17 +141,20 @@ class SyntheticRecord:
             self.lines = [
                 line
                 for line in self.lines
-                if float(str(line["t"])) < cut and line["event"] != "session.ended"
+                if float(str(line["t"])) < cut and line["event"] != RecordEvent.ENDED
             ]
         text = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in self.lines)
         if self.partial_tail:
             text += '{"t":999.0,"ts":"2025-03-14T08:46:39.000+00:00","event":"belt.da'
         return text
 
+    def _state(self, t_s: float, old: str, new: str, reason: str) -> None:
+        self._line(t_s, RecordEvent.STATE_CHANGED, old=old, new=new, reason=reason)
+
     def _run_segment(self, index: int, seg: Seg, state: _RunState) -> None:
         self._line(
             state.t_s,
-            "segment.started",
+            RecordEvent.SEGMENT_STARTED,
             index=index,
             direction=seg.direction,
             speed_kmh=seg.speed_kmh,
@@ -153,17 +166,21 @@ class SyntheticRecord:
         while state.t_s < seg_end:
             t_s = state.t_s
             paused = self.pause is not None and self.pause[0] <= t_s < self.pause[1]
-            if self.pause is not None and t_s in self.pause:
-                event = "session.paused" if t_s == self.pause[0] else "session.resumed"
-                self._line(t_s, event, source="hotkey")
+            if self.pause is not None and t_s == self.pause[0]:
+                self._state(t_s, "running", "paused", "pause requested")
+                self._line(t_s, RecordEvent.PAUSED, reason="pause requested", during="running")
+            if self.pause is not None and t_s == self.pause[1]:
+                self._state(t_s, "paused", "running", "resume requested by the person")
+                self._line(t_s, RecordEvent.RESUMED, reason="resume requested by the person")
             if self.latch_at_s is not None and t_s >= self.latch_at_s:
                 state.latched = True
-                self._line(t_s, "governor.latched", reason=self.latch_reason, detail="test")
+                self._state(t_s, "running", "latched", "test")
+                self._line(t_s, RecordEvent.LATCHED, reason=self.latch_reason, detail="test")
             speed = 0.0 if state.latched or paused else seg.speed_kmh
             state.distance_m += speed / 3.6
             self._line(
                 t_s,
-                "belt.data",
+                RecordEvent.BELT_DATA,
                 speed_kmh=speed,
                 incline_pct=seg.incline_pct,
                 distance_m=round(state.distance_m) if self.report_distance else None,

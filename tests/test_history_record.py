@@ -25,7 +25,7 @@ def _line(t_s: float, event: str, **fields: object) -> str:
 
 class TestCompleteRecord:
     def test_the_header_fields_are_read_from_session_started(self) -> None:
-        log = parse_record(SyntheticRecord().build(), path=RECORD)
+        log = parse_record(SyntheticRecord(simulator=True).build(), path=RECORD)
         assert log.profile_name == "Backward walking: first session"
         assert log.profile_path == "profiles/backward-beginner.toml"
         assert log.device_name == "FTMS Sim"

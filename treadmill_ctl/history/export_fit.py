@@ -124,9 +124,10 @@ def _totals(
     samples: tuple[Sample, ...],
     *,
     weight_kg: float,
+    last: bool = True,
 ) -> _Totals:
     timer = timer_between(log, start_t_s, end_t_s)
-    distance = max(0.0, distance_at(log, end_t_s) - distance_at(log, start_t_s))
+    distance = max(0.0, distance_at(log, end_t_s, inclusive=last) - distance_at(log, start_t_s))
     speeds = [sample.speed_kmh for sample in samples if sample.speed_kmh is not None]
     rates = _heart_rates(log, samples)
     return _Totals(
@@ -342,10 +343,15 @@ def _lap(log: SessionLog, lap: Lap, index: int, count: int, weight_kg: float) ->
         step.index == lap.segment.index for step in log.planned_steps
     ):
         message.workout_step_index = lap.segment.index
-    _fill(
-        message,
-        _totals(log, lap.start_t_s, lap.end_t_s, lap.samples, weight_kg=weight_kg),
+    totals = _totals(
+        log,
+        lap.start_t_s,
+        lap.end_t_s,
+        lap.samples,
+        weight_kg=weight_kg,
+        last=index == count - 1,
     )
+    _fill(message, totals)
     grades = [sample.incline_pct for sample in lap.samples if sample.incline_pct is not None]
     if grades:
         message.avg_grade = sum(grades) / len(grades)

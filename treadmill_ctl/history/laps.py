@@ -83,11 +83,14 @@ def _overlap(span: Span, start_t_s: float, end_t_s: float) -> float:
     return max(0.0, min(span.end_t_s, end_t_s) - max(span.start_t_s, start_t_s))
 
 
-def distance_at(log: SessionLog, t_s: float) -> float:
-    """The session's distance at ``t_s``: the last sample's at or before it (0 before any)."""
+def distance_at(log: SessionLog, t_s: float, *, inclusive: bool = False) -> float:
+    """The session's distance reached before ``t_s`` (0 before any sample).
+
+    ``inclusive`` counts a sample at ``t_s`` itself too (for the activity's end).
+    """
     reached = 0.0
     for sample in log.samples:
-        if sample.t_s > t_s:
+        if sample.t_s > t_s or (sample.t_s == t_s and not inclusive):
             break
         reached = sample.distance_m
     return reached
@@ -122,7 +125,10 @@ def laps(log: SessionLog) -> list[Lap]:
                 start_t_s=lap_start,
                 end_t_s=lap_end,
                 timer_s=timer_between(log, lap_start, lap_end),
-                distance_m=max(0.0, distance_at(log, lap_end) - distance_at(log, lap_start)),
+                distance_m=max(
+                    0.0,
+                    distance_at(log, lap_end, inclusive=last) - distance_at(log, lap_start),
+                ),
                 samples=samples,
                 segment=segment,
             )
