@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-import pytest
 import structlog
 
 from simulator import open_virtual_treadmill
@@ -176,23 +175,3 @@ PAUSE_AT_S: Final = 15.0
 PAUSE_FOR_S: Final = 4.0
 STOP_AT_S: Final = 20.0
 START_AFTER_S: Final = 5.0
-
-
-def _scripted(folder: Path, name: str, script: Script) -> ScriptedRun:
-    record, trace = folder / f"{name}.jsonl", folder / f"{name}.trace.jsonl"
-    summary, person = run_with_person(DEMO, record=record, trace=trace, script=script)
-    return ScriptedRun(record, trace, summary, tuple(person.presses))
-
-
-@pytest.fixture(scope="session")
-def paused_run(tmp_path_factory: pytest.TempPathFactory) -> ScriptedRun:
-    """The demo, started after a 5 s wait, paused 4 s in its first segment, then to its end."""
-    script = Script(start_after_s=START_AFTER_S, pause_at_s=PAUSE_AT_S, pause_for_s=PAUSE_FOR_S)
-    return _scripted(tmp_path_factory.mktemp("paused"), "paused", script)
-
-
-@pytest.fixture(scope="session")
-def stopped_run(tmp_path_factory: pytest.TempPathFactory) -> ScriptedRun:
-    """The demo with an emergency stop at 20 s, a re-arm 6 s later, a start 3 s after that."""
-    script = Script(start_after_s=START_AFTER_S, stop_at_s=STOP_AT_S)
-    return _scripted(tmp_path_factory.mktemp("stopped"), "stopped", script)

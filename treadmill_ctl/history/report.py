@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from matplotlib.artist import Artist
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
     from treadmill_ctl.history.record import SegmentRun, SessionLog
 
@@ -237,6 +238,16 @@ def write_chart(log: SessionLog, path: Path) -> Path:
     Returns:
         ``path``.
     """
+    chart_figure(log).savefig(path, format="png")
+    return path
+
+
+def chart_figure(log: SessionLog) -> Figure:
+    """The session's chart as a matplotlib figure (an Agg canvas, no display needed).
+
+    Spans and marks carry a ``gid`` naming what they show (``pause``,
+    ``turn_around``, ``no_data``, ``latch``, ``rearm``, ``alarm``) in session seconds.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415
     from matplotlib.figure import Figure  # noqa: PLC0415
     from matplotlib.ticker import FuncFormatter, MultipleLocator  # noqa: PLC0415
@@ -279,8 +290,7 @@ def write_chart(log: SessionLog, path: Path) -> Path:
         fontsize=8,
         frameon=False,
     )
-    figure.savefig(path, format="png")
-    return path
+    return figure
 
 
 class _Chart:
@@ -342,6 +352,7 @@ class _Chart:
                 hatch="//",
                 edgecolor=_PAUSE_COLOUR,
                 linewidth=0,
+                gid="pause",
             )
         for turn in self._log.turn_arounds:
             axes.axvspan(
@@ -350,6 +361,7 @@ class _Chart:
                 color=_TURN_COLOUR,
                 alpha=0.45,
                 linewidth=0,
+                gid="turn_around",
             )
         for gap in self._log.link_gaps:
             axes.axvspan(
@@ -360,6 +372,7 @@ class _Chart:
                 edgecolor=_GAP_COLOUR,
                 alpha=0.4,
                 linewidth=0,
+                gid="no_data",
             )
 
     def draw_speed(self, axes: Axes) -> float:
@@ -411,16 +424,25 @@ class _Chart:
     def draw_marks(self, axes: Axes, top: float) -> None:
         """Latches (red), re-arms (green), alarms (orange), and where a record cut short ends."""
         for latch in self._log.latches:
-            axes.axvline(self.at(latch.t_s), color=_LATCH_COLOUR, linewidth=1.5)
+            axes.axvline(self.at(latch.t_s), color=_LATCH_COLOUR, linewidth=1.5, gid="latch")
             self._label(axes, latch.t_s, latch.label, top, _LATCH_COLOUR)
             if latch.rearmed_t_s is not None:
                 axes.axvline(
-                    self.at(latch.rearmed_t_s), color=_REARM_COLOUR, linewidth=1.3, linestyle="--"
+                    self.at(latch.rearmed_t_s),
+                    color=_REARM_COLOUR,
+                    linewidth=1.3,
+                    linestyle="--",
+                    gid="rearm",
                 )
                 self._label(axes, latch.rearmed_t_s, "re-armed", top, _REARM_COLOUR)
         for alarm in self._log.alarms:
             axes.plot(
-                [self.at(alarm.t_s)], [top * 1.05], marker="v", color=_ALARM_COLOUR, markersize=9
+                [self.at(alarm.t_s)],
+                [top * 1.05],
+                marker="v",
+                color=_ALARM_COLOUR,
+                markersize=9,
+                gid="alarm",
             )
         if self._log.cut_short:
             axes.axvline(
