@@ -90,17 +90,6 @@ class TestFitThroughGarminsSdk:
             session["total_distance"], abs=0.05
         )
 
-    def test_a_pause_stops_the_timer_and_leaves_no_records_inside_it(self) -> None:
-        log = _log(pause=(40, 50))
-        messages = _decode_fit(session_fit(log))
-        timer = [(e["event_type"], e["timestamp"]) for e in messages["event_mesgs"]]
-        assert ("stop", log.wall_time(40.0)) in timer
-        assert ("start", log.wall_time(50.0)) in timer
-        (session,) = messages["session_mesgs"]
-        assert session["total_timer_time"] == pytest.approx(session["total_elapsed_time"] - 10)
-        stamps = {r["timestamp"] for r in messages["record_mesgs"]}
-        assert log.wall_time(45.0) not in stamps
-
     def test_a_record_cut_short_exports_what_it_holds(self) -> None:
         log = _log(cut_at_s=100, partial_tail=True)
         messages = _decode_fit(session_fit(log))

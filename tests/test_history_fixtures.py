@@ -22,6 +22,10 @@ from treadmill_ctl.session.events import RecordEvent
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from person_runs import ScriptedRun
+
+pytest_plugins = ["scripted_runs"]
+
 START = datetime(2025, 3, 14, 8, 30, 0, tzinfo=UTC)
 
 
@@ -217,3 +221,29 @@ def test_a_cut_record_has_no_end_and_may_end_in_a_broken_line() -> None:
     text = SyntheticRecord(cut_at_s=100, partial_tail=True).build()
     assert '"session.ended"' not in text
     assert not text.endswith("\n")
+
+
+def _kinds_and_fields(lines: list[dict[str, object]]) -> dict[str, set[str]]:
+    """For every event a reader relies on: the fields written with it."""
+    read = set(RecordEvent)
+    out: dict[str, set[str]] = {}
+    for line in lines:
+        kind = str(line["event"])
+        if kind in read:
+            out.setdefault(kind, set()).update(line)
+    return out
+
+
+def test_the_fixture_writes_only_events_and_fields_the_runner_writes(
+    paused_run: ScriptedRun, stopped_run: ScriptedRun
+) -> None:
+    real: dict[str, set[str]] = {}
+    for run in (paused_run, stopped_run):
+        lines = [json.loads(line) for line in run.record.read_text(encoding="utf-8").splitlines()]
+        for kind, names in _kinds_and_fields(lines).items():
+            real.setdefault(kind, set()).update(names)
+    fixture = SyntheticRecord(pause=(10, 20), latch_at_s=150).build()
+    written = _kinds_and_fields([json.loads(line) for line in fixture.splitlines()])
+    assert set(written) <= set(real), set(written) - set(real)
+    for kind, names in written.items():
+        assert names <= real[kind], (kind, names - real[kind])

@@ -75,10 +75,6 @@ class TestCompleteRecord:
         assert [(latch.t_s, latch.reason) for latch in log.latches] == [(100.0, "emergency_stop")]
         assert log.summary.latches == ("emergency_stop",)
 
-    def test_pauses_are_read_as_spans(self) -> None:
-        log = parse_record(SyntheticRecord(pause=(10, 20)).build(), path=RECORD)
-        assert [(p.start_t_s, p.end_t_s) for p in log.pauses] == [(10.0, 20.0)]
-
     def test_wall_times_are_the_start_plus_session_time_not_the_dry_runs_wall_clock(
         self,
     ) -> None:
