@@ -310,11 +310,11 @@ class MqttBridge:
                         commands.cancel()
                 except ExceptionGroup as group:
                     raise _first_error(group) from None
-                if self._remove_discovery:
-                    await self._publish_discovery(client, removal_messages(self._discovery))
                 await client.publish(
                     topics.availability, OFFLINE, qos=_QOS_AT_LEAST_ONCE, retain=True
                 )
+                if self._remove_discovery:  # after "offline": that one matters most
+                    await self._publish_discovery(client, removal_messages(self._discovery))
         except aiomqtt.MqttError:
             if not self.is_connected:
                 self.stats.connect_failures += 1
