@@ -129,6 +129,8 @@ class TestExport:
         assert target.stat().st_size > 1000
         laps = "" if fmt == "csv" else ", 5 laps"
         assert text.startswith(f"Wrote {target.name} ({fmt.upper()}, 220 samples{laps})")
+        if fmt.lower() == "fit":
+            assert Decoder(Stream.from_file(str(target))).check_integrity()
 
     def test_a_cut_record_exports_and_says_it_was_cut_short(
         self, sessions: Path, tmp_path: Path
@@ -137,6 +139,7 @@ class TestExport:
         status, text = export_command("3", fmt="fit", output=out, sessions_folder=sessions)
         assert status == HistoryStatus.OK
         assert "cut short" in text
+        assert Decoder(Stream.from_file(str(out))).check_integrity()
         messages, errors = Decoder(Stream.from_file(str(out))).read()
         assert errors == []
         assert len(messages["record_mesgs"]) == 99

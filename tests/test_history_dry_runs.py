@@ -175,6 +175,7 @@ def test_the_truncated_dry_run_exports_in_every_format(runs: DryRuns, tmp_path: 
         status, text = export_command(str(runs.truncated), fmt=fmt, output=out)
         assert status == HistoryStatus.OK, text
         assert "cut short" in text
+    assert Decoder(Stream.from_file(str(tmp_path / "cut.fit"))).check_integrity()
     messages, errors = Decoder(Stream.from_file(str(tmp_path / "cut.fit"))).read()
     assert errors == []
     assert len(messages["record_mesgs"]) == sum(1 for s in log.samples if s.timer_running)
