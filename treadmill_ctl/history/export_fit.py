@@ -45,7 +45,6 @@ from fit_tool.profile.messages.workout_message import WorkoutMessage
 from fit_tool.profile.messages.workout_step_message import WorkoutStepMessage
 from fit_tool.profile.profile_type import (
     Activity,
-    AntplusDeviceType,
     Event,
     EventType,
     FileType,
@@ -195,7 +194,7 @@ def _treadmill(log: SessionLog, start_ms: int) -> DeviceInfoMessage:
     message.device_index = TREADMILL_INDEX
     message.manufacturer = Manufacturer.DEVELOPMENT.value
     message.source_type = SourceType.BLUETOOTH_LOW_ENERGY
-    message.antplus_device_type = AntplusDeviceType.FITNESS_EQUIPMENT.value
+    # no device_type: FIT's Bluetooth device types have none for fitness equipment
     names = [device.manufacturer, device.model] if device is not None else []
     product = " ".join(name for name in names if name) or log.device_name or "FTMS treadmill"
     message.product_name = _marked(log, product)
