@@ -108,6 +108,18 @@ class TestThePauseAsRecorded:
         belt = [r for r in trace if r["kind"] == "sample"]
         assert any(float(str(r["belt_speed_kmh"])) < MOVING_KMH for r in belt)
 
+    def test_the_treadmill_confirms_the_belt_stopped_in_the_pause_and_moved_after(
+        self, paused_run: ScriptedRun
+    ) -> None:
+        (paused,) = _events(paused_run, RecordEvent.PAUSED)
+        (resumed,) = _events(paused_run, RecordEvent.RESUMED)
+        stopped = [_t(e) for e in _events(paused_run, RecordEvent.BELT_STOPPED)]
+        moving = [_t(e) for e in _events(paused_run, RecordEvent.BELT_MOVING)]
+        in_pause = [t for t in stopped if _t(paused) <= t <= _t(resumed)]
+        assert len(in_pause) == 1
+        assert in_pause[0] - _t(paused) < 3.0  # the belt ramps down by itself
+        assert any(_t(resumed) <= t < _t(resumed) + 2.0 for t in moving)
+
     def test_turn_arounds_are_not_pauses(self, paused_run: ScriptedRun) -> None:
         log = read_record(paused_run.record)
         assert len(log.pauses) == 1

@@ -285,6 +285,7 @@ class SessionRunner:
         self._early_emergency: EmergencyStop | None = None
         self._writing: Command | None = None
         self._holding: _Hold | None = None
+        self._belt_stopped: bool | None = None
         self._link_lost = False
 
     def add_observer(self, observer: SessionObserver) -> None:
@@ -622,6 +623,7 @@ class SessionRunner:
                     self._first_distance_m = float(data.distance_m)
                 if data.speed_kmh is not None:
                     self._stopped_since_data = data.speed_kmh <= STOPPED_KMH
+                    self._record_belt(data.speed_kmh)
                 _log.info(
                     RecordEvent.BELT_DATA,
                     speed_kmh=data.speed_kmh,
@@ -647,6 +649,16 @@ class SessionRunner:
         observation = to_observation(event)
         if observation is not None:
             self._apply(self._require_governor().observe(observation, now))
+
+    def _record_belt(self, speed_kmh: float) -> None:
+        """The treadmill's own word that the belt stopped or moves again, for the record."""
+        stopped = speed_kmh <= STOPPED_KMH
+        if self._belt_stopped is None:
+            self._belt_stopped = stopped
+        elif stopped is not self._belt_stopped:
+            self._belt_stopped = stopped
+            kind = RecordEvent.BELT_STOPPED if stopped else RecordEvent.BELT_MOVING
+            self._emit(kind, speed_kmh=speed_kmh)
 
     def _record_link(self, event: ftms_link.LinkUp | ftms_link.LinkDown) -> None:
         """A loss of the link and its return, once each, for the record's gaps."""
