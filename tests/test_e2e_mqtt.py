@@ -263,7 +263,7 @@ async def test_home_assistant_sees_the_treadmill_and_a_dry_run_leaves_no_device_
     async with subscribed(broker) as after:
         await after.first(TOPICS.availability, "the retained availability")
         await asyncio.sleep(0.2)  # retained messages arrive together on subscribing
-    assert status == EXIT_COMPLETED
+    assert status == EXIT_COMPLETED, (tmp_path / "output.txt").read_text()[-2000:]
     configs = [m for m in watcher.messages if m.topic.startswith("homeassistant/")]
     announced = [m for m in configs if m.payload]
     assert announced

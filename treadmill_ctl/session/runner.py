@@ -11,6 +11,13 @@ writes the governor's commands to the link:
 * a control tick (0.1 s) lets the governor ramp, count down and watch for stale data,
   moves the plan on, and publishes a :class:`SessionSnapshot` to the observers.
 
+The record's events that history, reports and exports read
+(:class:`~treadmill_ctl.session.events.RecordEvent`) are written here from what
+happened: pauses, resumes, turn-arounds, latches and re-arms from the governor's state
+changes, alarms from its decisions, the belt stopping and moving and the link going
+and coming back from what the treadmill and the link reported; never from a request,
+which the governor may refuse.
+
 The runner never starts or resumes the belt by itself: only ``start``/``resume``
 from a person (a key), or, in an unattended dry run (``stand_in_person``), the
 runner standing in for that person's key presses against the simulator.
