@@ -39,6 +39,7 @@ from e2e_support import (
     speed_kmh,
     stop_latency_s,
 )
+from ha_rules import check_config
 
 from simulator.radio import DEFAULT_ADDRESS
 from treadmill_ctl.telemetry.mqtt_settings import DEFAULT_PREFIX, topic_safe_id
@@ -266,9 +267,43 @@ async def test_telemetry_state_and_discovery_arrive_and_the_state_is_retained(
     assert button["command_topic"] == TOPICS.cmd
 
 
+async def test_home_assistant_sees_the_treadmill_and_a_dry_run_leaves_no_device_behind(
+    tmp_path: Path, restartable_mqtt_broker: BrokerProcess
+) -> None:
+    """By Home Assistant's rules, the simulator's DIS as the device; removed when it ends."""
+    broker = restartable_mqtt_broker
+    async with subscribed(broker) as watcher, controller(tmp_path, broker, speedup=10) as run:
+        status = await run.exit_status(2 * SESSION_S)
+    async with subscribed(broker) as after:
+        await after.first(TOPICS.availability, "the retained availability")
+        await asyncio.sleep(0.2)  # retained messages arrive together on subscribing
+    assert status == EXIT_COMPLETED, (tmp_path / "output.txt").read_text()[-2000:]
+    configs = [m for m in watcher.messages if m.topic.startswith("homeassistant/")]
+    announced = [m for m in configs if m.payload]
+    assert announced
+    checked = {m.topic: check_config(m.topic, m.payload) for m in announced}
+    last = checked  # the latest config of each topic (the device once its DIS was read)
+    device = last[f"homeassistant/sensor/{DISCOVERY_NODE}/belt_speed/config"]["device"]
+    assert device == {
+        "identifiers": [DISCOVERY_NODE],
+        "name": "SIM-TREADMILL",
+        "connections": [["bluetooth", DEFAULT_ADDRESS.lower()]],
+        "manufacturer": "treadmill_ctl",  # what the simulator's Device Information says
+        "model": "SIM-FTMS-1",
+        "serial_number": "SIM-0001",
+        "hw_version": "sim",
+        "sw_version": "1.0.0",
+    }
+    kinds = {topic.split("/")[1] for topic in last}
+    assert kinds == {"sensor", "binary_sensor", "button"}
+    removed = {m.topic for m in configs if not m.payload}
+    assert removed == set(last), "every entity of the dry run is removed at its end"
+    assert [m for m in after.messages if m.topic.startswith("homeassistant/")] == []
+
+
 def latest_json(subscriber: Subscriber, topic: str) -> dict[str, object]:
-    """The latest message already received on ``topic``, as JSON."""
-    messages = subscriber.on(topic)
+    """The latest non-empty message already received on ``topic``, as JSON."""
+    messages = [m for m in subscriber.on(topic) if m.payload]
     assert messages, topic
     return messages[-1].json()
 

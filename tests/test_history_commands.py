@@ -52,7 +52,7 @@ class TestHistory:
         assert lines[0].split() == ["#", "date", "profile", "backward", "forward", "km", "ended"]
         assert lines[1].startswith("  1  2025-03-14")
         assert "1:00      2:40" in lines[1]
-        assert lines[1].endswith("completed [sim]")
+        assert lines[1].endswith("completed")
         assert "safety latch (emergency_stop)" in lines[2]
         assert "cut short" in lines[3]
         assert lines[-1] == f"(3 sessions in {sessions})"
@@ -127,7 +127,10 @@ class TestExport:
         assert status == HistoryStatus.OK
         target = in_tmp / f"20250314-093000-beginner.{fmt.lower()}"
         assert target.stat().st_size > 1000
-        assert text.startswith(f"Wrote {target.name} ({fmt.upper()}, 220 samples, 5 laps)")
+        laps = "" if fmt == "csv" else ", 5 laps"
+        assert text.startswith(f"Wrote {target.name} ({fmt.upper()}, 220 samples{laps})")
+        if fmt.lower() == "fit":
+            assert Decoder(Stream.from_file(str(target))).check_integrity()
 
     def test_a_cut_record_exports_and_says_it_was_cut_short(
         self, sessions: Path, tmp_path: Path
@@ -136,6 +139,7 @@ class TestExport:
         status, text = export_command("3", fmt="fit", output=out, sessions_folder=sessions)
         assert status == HistoryStatus.OK
         assert "cut short" in text
+        assert Decoder(Stream.from_file(str(out))).check_integrity()
         messages, errors = Decoder(Stream.from_file(str(out))).read()
         assert errors == []
         assert len(messages["record_mesgs"]) == 99

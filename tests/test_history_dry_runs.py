@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -27,7 +26,8 @@ from treadmill_ctl.history.commands import (
     next_command,
     report_command,
 )
-from treadmill_ctl.history.progression import Outcome, propose_next
+from treadmill_ctl.history.errors import NoSessionYet
+from treadmill_ctl.history.progression import Outcome, judge, propose_next
 from treadmill_ctl.history.record import Ending, read_record
 from treadmill_ctl.history.store import list_records
 
@@ -146,15 +146,25 @@ def test_the_fit_export_of_a_dry_run_reads_back_through_garmins_sdk(
     messages, errors = Decoder(Stream.from_file(str(out))).read()
     assert errors == []
     records = messages["record_mesgs"]
-    assert len(records) == len(log.samples)
-    assert records[0]["timestamp"] == log.wall_time(log.samples[0].t_s).replace(microsecond=0)
+    walking = [sample for sample in log.samples if sample.timer_running]
+    assert len(walking) < len(log.samples)  # the belt's last sample came after the end
+    assert len(records) == len(walking)
+    assert records[0]["timestamp"] == log.wall_time(walking[0].t_s).replace(microsecond=0)
     assert records[-1]["distance"] == pytest.approx(log.samples[-1].distance_m, abs=0.01)
     assert max(r["speed"] for r in records) == pytest.approx(3.0 / 3.6, abs=0.001)
-    assert [r["heart_rate"] for r in records] == [s.heart_rate_bpm for s in log.samples]
+    assert log.has_heart_rate
+    assert all("heart_rate" not in r for r in records)  # the simulator's is nobody's
     (session,) = messages["session_mesgs"]
     assert session["total_distance"] == pytest.approx(log.summary.distance_m, abs=1)
-    assert session["total_elapsed_time"] == pytest.approx(log.summary.duration_s, abs=0.5)
-    assert session["num_laps"] == len(messages["lap_mesgs"]) == 13
+    walked = log.timer_spans[-1].end_t_s - log.timer_spans[0].start_t_s
+    assert session["total_elapsed_time"] == pytest.approx(walked, abs=0.01)
+    # no pause, no latch: the timer ran throughout (turn-arounds are walking)
+    assert session["total_timer_time"] == pytest.approx(walked, abs=0.01)
+    fit_laps = messages["lap_mesgs"]
+    assert session["num_laps"] == len(fit_laps) == 13 + 10  # segments and turn-arounds
+    assert [lap["wkt_step_index"] for lap in fit_laps if lap["intensity"] == "active"] == list(
+        range(13)
+    )
     assert session["sport"] == "walking"
 
 
@@ -165,17 +175,28 @@ def test_the_truncated_dry_run_exports_in_every_format(runs: DryRuns, tmp_path: 
         status, text = export_command(str(runs.truncated), fmt=fmt, output=out)
         assert status == HistoryStatus.OK, text
         assert "cut short" in text
+    assert Decoder(Stream.from_file(str(tmp_path / "cut.fit"))).check_integrity()
     messages, errors = Decoder(Stream.from_file(str(tmp_path / "cut.fit"))).read()
     assert errors == []
-    assert len(messages["record_mesgs"]) == len(log.samples)
+    assert len(messages["record_mesgs"]) == sum(1 for s in log.samples if s.timer_running)
     csv_rows = (tmp_path / "cut.csv").read_text(encoding="utf-8").splitlines()
     assert len(csv_rows) == len(log.samples) + 1
 
 
-def test_next_after_each_dry_run_grows_holds_or_eases(runs: DryRuns) -> None:
-    assert propose_next([read_record(runs.completed)]).outcome is Outcome.GROW
-    assert propose_next([read_record(runs.latched)]).outcome is Outcome.EASE
-    assert propose_next([read_record(runs.truncated)]).outcome is Outcome.SAME
+def test_each_dry_run_would_grow_hold_or_ease(runs: DryRuns) -> None:
+    assert judge(read_record(runs.completed))[0] is Outcome.GROW
+    assert judge(read_record(runs.latched))[0] is Outcome.EASE
+    assert judge(read_record(runs.truncated))[0] is Outcome.SAME
+
+
+def test_dry_runs_never_feed_next(runs: DryRuns) -> None:
+    logs = [read_record(path) for path in _ordered(runs)]
+    assert all(log.simulator for log in logs)
+    with pytest.raises(NoSessionYet, match="dry runs against the simulator do not count"):
+        propose_next(logs)
+    status, text = next_command(sessions_folder=runs.sessions)
+    assert status == HistoryStatus.NOTHING
+    assert "dry runs against the simulator do not count" in text
 
 
 def test_a_proposal_written_after_a_dry_run_runs_in_the_simulator(
@@ -183,7 +204,12 @@ def test_a_proposal_written_after_a_dry_run_runs_in_the_simulator(
 ) -> None:
     folder = tmp_path / "sessions"
     folder.mkdir()
-    shutil.copy(runs.week1, folder / runs.week1.name)
+    # The runner's own record of week 1, as if walked on a treadmill: a dry run would
+    # not count (test_dry_runs_never_feed_next).
+    walked = runs.week1.read_text(encoding="utf-8").replace(
+        '"simulator":true', '"simulator":false', 1
+    )
+    (folder / runs.week1.name).write_text(walked, encoding="utf-8")
     proposal = tmp_path / "next.toml"
     status, text = next_command(sessions_folder=folder, write=proposal)
     assert status == HistoryStatus.OK, text
@@ -193,3 +219,21 @@ def test_a_proposal_written_after_a_dry_run_runs_in_the_simulator(
     started = json.loads(record.read_text(encoding="utf-8").splitlines()[0])
     assert started["profile_name"] == "Six-week progression: week 1 (next 1)"
     assert read_record(record).ending is Ending.COMPLETED
+
+
+def test_a_record_cut_before_the_belt_reported_is_refused_in_every_format(
+    runs: DryRuns, tmp_path: Path
+) -> None:
+    text = runs.completed.read_bytes()
+    empty = tmp_path / "20250304-080000-backward-beginner.jsonl"
+    empty.write_bytes(text[: text.index(b'{"t"', text.index(b'"event":"belt.data"') - 200)])
+    assert read_record(empty).samples == ()
+    for fmt in ("fit", "tcx", "csv"):
+        out = tmp_path / f"empty.{fmt}"
+        status, message = export_command(str(empty), fmt=fmt, output=out)
+        assert status == HistoryStatus.BAD_ARGUMENT
+        assert message == (
+            f"treadmill-ctl export: {empty.name}: the record holds no belt data (the "
+            "treadmill never reported): there is no activity to export; nothing was written"
+        )
+        assert not out.exists()

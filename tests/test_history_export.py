@@ -13,6 +13,7 @@ import pytest
 from garmin_fit_sdk import Decoder, Stream
 from test_history_fixtures import SyntheticRecord
 
+from treadmill_ctl.history.errors import NothingToExport
 from treadmill_ctl.history.export_csv import COLUMNS, session_csv
 from treadmill_ctl.history.export_fit import session_fit
 from treadmill_ctl.history.export_tcx import EXT_NS, TCX_NS, TcxSport, session_tcx
@@ -56,8 +57,9 @@ class TestFitThroughGarminsSdk:
         assert session["sport"] == "walking"
         sub_sport: object = session["sub_sport"]  # the SDK's stub spells it indoorWalking
         assert sub_sport == "indoor_walking"
-        assert session["start_time"] == datetime(2025, 3, 14, 8, 30, tzinfo=UTC)
-        assert session["total_elapsed_time"] == pytest.approx(log.end_t_s - log.start_t_s)
+        # the activity begins at the person's start (1 s in), not when the record opened
+        assert session["start_time"] == datetime(2025, 3, 14, 8, 30, 1, tzinfo=UTC)
+        assert session["total_elapsed_time"] == pytest.approx(log.end_t_s - 1.0)
         assert session["total_distance"] == pytest.approx(log.samples[-1].distance_m, abs=0.01)
         rates = [s.heart_rate_bpm for s in log.samples if s.heart_rate_bpm]
         assert session["max_heart_rate"] == max(rates)
@@ -88,31 +90,23 @@ class TestFitThroughGarminsSdk:
             session["total_distance"], abs=0.05
         )
 
-    def test_a_pause_stops_the_timer_and_leaves_no_records_inside_it(self) -> None:
-        log = _log(pause=(40, 50))
-        messages = _decode_fit(session_fit(log))
-        timer = [(e["event_type"], e["timestamp"]) for e in messages["event_mesgs"]]
-        assert ("stop", log.wall_time(40.0)) in timer
-        assert ("start", log.wall_time(50.0)) in timer
-        (session,) = messages["session_mesgs"]
-        assert session["total_timer_time"] == pytest.approx(session["total_elapsed_time"] - 10)
-        stamps = {r["timestamp"] for r in messages["record_mesgs"]}
-        assert log.wall_time(45.0) not in stamps
-
     def test_a_record_cut_short_exports_what_it_holds(self) -> None:
         log = _log(cut_at_s=100, partial_tail=True)
         messages = _decode_fit(session_fit(log))
         assert len(messages["record_mesgs"]) == len(log.samples) == 99
         (session,) = messages["session_mesgs"]
-        assert session["total_elapsed_time"] == pytest.approx(log.end_t_s)
+        assert session["total_elapsed_time"] == pytest.approx(log.end_t_s - 1.0)
         assert session["num_laps"] == len(log.segments) == 3
 
-    def test_a_session_without_heart_rate_or_samples_still_encodes(self) -> None:
+    def test_a_session_without_heart_rate_still_encodes(self) -> None:
         no_heart = _decode_fit(session_fit(_log(heart_rate=False)))
         assert "heart_rate" not in no_heart["record_mesgs"][0]
-        empty = _decode_fit(session_fit(_log(cut_at_s=0.05)))
-        assert "record_mesgs" not in empty
-        assert empty["session_mesgs"][0]["total_distance"] == 0
+
+    def test_a_record_without_samples_is_refused_not_written_empty(self) -> None:
+        with pytest.raises(NothingToExport, match="no belt data"):
+            session_fit(_log(cut_at_s=0.05))
+        with pytest.raises(NothingToExport, match="no belt data"):
+            session_tcx(_log(cut_at_s=0.05))
 
 
 class TestTcx:
@@ -152,7 +146,7 @@ class TestTcx:
         laps = list(root.iter(f"{{{TCX_NS}}}Lap"))
         total_s = sum(float(lap.findtext("tcx:TotalTimeSeconds", "0", NS)) for lap in laps)
         total_m = sum(float(lap.findtext("tcx:DistanceMeters", "0", NS)) for lap in laps)
-        assert total_s == pytest.approx(log.end_t_s - log.start_t_s, abs=0.3)
+        assert total_s == pytest.approx(log.timer_s, abs=0.3)  # walking time, as FIT's timer
         assert total_m == pytest.approx(log.samples[-1].distance_m, abs=0.3)
 
     def test_running_can_be_asked_for(self) -> None:

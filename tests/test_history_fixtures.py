@@ -1,9 +1,13 @@
-"""Synthetic session records in record format 1, for the history tests.
+"""Synthetic session records in record format 1, for the history tests that need odd cases.
 
-A small simulated session: segments run at their target speed (with the belt
-reporting about once a second), an optional latch stops the belt, an optional cut
-leaves the record without ``session.ended`` and, if asked, with a half-written last
-line. The tests of this module check that the records look like the runner's.
+A small session on a treadmill: segments run at their target speed (with the belt
+reporting about once a second), an optional latch stops the belt, an optional pause,
+an optional cut leaves the record without ``session.ended`` and, if asked, with a
+half-written last line. Every event a reader relies on is named by the runner's own
+vocabulary (:class:`RecordEvent`), and the tests of this module check the fixture
+against a record a real dry run wrote: it may write no event the runner never
+writes. Behaviour a real run can show (pauses, turn-arounds, latches, dry runs) is
+tested on real runs (``test_history_dry_runs``, ``test_session_pause_e2e``).
 """
 
 from __future__ import annotations
@@ -13,8 +17,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from treadmill_ctl.session.events import RecordEvent
+
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from person_runs import ScriptedRun
+
+pytest_plugins = ["scripted_runs"]
 
 START = datetime(2025, 3, 14, 8, 30, 0, tzinfo=UTC)
 
@@ -63,6 +73,7 @@ class SyntheticRecord:
     end: str = "completed"
     cut_at_s: float | None = None
     partial_tail: bool = False
+    simulator: bool = False
     lines: list[dict[str, object]] = field(default_factory=list)
 
     def _line(self, t_s: float, event: str, **fields: object) -> None:
@@ -84,13 +95,13 @@ class SyntheticRecord:
         backward_s = sum(s.duration_s for s in self.segments if s.direction == "backward")
         self._line(
             0.0,
-            "session.started",
+            RecordEvent.STARTED,
             record_format=1,
             profile_name=self.profile_name,
             profile_path=self.profile_path,
             device_name="FTMS Sim",
             device_address="00:11:22:33:44:55",
-            simulator=True,
+            simulator=self.simulator,
             started_at=self.started_at.isoformat(timespec="milliseconds"),
             weight_kg=self.weight_kg,
             plan={
@@ -102,6 +113,7 @@ class SyntheticRecord:
             },
         )
         self._line(0.1, "link.up", device="FTMS Sim")
+        self._state(1.0, "idle", "running", "start requested by the person")
         state = _RunState()
         for index, seg in enumerate(self.segments):
             self._run_segment(index, seg, state)
@@ -111,9 +123,11 @@ class SyntheticRecord:
         completed = state.completed
         backward_done, forward_done = state.backward_done_s, state.forward_done_s
         reasons = [self.latch_reason] if latched else []
+        if not latched:
+            self._state(t_s, "running", "finished", "end of session: ramped down")
         self._line(
             t_s,
-            "session.ended",
+            RecordEvent.ENDED,
             end="safety_latch" if latched else self.end,
             exit_status=4 if latched else 0,
             summary={
@@ -131,17 +145,20 @@ class SyntheticRecord:
             self.lines = [
                 line
                 for line in self.lines
-                if float(str(line["t"])) < cut and line["event"] != "session.ended"
+                if float(str(line["t"])) < cut and line["event"] != RecordEvent.ENDED
             ]
         text = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in self.lines)
         if self.partial_tail:
             text += '{"t":999.0,"ts":"2025-03-14T08:46:39.000+00:00","event":"belt.da'
         return text
 
+    def _state(self, t_s: float, old: str, new: str, reason: str) -> None:
+        self._line(t_s, RecordEvent.STATE_CHANGED, old=old, new=new, reason=reason)
+
     def _run_segment(self, index: int, seg: Seg, state: _RunState) -> None:
         self._line(
             state.t_s,
-            "segment.started",
+            RecordEvent.SEGMENT_STARTED,
             index=index,
             direction=seg.direction,
             speed_kmh=seg.speed_kmh,
@@ -153,17 +170,21 @@ class SyntheticRecord:
         while state.t_s < seg_end:
             t_s = state.t_s
             paused = self.pause is not None and self.pause[0] <= t_s < self.pause[1]
-            if self.pause is not None and t_s in self.pause:
-                event = "session.paused" if t_s == self.pause[0] else "session.resumed"
-                self._line(t_s, event, source="hotkey")
+            if self.pause is not None and t_s == self.pause[0]:
+                self._state(t_s, "running", "paused", "pause requested")
+                self._line(t_s, RecordEvent.PAUSED, reason="pause requested", during="running")
+            if self.pause is not None and t_s == self.pause[1]:
+                self._state(t_s, "paused", "running", "resume requested by the person")
+                self._line(t_s, RecordEvent.RESUMED, reason="resume requested by the person")
             if self.latch_at_s is not None and t_s >= self.latch_at_s:
                 state.latched = True
-                self._line(t_s, "governor.latched", reason=self.latch_reason, detail="test")
+                self._state(t_s, "running", "latched", "test")
+                self._line(t_s, RecordEvent.LATCHED, reason=self.latch_reason, detail="test")
             speed = 0.0 if state.latched or paused else seg.speed_kmh
             state.distance_m += speed / 3.6
             self._line(
                 t_s,
-                "belt.data",
+                RecordEvent.BELT_DATA,
                 speed_kmh=speed,
                 incline_pct=seg.incline_pct,
                 distance_m=round(state.distance_m) if self.report_distance else None,
@@ -200,3 +221,29 @@ def test_a_cut_record_has_no_end_and_may_end_in_a_broken_line() -> None:
     text = SyntheticRecord(cut_at_s=100, partial_tail=True).build()
     assert '"session.ended"' not in text
     assert not text.endswith("\n")
+
+
+def _kinds_and_fields(lines: list[dict[str, object]]) -> dict[str, set[str]]:
+    """For every event a reader relies on: the fields written with it."""
+    read = set(RecordEvent)
+    out: dict[str, set[str]] = {}
+    for line in lines:
+        kind = str(line["event"])
+        if kind in read:
+            out.setdefault(kind, set()).update(line)
+    return out
+
+
+def test_the_fixture_writes_only_events_and_fields_the_runner_writes(
+    paused_run: ScriptedRun, stopped_run: ScriptedRun
+) -> None:
+    real: dict[str, set[str]] = {}
+    for run in (paused_run, stopped_run):
+        lines = [json.loads(line) for line in run.record.read_text(encoding="utf-8").splitlines()]
+        for kind, names in _kinds_and_fields(lines).items():
+            real.setdefault(kind, set()).update(names)
+    fixture = SyntheticRecord(pause=(10, 20), latch_at_s=150).build()
+    written = _kinds_and_fields([json.loads(line) for line in fixture.splitlines()])
+    assert set(written) <= set(real), set(written) - set(real)
+    for kind, names in written.items():
+        assert names <= real[kind], (kind, names - real[kind])

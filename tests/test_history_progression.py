@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import given
@@ -21,9 +22,14 @@ from treadmill_ctl.history.progression import (
     propose_next,
     write_proposal,
 )
-from treadmill_ctl.history.record import SessionLog, parse_record
+from treadmill_ctl.history.record import Ending, SessionLog, parse_record, read_record
 from treadmill_ctl.profiles import Profile, Repeat, Segment, load_profile, parse_profile
 from treadmill_ctl.safety import Direction, Limits
+
+if TYPE_CHECKING:
+    from person_runs import ScriptedRun
+
+pytest_plugins = ["scripted_runs"]
 
 PROFILES = Path(__file__).resolve().parents[1] / "profiles"
 BEGINNER = PROFILES / "backward-beginner.toml"
@@ -57,8 +63,11 @@ class TestJudge:
         assert outcome is Outcome.SAME
         assert "cut short" in why
 
-    def test_a_pause_keeps_it_the_same(self) -> None:
-        assert judge(_log(pause=(10, 20)))[0] is Outcome.SAME
+    def test_a_pause_keeps_it_the_same(self, paused_run: ScriptedRun) -> None:
+        log = read_record(paused_run.record)  # a real session, paused once
+        assert log.ending is Ending.COMPLETED
+        assert len(log.pauses) == 1
+        assert judge(log)[0] is Outcome.SAME
 
     def test_an_early_stop_before_most_of_the_backward_time_eases(self) -> None:
         log = _log(end="stopped_by_person")

@@ -25,7 +25,7 @@ def _line(t_s: float, event: str, **fields: object) -> str:
 
 class TestCompleteRecord:
     def test_the_header_fields_are_read_from_session_started(self) -> None:
-        log = parse_record(SyntheticRecord().build(), path=RECORD)
+        log = parse_record(SyntheticRecord(simulator=True).build(), path=RECORD)
         assert log.profile_name == "Backward walking: first session"
         assert log.profile_path == "profiles/backward-beginner.toml"
         assert log.device_name == "FTMS Sim"
@@ -74,10 +74,6 @@ class TestCompleteRecord:
         assert log.ending is Ending.SAFETY_LATCH
         assert [(latch.t_s, latch.reason) for latch in log.latches] == [(100.0, "emergency_stop")]
         assert log.summary.latches == ("emergency_stop",)
-
-    def test_pauses_are_read_as_spans(self) -> None:
-        log = parse_record(SyntheticRecord(pause=(10, 20)).build(), path=RECORD)
-        assert [(p.start_t_s, p.end_t_s) for p in log.pauses] == [(10.0, 20.0)]
 
     def test_wall_times_are_the_start_plus_session_time_not_the_dry_runs_wall_clock(
         self,

@@ -7,17 +7,45 @@ import math
 from enum import Enum
 
 import pytest
+from ha_rules import PAYLOAD_NONE, check_config, render
 from hypothesis import given
 from hypothesis import strategies as st
 
+import treadmill_ctl
+from treadmill_ctl.safety import LatchReason
 from treadmill_ctl.session.events import SessionEvent, SessionPhase, SessionSnapshot
-from treadmill_ctl.telemetry.discovery import STOP_PRESS_PAYLOAD, discovery_messages
+from treadmill_ctl.telemetry.discovery import (
+    NO_VALUE,
+    STOP_PRESS_PAYLOAD,
+    TreadmillDevice,
+    discovery_messages,
+    removal_messages,
+)
 from treadmill_ctl.telemetry.mqtt_settings import MqttSettings
 from treadmill_ctl.telemetry.payloads import StateView, TreadmillState, event_json, telemetry_json
 
 
 def _settings(treadmill_id: str = "lane1") -> MqttSettings:
     return MqttSettings.from_url("mqtt://b", treadmill_id=treadmill_id, prefix="gym")
+
+
+TREADMILL = TreadmillDevice(
+    name="KS-X21",
+    address="C4:7A:0D:11:22:33",
+    manufacturer="Kingsmith",
+    model="X21",
+    serial_number="KS123",
+    hw_version="B",
+    sw_version="2.0.1",
+)
+
+
+def _configs(device: TreadmillDevice | None = TREADMILL) -> dict[str, dict[str, object]]:
+    """Object id -> config, each checked against Home Assistant's discovery rules."""
+    return {
+        m.topic.split("/")[3]: check_config(m.topic, m.payload)
+        for m in discovery_messages(_settings(), device=device)
+    }
 
 
 class TestState:
@@ -124,3 +152,120 @@ class TestDiscovery:
     def test_the_state_sensor_lists_every_state_as_an_option(self) -> None:
         (state,) = [m for m in discovery_messages(_settings()) if "/state/config" in m.topic]
         assert json.loads(state.payload)["options"] == [s.value for s in TreadmillState]
+
+
+class TestDiscoveryByHomeAssistantsRules:
+    def test_every_config_follows_the_documented_rules(self) -> None:
+        configs = _configs()
+        assert {"elapsed", "remaining", "link", "direction", "latch_reason"} <= set(configs)
+        ids = [config["unique_id"] for config in configs.values()]
+        assert len(set(ids)) == len(ids)
+
+    def test_the_device_is_the_treadmill_with_its_bluetooth_address(self) -> None:
+        device = _configs()["belt_speed"]["device"]
+        assert device == {
+            "identifiers": ["treadmill_ctl_lane1"],
+            "name": "KS-X21",
+            "connections": [["bluetooth", "c4:7a:0d:11:22:33"]],
+            "manufacturer": "Kingsmith",
+            "model": "X21",
+            "serial_number": "KS123",
+            "hw_version": "B",
+            "sw_version": "2.0.1",
+        }
+
+    def test_the_origin_is_this_program_and_never_the_device(self) -> None:
+        config = _configs()["belt_speed"]
+        origin = config["origin"]
+        assert isinstance(origin, dict)
+        assert origin["name"] == "treadmill_ctl"
+        assert origin["sw_version"] == treadmill_ctl.__version__
+        device = config["device"]
+        assert isinstance(device, dict)
+        assert device.get("manufacturer") != "treadmill_ctl"
+
+    def test_a_device_info_event_from_the_runner_gives_the_device(self) -> None:
+        fields = {
+            "name": "KS-X21",
+            "address": "C4:7A:0D:11:22:33",
+            "information": {
+                "manufacturer": "Kingsmith",
+                "model": "X21",
+                "serial_number": "KS123",
+                "hardware_revision": "B",
+                "firmware_revision": "2.0.1",
+            },
+        }
+        assert TreadmillDevice.from_event(fields) == TREADMILL
+
+    @pytest.mark.parametrize(
+        ("snapshot", "expected"),
+        [
+            (SessionSnapshot(0.0, SessionPhase.CONNECTING, "p"), NO_VALUE),
+            (SessionSnapshot(0.0, SessionPhase.RUNNING, "p", direction="backward"), "backward"),
+            (SessionSnapshot(0.0, SessionPhase.RUNNING, "p", direction="forward"), "forward"),
+        ],
+    )
+    def test_the_direction_sensor_shows_only_its_declared_options(
+        self, snapshot: SessionSnapshot, expected: str
+    ) -> None:
+        config = _configs()["direction"]
+        shown = render(str(config["value_template"]), telemetry_json(snapshot))
+        assert shown == expected
+        assert shown in config["options"]  # type: ignore[operator]
+
+    @pytest.mark.parametrize("reason", [None, *(r.name.lower() for r in LatchReason)])
+    def test_the_stop_reason_shows_only_its_declared_options(self, reason: str | None) -> None:
+        config = _configs()["latch_reason"]
+        phase = SessionPhase.LATCHED if reason else SessionPhase.RUNNING
+        state = StateView.of(SessionSnapshot(0.0, phase, "p", latch_reason=reason)).to_json()
+        shown = render(str(config["value_template"]), state)
+        assert shown == (reason or NO_VALUE)
+        assert shown in config["options"]  # type: ignore[operator]
+
+    def test_elapsed_and_remaining_are_durations_in_seconds(self) -> None:
+        snapshot = SessionSnapshot(
+            0.0, SessionPhase.RUNNING, "p", elapsed_s=61.26, session_remaining_s=30.0
+        )
+        configs = _configs()
+        for object_id, value in (("elapsed", "61.3"), ("remaining", "30.0")):
+            config = configs[object_id]
+            assert (config["device_class"], config["unit_of_measurement"]) == ("duration", "s")
+            assert render(str(config["value_template"]), telemetry_json(snapshot)) == value
+
+    def test_a_missing_number_renders_as_home_assistants_none(self) -> None:
+        snapshot = SessionSnapshot(0.0, SessionPhase.CONNECTING, "p")
+        config = _configs()["heart_rate"]
+        assert render(str(config["value_template"]), telemetry_json(snapshot)) == PAYLOAD_NONE
+
+    def test_the_link_is_a_connectivity_binary_sensor(self) -> None:
+        config = _configs()["link"]
+        assert config["device_class"] == "connectivity"
+        template = str(config["value_template"])
+        up = SessionSnapshot(0.0, SessionPhase.RUNNING, "p", link_up=True)
+        down = SessionSnapshot(0.0, SessionPhase.RUNNING, "p", link_up=False)
+        assert render(template, telemetry_json(up)) == config["payload_on"]
+        assert render(template, telemetry_json(down)) == config["payload_off"]
+
+    def test_telemetry_sensors_expire_and_retained_ones_do_not(self) -> None:
+        configs = _configs()
+        for config in configs.values():
+            if config.get("state_topic") == "gym/lane1/telemetry":
+                assert config["expire_after"] == 10
+            else:
+                assert "expire_after" not in config
+
+    def test_numbers_suggest_a_display_precision(self) -> None:
+        configs = _configs()
+        assert configs["belt_speed"]["suggested_display_precision"] == 1
+        assert configs["distance"]["suggested_display_precision"] == 0
+
+    def test_before_the_treadmill_is_read_the_device_still_follows_the_rules(self) -> None:
+        device = _configs(None)["state"]["device"]
+        assert device == {"identifiers": ["treadmill_ctl_lane1"], "name": "Treadmill lane1"}
+
+    def test_removal_is_an_empty_retained_config_on_every_topic(self) -> None:
+        messages = discovery_messages(_settings(), device=TREADMILL)
+        removals = removal_messages(messages)
+        assert [m.topic for m in removals] == [m.topic for m in messages]
+        assert {m.payload for m in removals} == {b""}

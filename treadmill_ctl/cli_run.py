@@ -32,8 +32,12 @@ from treadmill_ctl.ftms.link import FtmsLink
 from treadmill_ctl.ftms.quirks import ClientQuirks, SpeedUnit
 from treadmill_ctl.profiles import build_plan, load_profile
 from treadmill_ctl.session.clock import LoopClock, run_accelerated
-from treadmill_ctl.session.events import SessionEnd
-from treadmill_ctl.session.recorder import SessionRecord, configure_logging
+from treadmill_ctl.session.events import RecordEvent, SessionEnd
+from treadmill_ctl.session.recorder import (
+    RECORD_FORMAT_VERSION,
+    SessionRecord,
+    configure_logging,
+)
 from treadmill_ctl.session.runner import SessionRunner, SessionSummary
 from treadmill_ctl.session.speech import SpokenKeys
 from treadmill_ctl.text import escape_text
@@ -208,6 +212,30 @@ def _describe(summary: SessionSummary, record_path: Path) -> str:
     )
 
 
+def log_session_started(
+    plan: Plan, *, profile_path: str, device: BLEDevice, simulator: bool
+) -> None:
+    """Write the record's first line, ``session.started`` (:class:`RecordEvent`)."""
+    _log.info(
+        RecordEvent.STARTED,
+        record_format=RECORD_FORMAT_VERSION,
+        profile_name=plan.name,
+        profile_path=profile_path,
+        device_name=device.name,
+        device_address=device.address,
+        simulator=simulator,
+        started_at=datetime.now().astimezone().isoformat(timespec="seconds"),
+        weight_kg=plan.weight_kg,
+        plan={
+            "total_s": plan.total_s,
+            "backward_s": plan.backward_s,
+            "forward_s": plan.forward_s,
+            "distance_m": round(plan.distance_m, 1),
+            "segment_count": len(plan.segments),
+        },
+    )
+
+
 class _Session:
     """One run: the record, the treadmill (real or simulated), the runner, the UI."""
 
@@ -296,23 +324,11 @@ class _Session:
     async def _run_recorded(self, clock: LoopClock, record: SessionRecord) -> SessionSummary:
         args = self._args
         async with self._treadmill() as (device, backend):
-            _log.info(
-                "session.started",
-                record_format=1,
-                profile_name=self._plan.name,
+            log_session_started(
+                self._plan,
                 profile_path=self._profile_path,
-                device_name=device.name,
-                device_address=device.address,
+                device=device,
                 simulator=bool(args.simulator),
-                started_at=datetime.now().astimezone().isoformat(timespec="seconds"),
-                weight_kg=self._plan.weight_kg,
-                plan={
-                    "total_s": self._plan.total_s,
-                    "backward_s": self._plan.backward_s,
-                    "forward_s": self._plan.forward_s,
-                    "distance_m": round(self._plan.distance_m, 1),
-                    "segment_count": len(self._plan.segments),
-                },
             )
             runner: SessionRunner | None = None
 
@@ -352,7 +368,12 @@ class _Session:
                     from treadmill_ctl.telemetry.bridge import MqttBridge  # noqa: PLC0415
 
                     bridge = await stack.enter_async_context(
-                        MqttBridge(mqtt, runner, device_name=device.name)
+                        MqttBridge(
+                            mqtt,
+                            runner,
+                            device_name=device.name,
+                            remove_discovery_at_end=bool(args.simulator),
+                        )
                     )
                     runner.add_observer(bridge)
                 ui = await stack.enter_async_context(

@@ -16,6 +16,7 @@ from treadmill_ctl.config import sessions_dir
 from treadmill_ctl.history.errors import (
     HistoryError,
     NoSessionYet,
+    NothingToExport,
     SessionNotFound,
     UnreadableRecord,
 )
@@ -174,7 +175,8 @@ def export_command(
 
     Returns:
         Status 0 and a line naming the file (and saying when the record was cut
-        short); 2 and one line on a bad SESSION, format or output file.
+        short or is a dry run); 2 and one line on a bad SESSION, format or output
+        file, or a record without a single belt sample (nothing is written then).
     """
     try:
         export_format = ExportFormat(fmt.lower())
@@ -186,23 +188,33 @@ def export_command(
     except HistoryError as error:
         return HistoryStatus.BAD_ARGUMENT, f"treadmill-ctl export: {error}"
     target = output if output is not None else Path(f"{log.path.stem}.{export_format.value}")
-    data = _encode(log, export_format, weight_kg)
+    try:
+        data = _encode(log, export_format, weight_kg)
+    except NothingToExport as error:
+        return HistoryStatus.BAD_ARGUMENT, f"treadmill-ctl export: {error}; nothing was written"
     try:
         target.write_bytes(data)
     except OSError as error:
         return HistoryStatus.BAD_ARGUMENT, (
             f"treadmill-ctl export: cannot write {target}: {error.strerror}"
         )
-    text = (
-        f"Wrote {target} ({export_format.value.upper()}, {len(log.samples)} samples, "
-        f"{len(log.segments)} laps)"
-    )
+    text = f"Wrote {target} ({export_format.value.upper()}, {len(log.samples)} samples"
+    if export_format is not ExportFormat.CSV:
+        from treadmill_ctl.history.laps import laps  # noqa: PLC0415
+
+        text += f", {len(laps(log))} laps"
+    text += ")"
     if log.cut_short:
         text += "; the session was cut short: the file holds what the record holds"
+    if log.simulator:
+        text += "; a simulated dry run, marked as one in the file"
     return HistoryStatus.OK, text
 
 
 def _encode(log: SessionLog, export_format: ExportFormat, weight_kg: float | None) -> bytes:
+    from treadmill_ctl.history.laps import require_samples  # noqa: PLC0415
+
+    require_samples(log)  # every format: an empty activity helps nobody
     match export_format:
         case ExportFormat.FIT:
             from treadmill_ctl.history.export_fit import session_fit  # noqa: PLC0415

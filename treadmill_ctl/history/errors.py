@@ -19,3 +19,7 @@ class UnreadableRecord(HistoryError):
 
 class NoSessionYet(HistoryError):
     """There is no session to work from (none recorded, or none in which the person walked)."""
+
+
+class NothingToExport(HistoryError):
+    """The record holds no belt sample: an export would be an empty activity."""

@@ -1,65 +1,94 @@
 """A session as a FIT activity file: walking on a treadmill, for Garmin Connect and Strava.
 
-The file follows the FIT SDK's Activity file layout: ``file_id``, a timer start
-``event``, one ``record`` per belt sample (timestamp, distance, speed, heart rate),
-timer stop/start events around pauses, one ``lap`` per segment of the plan (so the
-backward intervals show as laps), a timer stop, one ``session`` and one
-``activity`` with the totals. The sport is walking with the sub-sport
-``indoor_walking`` ("Walking/Fitness Equipment" in the FIT profile), which Garmin
-Connect shows as indoor walking and Strava imports as a walk without a map.
+The file follows the FIT SDK's Activity file layout: ``file_id``, a ``device_info``
+for this program (the creator, device index 0) and one for the treadmill (its
+Device Information service: manufacturer, model, serial, revisions), the plan as a
+``workout`` with one ``workout_step`` per segment ("Backward 1.2 km/h", a time step
+with the segment's speed as its target), timer ``event`` s, one ``record`` per belt
+sample while the person walks (timestamp, distance, speed, incline as ``grade``,
+heart rate), one ``lap`` per segment pointing at its step and one ``rest`` lap per
+turn-around, one ``session`` and one ``activity`` (with ``local_timestamp``, so
+Strava shows the local time of day).
+
+The timer runs while the person walks, as a watch's would: it starts at the first
+start (the wait before it is not part of the activity), stops for pauses and latch
+waits and starts again when the belt runs again; turn-arounds are walking. So the
+timer time is the walking time, the elapsed time spans the activity whole, and the
+average speed is the walking speed. The sport is walking with the sub-sport
+``indoor_walking``. A dry run against the simulator says so in the workout's name,
+the creator's product name and the treadmill's descriptor, and carries no heart
+rate (the simulator's is not a person's).
 
 Encoding is done by ``fit-tool`` (a maintained FIT encoder); the tests decode the
 result with Garmin's own FIT SDK, so an encoding mistake cannot hide behind a
 decoder that shares it. Lap and session calories are estimates from SAFETY.md's
-equations. A record cut short exports what it holds.
+equations. A record cut short exports what it holds; a record without a single
+belt sample is refused (:class:`~treadmill_ctl.history.errors.NothingToExport`).
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from fit_tool.fit_file_builder import FitFileBuilder
 from fit_tool.profile.messages.activity_message import ActivityMessage
+from fit_tool.profile.messages.device_info_message import DeviceInfoMessage
 from fit_tool.profile.messages.event_message import EventMessage
 from fit_tool.profile.messages.file_id_message import FileIdMessage
 from fit_tool.profile.messages.lap_message import LapMessage
 from fit_tool.profile.messages.record_message import RecordMessage
 from fit_tool.profile.messages.session_message import SessionMessage
+from fit_tool.profile.messages.workout_message import WorkoutMessage
+from fit_tool.profile.messages.workout_step_message import WorkoutStepMessage
 from fit_tool.profile.profile_type import (
     Activity,
     Event,
     EventType,
     FileType,
+    Intensity,
     LapTrigger,
     Manufacturer,
     SessionTrigger,
+    SourceType,
     Sport,
     SubSport,
+    WorkoutStepDuration,
+    WorkoutStepTarget,
 )
 
+from treadmill_ctl import __version__
 from treadmill_ctl.history.energy import kcal_between, session_weight_kg
+from treadmill_ctl.history.laps import (
+    Lap,
+    activity_span,
+    distance_at,
+    laps,
+    require_samples,
+    timer_between,
+)
 
 if TYPE_CHECKING:
-    from datetime import datetime
+    from fit_tool.data_message import DataMessage
 
-    from treadmill_ctl.history.record import Sample, SessionLog
+    from treadmill_ctl.history.record import DeviceInfo, PlannedStep, Sample, SessionLog
 
 _KMH_PER_MS: Final = 3.6
 _MS_PER_S: Final = 1000
 _MAX_HEART_RATE_BPM: Final = 254
 """255 is FIT's "invalid" for a uint8 heart rate."""
+_FIT_EPOCH: Final = datetime(1989, 12, 31, tzinfo=UTC)
+"""FIT's own epoch: ``local_timestamp`` counts seconds from it, in local time."""
+_SPEED_TOLERANCE_KMH: Final = 0.1
+"""A step's speed target is its planned speed, give or take this much."""
 SPORT: Final = Sport.WALKING
 SUB_SPORT: Final = SubSport.INDOOR_WALKING
-
-
-@dataclass(frozen=True, slots=True)
-class _Span:
-    """A lap: a stretch of session time and the samples in it."""
-
-    start_t_s: float
-    end_t_s: float
-    samples: tuple[Sample, ...]
+CREATOR_INDEX: Final = 0
+"""``device_info`` of this program (FIT's creator is device index 0)."""
+TREADMILL_INDEX: Final = 1
+"""``device_info`` of the treadmill."""
 
 
 def _ms(moment: datetime) -> int:
@@ -67,37 +96,12 @@ def _ms(moment: datetime) -> int:
     return round(moment.timestamp() * _MS_PER_S)
 
 
-def _spans(log: SessionLog) -> list[_Span]:
-    if not log.segments:
-        return [_Span(log.start_t_s, log.end_t_s, log.samples)]
-    spans: list[_Span] = []
-    last = len(log.segments) - 1
-    for position, segment in enumerate(log.segments):
-        start = log.start_t_s if position == 0 else segment.start_t_s
-        end = log.end_t_s if position == last else segment.end_t_s
-        samples = tuple(
-            sample
-            for sample in log.samples
-            if start <= sample.t_s < end or (position == last and sample.t_s == end)
-        )
-        spans.append(_Span(start, end, samples))
-    return spans
-
-
-def _paused_s(log: SessionLog, start_t_s: float, end_t_s: float) -> float:
-    total = 0.0
-    for pause in log.pauses:
-        pause_end = pause.end_t_s if pause.end_t_s is not None else log.end_t_s
-        total += max(0.0, min(pause_end, end_t_s) - max(pause.start_t_s, start_t_s))
-    return total
-
-
-def _in_pause(log: SessionLog, t_s: float) -> bool:
-    """FIT writes no records while the timer is stopped (the FIT SDK's best practice)."""
-    return any(
-        pause.start_t_s <= t_s < (pause.end_t_s if pause.end_t_s is not None else log.end_t_s)
-        for pause in log.pauses
-    )
+def _local_timestamp(moment: datetime) -> int:
+    """FIT's ``local_date_time``: seconds since FIT's epoch on the local clock."""
+    local = moment.astimezone()
+    offset = local.utcoffset()
+    offset_s = offset.total_seconds() if offset is not None else 0.0
+    return round((moment - _FIT_EPOCH).total_seconds() + offset_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,18 +122,15 @@ def _totals(
     end_t_s: float,
     samples: tuple[Sample, ...],
     *,
-    start_distance_m: float,
     weight_kg: float,
+    last: bool = True,
 ) -> _Totals:
-    elapsed = max(0.0, end_t_s - start_t_s)
-    timer = max(0.0, elapsed - _paused_s(log, start_t_s, end_t_s))
-    distance = max(
-        0.0, (samples[-1].distance_m if samples else start_distance_m) - start_distance_m
-    )
+    timer = timer_between(log, start_t_s, end_t_s)
+    distance = max(0.0, distance_at(log, end_t_s, inclusive=last) - distance_at(log, start_t_s))
     speeds = [sample.speed_kmh for sample in samples if sample.speed_kmh is not None]
-    rates = [sample.heart_rate_bpm for sample in samples if sample.heart_rate_bpm]
+    rates = _heart_rates(log, samples)
     return _Totals(
-        elapsed_s=elapsed,
+        elapsed_s=max(0.0, end_t_s - start_t_s),
         timer_s=timer,
         distance_m=distance,
         avg_speed_ms=distance / timer if timer > 0 else 0.0,
@@ -138,6 +139,12 @@ def _totals(
         max_heart_rate_bpm=max(rates) if rates else None,
         kcal=round(kcal_between(log, start_t_s, end_t_s, weight_kg=weight_kg)),
     )
+
+
+def _heart_rates(log: SessionLog, samples: tuple[Sample, ...]) -> list[int]:
+    if log.simulator:
+        return []  # the simulator's heart rate is not a person's
+    return [sample.heart_rate_bpm for sample in samples if sample.heart_rate_bpm]
 
 
 def _timer_event(log: SessionLog, t_s: float, event_type: EventType) -> EventMessage:
@@ -155,9 +162,83 @@ def _record(log: SessionLog, sample: Sample) -> RecordMessage:
     message.distance = sample.distance_m
     if sample.speed_kmh is not None:
         message.speed = sample.speed_kmh / _KMH_PER_MS
-    if sample.heart_rate_bpm:
+    if sample.incline_pct is not None:
+        message.grade = sample.incline_pct
+    if sample.heart_rate_bpm and not log.simulator:
         message.heart_rate = min(sample.heart_rate_bpm, _MAX_HEART_RATE_BPM)
     return message
+
+
+def _marked(log: SessionLog, text: str) -> str:
+    return f"{text} (simulated)" if log.simulator else text
+
+
+def _creator(log: SessionLog, start_ms: int) -> DeviceInfoMessage:
+    message = DeviceInfoMessage()
+    message.timestamp = start_ms
+    message.device_index = CREATOR_INDEX
+    message.manufacturer = Manufacturer.DEVELOPMENT.value
+    message.product = 0
+    message.product_name = _marked(log, "treadmill-ctl")
+    message.source_type = SourceType.LOCAL
+    with contextlib.suppress(ValueError):
+        major, minor, *_ = [*__version__.split("."), "0", "0"]
+        message.software_version = float(f"{int(major)}.{int(minor)}")
+    return message
+
+
+def _treadmill(log: SessionLog, start_ms: int) -> DeviceInfoMessage:
+    device: DeviceInfo | None = log.device
+    message = DeviceInfoMessage()
+    message.timestamp = start_ms
+    message.device_index = TREADMILL_INDEX
+    message.manufacturer = Manufacturer.DEVELOPMENT.value
+    message.source_type = SourceType.BLUETOOTH_LOW_ENERGY
+    # no device_type: FIT's Bluetooth device types have none for fitness equipment
+    names = [device.manufacturer, device.model] if device is not None else []
+    product = " ".join(name for name in names if name) or log.device_name or "FTMS treadmill"
+    message.product_name = _marked(log, product)
+    parts = [product]
+    if device is not None:
+        parts += [
+            f"{label} {value}"
+            for label, value in (
+                ("serial", device.serial_number),
+                ("hardware", device.hardware_revision),
+                ("firmware", device.firmware_revision),
+                ("software", device.software_revision),
+            )
+            if value
+        ]
+        if device.serial_number and device.serial_number.isdigit():
+            message.serial_number = int(device.serial_number) % 2**32 or None
+    if log.simulator:
+        parts.append("simulator dry run")
+    message.descriptor = "; ".join(parts)
+    return message
+
+
+def _workout(log: SessionLog, steps: tuple[PlannedStep, ...]) -> list[DataMessage]:
+    workout = WorkoutMessage()
+    workout.workout_name = _marked(log, log.profile_name or "treadmill-ctl session")
+    workout.sport = SPORT
+    workout.sub_sport = SUB_SPORT
+    workout.num_valid_steps = len(steps)
+    messages: list[DataMessage] = [workout]
+    for step in steps:
+        message = WorkoutStepMessage()
+        message.message_index = step.index
+        message.workout_step_name = step.name
+        message.duration_type = WorkoutStepDuration.TIME
+        message.duration_time = step.duration_s
+        message.target_type = WorkoutStepTarget.SPEED
+        message.target_value = 0  # a custom range, not a zone
+        message.custom_target_speed_low = max(0.0, step.speed_kmh - _SPEED_TOLERANCE_KMH) / 3.6
+        message.custom_target_speed_high = (step.speed_kmh + _SPEED_TOLERANCE_KMH) / 3.6
+        message.intensity = Intensity.ACTIVE
+        message.notes = f"walk {step.direction.value}"
+        messages.append(message)
+    return messages
 
 
 def session_fit(log: SessionLog, *, weight_kg: float | None = None) -> bytes:
@@ -167,47 +248,40 @@ def session_fit(log: SessionLog, *, weight_kg: float | None = None) -> bytes:
         log: The session.
         weight_kg: The person's configured weight, for the calorie estimate when the
             record has none.
+
+    Raises:
+        NothingToExport: The record has no belt sample.
     """
+    require_samples(log)
     weight = session_weight_kg(log, weight_kg)
     builder = FitFileBuilder(auto_define=True, min_string_size=50)
-    start_ms = _ms(log.started_at)
+    start_t_s, end_t_s = activity_span(log)
+    start_ms = _ms(log.wall_time(start_t_s))
     file_id = FileIdMessage()
     file_id.type = FileType.ACTIVITY
     file_id.manufacturer = Manufacturer.DEVELOPMENT.value
     file_id.product = 0
     file_id.serial_number = 1
     file_id.time_created = start_ms
-    file_id.product_name = "treadmill-ctl"
+    file_id.product_name = _marked(log, "treadmill-ctl")
     builder.add(file_id)
-    builder.add(_timer_event(log, log.start_t_s, EventType.START))
-    events: list[tuple[float, int, EventMessage | RecordMessage]] = [
-        (sample.t_s, 1, _record(log, sample))
-        for sample in log.samples
-        if not _in_pause(log, sample.t_s)
-    ]
-    for pause in log.pauses:
-        events.append((pause.start_t_s, 0, _timer_event(log, pause.start_t_s, EventType.STOP)))
-        if pause.end_t_s is not None:
-            events.append((pause.end_t_s, 0, _timer_event(log, pause.end_t_s, EventType.START)))
-    for _, _, message in sorted(events, key=lambda item: (item[0], item[1])):
+    builder.add(_creator(log, start_ms))
+    builder.add(_treadmill(log, start_ms))
+    steps = log.planned_steps
+    if steps:
+        builder.add_all(_workout(log, steps))
+    for message in _timeline(log):
         builder.add(message)
-    builder.add(_timer_event(log, log.end_t_s, EventType.STOP_ALL))
-    spans = _spans(log)
-    start_distance = 0.0
-    for index, span in enumerate(spans):
-        totals = _totals(
-            log,
-            span.start_t_s,
-            span.end_t_s,
-            span.samples,
-            start_distance_m=start_distance,
-            weight_kg=weight,
-        )
-        start_distance += totals.distance_m
-        builder.add(_lap(log, span, totals, index))
-    end_ms = _ms(log.wall_time(log.end_t_s))
+    activity_laps = laps(log)
+    for index, lap in enumerate(activity_laps):
+        builder.add(_lap(log, lap, index, len(activity_laps), weight))
+    end_ms = _ms(log.wall_time(end_t_s))
     whole = _totals(
-        log, log.start_t_s, log.end_t_s, log.samples, start_distance_m=0.0, weight_kg=weight
+        log,
+        start_t_s,
+        end_t_s,
+        tuple(sample for sample in log.samples if sample.timer_running),
+        weight_kg=weight,
     )
     session = SessionMessage()
     session.message_index = 0
@@ -219,11 +293,12 @@ def session_fit(log: SessionLog, *, weight_kg: float | None = None) -> bytes:
     session.sub_sport = SUB_SPORT
     session.trigger = SessionTrigger.ACTIVITY_END
     session.first_lap_index = 0
-    session.num_laps = len(spans)
+    session.num_laps = len(activity_laps)
     _fill(session, whole)
     builder.add(session)
     activity = ActivityMessage()
     activity.timestamp = end_ms
+    activity.local_timestamp = _local_timestamp(log.wall_time(end_t_s))
     activity.total_timer_time = whole.timer_s
     activity.num_sessions = 1
     activity.type = Activity.MANUAL
@@ -234,18 +309,52 @@ def session_fit(log: SessionLog, *, weight_kg: float | None = None) -> bytes:
     return data
 
 
-def _lap(log: SessionLog, span: _Span, totals: _Totals, index: int) -> LapMessage:
-    lap = LapMessage()
-    lap.message_index = index
-    lap.timestamp = _ms(log.wall_time(span.end_t_s))
-    lap.start_time = _ms(log.wall_time(span.start_t_s))
-    lap.event = Event.LAP
-    lap.event_type = EventType.STOP
-    lap.lap_trigger = LapTrigger.TIME if index < len(log.segments) - 1 else LapTrigger.SESSION_END
-    lap.sport = SPORT
-    lap.sub_sport = SUB_SPORT
-    _fill(lap, totals)
-    return lap
+def _timeline(log: SessionLog) -> list[EventMessage | RecordMessage]:
+    """Timer starts and stops around each walking stretch, records while walking."""
+    items: list[tuple[float, int, EventMessage | RecordMessage]] = []
+    spans = log.timer_spans
+    for position, span in enumerate(spans):
+        items.append((span.start_t_s, 0, _timer_event(log, span.start_t_s, EventType.START)))
+        last = position == len(spans) - 1
+        stop = EventType.STOP_ALL if last else EventType.STOP
+        items.append((span.end_t_s, 2, _timer_event(log, span.end_t_s, stop)))
+    if not spans:
+        items.append((log.start_t_s, 0, _timer_event(log, log.start_t_s, EventType.START)))
+        items.append((log.end_t_s, 2, _timer_event(log, log.end_t_s, EventType.STOP_ALL)))
+    items += [
+        (sample.t_s, 1, _record(log, sample)) for sample in log.samples if sample.timer_running
+    ]
+    return [message for _, _, message in sorted(items, key=lambda item: (item[0], item[1]))]
+
+
+def _lap(log: SessionLog, lap: Lap, index: int, count: int, weight_kg: float) -> LapMessage:
+    message = LapMessage()
+    message.message_index = index
+    message.timestamp = _ms(log.wall_time(lap.end_t_s))
+    message.start_time = _ms(log.wall_time(lap.start_t_s))
+    message.event = Event.LAP
+    message.event_type = EventType.STOP
+    message.lap_trigger = LapTrigger.TIME if index < count - 1 else LapTrigger.SESSION_END
+    message.sport = SPORT
+    message.sub_sport = SUB_SPORT
+    message.intensity = Intensity.REST if lap.rest else Intensity.ACTIVE
+    if lap.segment is not None and any(
+        step.index == lap.segment.index for step in log.planned_steps
+    ):
+        message.workout_step_index = lap.segment.index
+    totals = _totals(
+        log,
+        lap.start_t_s,
+        lap.end_t_s,
+        lap.samples,
+        weight_kg=weight_kg,
+        last=index == count - 1,
+    )
+    _fill(message, totals)
+    grades = [sample.incline_pct for sample in lap.samples if sample.incline_pct is not None]
+    if grades:
+        message.avg_grade = sum(grades) / len(grades)
+    return message
 
 
 def _fill(message: LapMessage | SessionMessage, totals: _Totals) -> None:

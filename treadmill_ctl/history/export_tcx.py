@@ -7,22 +7,27 @@ the type); ``Running`` is offered for sites that only count runs. FIT
 (:mod:`~treadmill_ctl.history.export_fit`) carries walking on a treadmill exactly
 and is the better choice where it is accepted.
 
-Each segment of the plan is a lap, so the backward intervals show as laps with a
-note of their direction and speed; the belt's samples are the track points, with the
-distance, heart rate and speed (``ActivityExtension`` v2 ``TPX/Speed``, m/s). Lap
-calories are estimates from SAFETY.md's equations (the schema requires a number).
-A record cut short exports what it holds, and says so in the activity's notes.
+The laps are FIT's (:mod:`~treadmill_ctl.history.laps`): each segment of the plan is
+an ``Active`` lap triggered by ``Time`` with a note of its direction and speed, each
+turn-around a ``Resting`` lap. A lap's ``TotalTimeSeconds`` is the time the person
+walked in it (pauses and latch waits left out, as FIT's timer leaves them out), and
+the track holds the belt's samples while the person walked, with the distance, heart
+rate and speed (``ActivityExtension`` v2 ``TPX/Speed``, m/s). Lap calories are
+estimates from SAFETY.md's equations (the schema requires a number). A record cut
+short exports what it holds, and says so in the activity's notes; a dry run against
+the simulator says so in the notes and the creator's name, and carries no heart rate.
+The elements of each lap follow the order of the schema's ``ActivityLap_t``.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
 from treadmill_ctl import __version__
 from treadmill_ctl.history.energy import kcal_between, session_weight_kg
+from treadmill_ctl.history.laps import Lap, laps, require_samples
 from treadmill_ctl.history.report import cut_short_note, ending_text
 
 if TYPE_CHECKING:
@@ -45,39 +50,9 @@ class TcxSport(StrEnum):
     RUNNING = "Running"
 
 
-@dataclass(frozen=True, slots=True)
-class _Lap:
-    start_t_s: float
-    end_t_s: float
-    samples: tuple[Sample, ...]
-    note: str
-
-
 def utc_z(moment: datetime) -> str:
     """An aware datetime as ``2025-03-14T08:30:00.000Z`` (what TCX and Strava expect)."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def _laps(log: SessionLog) -> list[_Lap]:
-    """One lap per segment; samples before the first segment join the first lap."""
-    if not log.segments:
-        return [_Lap(log.start_t_s, log.end_t_s, log.samples, "")]
-    laps: list[_Lap] = []
-    last = len(log.segments) - 1
-    for position, segment in enumerate(log.segments):
-        start = log.start_t_s if position == 0 else segment.start_t_s
-        end = log.end_t_s if position == last else segment.end_t_s
-        samples = tuple(
-            sample
-            for sample in log.samples
-            if start <= sample.t_s < end or (position == last and sample.t_s == end)
-        )
-        note = (
-            f"segment {segment.index + 1}: {segment.direction.value} "
-            f"{segment.speed_kmh:g} km/h for {segment.duration_s:g} s"
-        )
-        laps.append(_Lap(start, end, samples, note))
-    return laps
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
@@ -89,12 +64,6 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
 
 def _heart_rate(parent: ET.Element, tag: str, bpm: int) -> None:
     _sub(_sub(parent, tag), "Value", str(min(255, max(1, bpm))))
-
-
-def _distance_before(log: SessionLog, t_s: float) -> float:
-    """Distance reached just before ``t_s`` (0 at the start)."""
-    before = [sample.distance_m for sample in log.samples if sample.t_s < t_s]
-    return before[-1] if before else 0.0
 
 
 def session_tcx(
@@ -110,7 +79,11 @@ def session_tcx(
         sport: The activity's ``Sport`` attribute.
         weight_kg: The person's configured weight, for lap calories when the record
             has none.
+
+    Raises:
+        NothingToExport: The record has no belt sample.
     """
+    require_samples(log)
     ET.register_namespace("", TCX_NS)
     ET.register_namespace("ax", EXT_NS)
     ET.register_namespace("xsi", XSI_NS)
@@ -121,16 +94,22 @@ def session_tcx(
     activity.set("Sport", sport.value)
     _sub(activity, f"{{{TCX_NS}}}Id", utc_z(log.started_at))
     weight = session_weight_kg(log, weight_kg)
-    for lap in _laps(log):
+    for lap in laps(log):
         _lap(activity, log, lap, weight)
     notes = [f"{log.profile_name or 'treadmill-ctl session'}: backward walking on a treadmill"]
+    if log.simulator:
+        notes.insert(0, "SIMULATED: a dry run against the simulator, not a person's walk")
     notes.append(f"ended: {ending_text(log)}")
     if note := cut_short_note(log):
         notes.append(note)
     _sub(activity, f"{{{TCX_NS}}}Notes", "; ".join(notes))
     creator = _sub(activity, f"{{{TCX_NS}}}Creator")
     creator.set(f"{{{XSI_NS}}}type", "Device_t")
-    _sub(creator, f"{{{TCX_NS}}}Name", "treadmill-ctl")
+    _sub(
+        creator,
+        f"{{{TCX_NS}}}Name",
+        "treadmill-ctl (simulated)" if log.simulator else "treadmill-ctl",
+    )
     _sub(creator, f"{{{TCX_NS}}}UnitId", "0")
     _sub(creator, f"{{{TCX_NS}}}ProductID", "0")
     version = _sub(creator, f"{{{TCX_NS}}}Version")
@@ -141,28 +120,41 @@ def session_tcx(
     return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
-def _lap(activity: ET.Element, log: SessionLog, lap: _Lap, weight_kg: float) -> None:
+def _lap(activity: ET.Element, log: SessionLog, lap: Lap, weight_kg: float) -> None:
     element = _sub(activity, f"{{{TCX_NS}}}Lap")
     element.set("StartTime", utc_z(log.wall_time(lap.start_t_s)))
-    start_distance = _distance_before(log, lap.start_t_s)
-    end_distance = lap.samples[-1].distance_m if lap.samples else start_distance
-    _sub(element, f"{{{TCX_NS}}}TotalTimeSeconds", f"{max(0.0, lap.end_t_s - lap.start_t_s):.1f}")
-    _sub(element, f"{{{TCX_NS}}}DistanceMeters", f"{max(0.0, end_distance - start_distance):.1f}")
+    _sub(element, f"{{{TCX_NS}}}TotalTimeSeconds", f"{lap.timer_s:.1f}")
+    _sub(element, f"{{{TCX_NS}}}DistanceMeters", f"{lap.distance_m:.1f}")
     speeds = [sample.speed_kmh for sample in lap.samples if sample.speed_kmh is not None]
     if speeds:
         _sub(element, f"{{{TCX_NS}}}MaximumSpeed", f"{max(speeds) / _KMH_PER_MS:.3f}")
     kcal = kcal_between(log, lap.start_t_s, lap.end_t_s, weight_kg=weight_kg)
     _sub(element, f"{{{TCX_NS}}}Calories", str(round(kcal)))
-    rates = [sample.heart_rate_bpm for sample in lap.samples if sample.heart_rate_bpm]
+    rates = _heart_rates(log, lap.samples)
     if rates:
         _heart_rate(element, f"{{{TCX_NS}}}AverageHeartRateBpm", round(sum(rates) / len(rates)))
         _heart_rate(element, f"{{{TCX_NS}}}MaximumHeartRateBpm", max(rates))
-    _sub(element, f"{{{TCX_NS}}}Intensity", "Active")
-    _sub(element, f"{{{TCX_NS}}}TriggerMethod", "Manual")
+    _sub(element, f"{{{TCX_NS}}}Intensity", "Resting" if lap.rest else "Active")
+    _sub(element, f"{{{TCX_NS}}}TriggerMethod", "Time")
     if lap.samples:
         _track(element, log, lap.samples)
-    if lap.note:
-        _sub(element, f"{{{TCX_NS}}}Notes", lap.note)
+    _sub(element, f"{{{TCX_NS}}}Notes", _lap_note(lap))
+
+
+def _lap_note(lap: Lap) -> str:
+    segment = lap.segment
+    if segment is None:
+        return "turn-around"
+    return (
+        f"segment {segment.index + 1}: {segment.direction.value} "
+        f"{segment.speed_kmh:g} km/h for {segment.duration_s:g} s"
+    )
+
+
+def _heart_rates(log: SessionLog, samples: Sequence[Sample]) -> list[int]:
+    if log.simulator:
+        return []  # the simulator's heart rate is not a person's
+    return [sample.heart_rate_bpm for sample in samples if sample.heart_rate_bpm]
 
 
 def _track(lap: ET.Element, log: SessionLog, samples: Sequence[Sample]) -> None:
@@ -171,7 +163,7 @@ def _track(lap: ET.Element, log: SessionLog, samples: Sequence[Sample]) -> None:
         point = _sub(track, f"{{{TCX_NS}}}Trackpoint")
         _sub(point, f"{{{TCX_NS}}}Time", utc_z(log.wall_time(sample.t_s)))
         _sub(point, f"{{{TCX_NS}}}DistanceMeters", f"{sample.distance_m:.1f}")
-        if sample.heart_rate_bpm:
+        if sample.heart_rate_bpm and not log.simulator:
             _heart_rate(point, f"{{{TCX_NS}}}HeartRateBpm", sample.heart_rate_bpm)
         if sample.speed_kmh is not None:
             extensions = _sub(point, f"{{{TCX_NS}}}Extensions")

@@ -117,17 +117,21 @@ def _judge_early_stop(log: SessionLog) -> tuple[Outcome, str]:
 
 
 def last_exercised(logs: Sequence[SessionLog]) -> SessionLog:
-    """The newest session in which the person walked (not a failed connect).
+    """The newest session in which the person walked (not a failed connect, not a dry run).
+
+    A dry run against the simulator never counts: nobody walked it.
 
     Raises:
         NoSessionYet: There is none.
     """
     for log in sorted(logs, key=lambda log: log.started_at, reverse=True):
-        if log.ending.exercised:
+        if log.ending.exercised and not log.simulator:
             return log
+    dry = any(log.simulator for log in logs)
     raise NoSessionYet(
-        "no session to build on yet: run one first (treadmill-ctl run PROFILE), "
-        "then ask for the next"
+        "no session to build on yet"
+        + (" (dry runs against the simulator do not count)" if dry else "")
+        + ": run one on the treadmill first (treadmill-ctl run PROFILE), then ask for the next"
     )
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Final
 
 from treadmill_ctl.history.errors import UnreadableRecord
 from treadmill_ctl.safety import Direction
+from treadmill_ctl.session.events import RecordEvent
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -38,6 +39,8 @@ _DISTANCE_RESET_TOLERANCE_M: Final = 1.0
 _MAX_INTEGRATION_GAP_S: Final = 5.0
 """Longer gaps between samples are not integrated: the belt was not reporting, not moving."""
 _FILE_STAMP: Final = re.compile(r"^(?P<stamp>\d{8}-\d{6})")
+_TIMER_STATES: Final = frozenset({"running", "turning_around", "ending"})
+"""Governor states in which the person is walking (the activity's timer runs)."""
 
 
 class Ending(StrEnum):
@@ -82,6 +85,10 @@ class Sample:
             integrated over time when the treadmill gives no counter. Never falls.
         segment_index: The segment running at the time, if one had started.
         direction: The direction of that segment.
+        paused: The belt was paused (a pause, not a turn-around).
+        latched: A safety stop was latched and not yet re-armed.
+        timer_running: The person was walking: the belt was started and not
+            paused, latched or waiting for a start (turn-arounds count as walking).
     """
 
     t_s: float
@@ -93,6 +100,9 @@ class Sample:
     distance_m: float
     segment_index: int | None
     direction: Direction | None
+    paused: bool = False
+    latched: bool = False
+    timer_running: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,19 +138,115 @@ class SegmentRun:
 
 @dataclass(frozen=True, slots=True)
 class Latch:
-    """The governor latched a stop (``governor.latched``)."""
+    """The governor latched a stop (``governor.latched``).
+
+    ``rearmed_t_s`` is when the person re-armed, ``None`` if they never did.
+    """
 
     t_s: float
     reason: str
     detail: str
+    rearmed_t_s: float | None = None
+
+    @property
+    def label(self) -> str:
+        """The reason as a person reads it (``"emergency stop"``)."""
+        return reason_label(self.reason)
 
 
 @dataclass(frozen=True, slots=True)
 class Pause:
-    """The person paused the belt; ``end_t_s`` is ``None`` if it was never resumed."""
+    """A stretch the belt was held: a pause, or a turn-around (``TurnAround``).
+
+    ``end_t_s`` is when the belt ran again, or the latch or the end that closed it;
+    ``None`` only while a record is being built.
+    """
 
     start_t_s: float
     end_t_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnAround:
+    """A turn-around: from the governor's slowing down until the belt runs again."""
+
+    start_t_s: float
+    end_t_s: float
+    direction: Direction | None
+
+
+@dataclass(frozen=True, slots=True)
+class Alarm:
+    """A loud alarm the governor raised (``governor.alarm``)."""
+
+    t_s: float
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A stretch of session time, ``start_t_s`` to ``end_t_s``."""
+
+    start_t_s: float
+    end_t_s: float
+
+    @property
+    def duration_s(self) -> float:
+        """Its length in seconds."""
+        return max(0.0, self.end_t_s - self.start_t_s)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStep:
+    """One segment of the plan as ``session.plan`` announced it."""
+
+    index: int
+    direction: Direction
+    speed_kmh: float
+    incline_pct: float
+    duration_s: float
+
+    @property
+    def name(self) -> str:
+        """The step's name: ``"Backward 1.2 km/h"`` (and the incline when there is one)."""
+        text = f"{self.direction.value.capitalize()} {self.speed_kmh:g} km/h"
+        return text + (f" at {self.incline_pct:g} %" if self.incline_pct else "")
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    """The treadmill's name and address, and its Device Information service (0x180A).
+
+    ``session.device`` carries the service's fields in ``information``; a treadmill
+    without the service has only its name and address.
+    """
+
+    name: str | None = None
+    address: str | None = None
+    manufacturer: str | None = None
+    model: str | None = None
+    serial_number: str | None = None
+    hardware_revision: str | None = None
+    firmware_revision: str | None = None
+    software_revision: str | None = None
+
+
+_REASON_LABELS: Final = {
+    "heart_rate": "heart rate above the limit",
+    "unrequested_speed_change": "speed changed by itself",
+    "stale_data": "treadmill stopped reporting",
+    "control_lost": "control taken by the console",
+    "link_lost": "Bluetooth link lost",
+    "stop_not_confirmed": "stop not confirmed",
+    "safety_key": "safety key pulled",
+    "emergency_stop": "emergency stop",
+}
+
+
+def reason_label(reason: str) -> str:
+    """A latch or alarm reason as a person reads it (unknown ids with spaces)."""
+    return _REASON_LABELS.get(reason, reason.replace("_", " "))
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +301,15 @@ class SessionLog:
         samples: Treadmill Data in order.
         segments: Segments in the order they began.
         latches: Latches in order.
-        pauses: Pauses in order.
+        pauses: Pauses in order (turn-arounds are not pauses).
+        turn_arounds: Turn-arounds in order.
+        alarms: Alarms in order.
+        link_gaps: Times the link was down (no data could come).
+        timer_spans: When the person walked: from each start or resume to the next
+            pause, latch or end. Waiting for the first start, pauses and latch waits
+            are outside; turn-arounds are inside.
+        device: The treadmill's Device Information, if the record has it.
+        planned_steps: The plan's segments, if the record has them.
         ending: How it ended (:attr:`Ending.CUT_SHORT` without ``session.ended``).
         exit_status: The runner's exit status, if it wrote one.
         summary: The runner's summary, or one worked out from the record.
@@ -220,6 +334,12 @@ class SessionLog:
     segments: tuple[SegmentRun, ...]
     latches: tuple[Latch, ...]
     pauses: tuple[Pause, ...]
+    turn_arounds: tuple[TurnAround, ...]
+    alarms: tuple[Alarm, ...]
+    link_gaps: tuple[Span, ...]
+    timer_spans: tuple[Span, ...]
+    device: DeviceInfo | None
+    planned_steps: tuple[PlannedStep, ...]
     ending: Ending
     exit_status: int | None
     summary: Summary
@@ -238,9 +358,23 @@ class SessionLog:
         """Whether any sample carries a heart rate."""
         return any(sample.heart_rate_bpm is not None for sample in self.samples)
 
+    @property
+    def timer_s(self) -> float:
+        """Time the person walked (the activity's timer time)."""
+        return sum(span.duration_s for span in self.timer_spans)
+
+    @property
+    def paused_s(self) -> float:
+        """Time spent in pauses."""
+        return sum(_closed(pause, self.end_t_s) - pause.start_t_s for pause in self.pauses)
+
     def wall_time(self, t_s: float) -> datetime:
         """The wall-clock time (UTC) of a session time, counted from the start."""
         return self.started_at + timedelta(seconds=t_s - self.start_t_s)
+
+
+def _closed(pause: Pause, end_t_s: float) -> float:
+    return pause.end_t_s if pause.end_t_s is not None else end_t_s
 
 
 def read_record(path: Path) -> SessionLog:
@@ -352,6 +486,47 @@ def _time_from_name(path: Path) -> datetime | None:
     return local.astimezone().astimezone(UTC)
 
 
+def _steps(line: Mapping[str, object]) -> tuple[PlannedStep, ...]:
+    raw = line.get("segments")
+    steps: list[PlannedStep] = []
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, dict):
+            continue
+        direction = _direction(_text(item, "direction"))
+        index = _integer(item, "index")
+        if direction is None or index is None:
+            continue
+        steps.append(
+            PlannedStep(
+                index=index,
+                direction=direction,
+                speed_kmh=_number(item, "speed_kmh") or 0.0,
+                incline_pct=_number(item, "incline_pct") or 0.0,
+                duration_s=_number(item, "duration_s") or 0.0,
+            )
+        )
+    return tuple(steps)
+
+
+def _device(line: Mapping[str, object]) -> DeviceInfo:
+    information = _mapping(line, "information")
+
+    def text(key: str) -> str | None:
+        value = _text(line, key) or _text(information, key)
+        return value.strip() or None if value is not None else None
+
+    return DeviceInfo(
+        name=text("name"),
+        address=text("address"),
+        manufacturer=text("manufacturer"),
+        model=text("model"),
+        serial_number=text("serial_number"),
+        hardware_revision=text("hardware_revision"),
+        firmware_revision=text("firmware_revision"),
+        software_revision=text("software_revision"),
+    )
+
+
 def _direction(value: str | None) -> Direction | None:
     try:
         return Direction(value) if value is not None else None
@@ -432,6 +607,16 @@ class _Builder:
         self._latches: list[Latch] = []
         self._pauses: list[Pause] = []
         self._paused_at: float | None = None
+        self._turn_arounds: list[TurnAround] = []
+        self._turning: tuple[float, Direction | None] | None = None
+        self._alarms: list[Alarm] = []
+        self._gaps: list[Span] = []
+        self._link_down_at: float | None = None
+        self._timer: list[Span] = []
+        self._timer_since: float | None = None
+        self._state = "idle"
+        self._device: DeviceInfo | None = None
+        self._steps: tuple[PlannedStep, ...] = ()
         self._distance = _DistanceTrack()
         self._last_t_s = 0.0
 
@@ -444,8 +629,10 @@ class _Builder:
         if self._open is not None:
             self._segments.append(self._open.closed(end_t_s))
             self._open = None
-        if self._paused_at is not None:
-            self._pauses.append(Pause(start_t_s=self._paused_at, end_t_s=None))
+        self._close_holds(end_t_s)
+        if self._link_down_at is not None:
+            self._gaps.append(Span(self._link_down_at, max(end_t_s, self._link_down_at)))
+        self._stop_timer(end_t_s)
         started = self._started or {}
         start_t_s = self._start_t_s if self._start_t_s is not None else 0.0
         plan = self._plan(_mapping(started, "plan"))
@@ -467,6 +654,12 @@ class _Builder:
             segments=tuple(self._segments),
             latches=tuple(self._latches),
             pauses=tuple(self._pauses),
+            turn_arounds=tuple(self._turn_arounds),
+            alarms=tuple(self._alarms),
+            link_gaps=tuple(self._gaps),
+            timer_spans=tuple(self._timer),
+            device=self._device,
+            planned_steps=self._steps,
             ending=ending,
             exit_status=exit_status,
             summary=summary,
@@ -485,31 +678,94 @@ class _Builder:
             self._first_ts = _timestamp(_text(line, "ts"))
         if not self._session_id:
             self._session_id = _text(line, "session_id") or ""
-        match line["event"]:
-            case "session.started" if self._started is None:
-                self._started = line
-                self._start_t_s = t_s
-            case "segment.started":
+        event = line["event"]
+        match event:
+            case RecordEvent.STARTED | RecordEvent.ENDED:
+                self._bounds(event, line, t_s)
+            case RecordEvent.SEGMENT_STARTED:
                 self._segment(line, t_s)
-            case "belt.data":
+            case RecordEvent.BELT_DATA:
                 self._sample(line, t_s)
-            case "governor.latched":
+            case RecordEvent.PLAN:
+                self._steps = _steps(line)
+            case RecordEvent.DEVICE:
+                self._device = _device(line)
+            case RecordEvent.STATE_CHANGED:
+                self._state_changed(line, t_s)
+            case _:
+                self._held(event, line, t_s)
+
+    def _bounds(self, event: object, line: Mapping[str, object], t_s: float) -> None:
+        if event == RecordEvent.STARTED and self._started is None:
+            self._started = line
+            self._start_t_s = t_s
+        elif event == RecordEvent.ENDED and self._ended is None:
+            self._ended = line
+            self._ended_t_s = t_s
+            self._close_holds(t_s)
+            self._stop_timer(t_s)
+
+    def _held(self, event: object, line: Mapping[str, object], t_s: float) -> None:
+        """Pauses, turn-arounds, latches, alarms and link gaps."""
+        match event:
+            case RecordEvent.PAUSED if self._paused_at is None:
+                self._close_turn_around(t_s)
+                self._paused_at = t_s
+                self._stop_timer(t_s)
+            case RecordEvent.RESUMED:
+                self._close_holds(t_s)
+            case RecordEvent.TURN_AROUND_STARTED if self._turning is None:
+                self._turning = (t_s, _direction(_text(line, "direction")))
+            case RecordEvent.TURN_AROUND_ENDED:
+                self._close_turn_around(t_s)
+            case RecordEvent.LATCHED:
+                self._close_holds(t_s)
                 reason = _text(line, "reason") or "unknown"
                 self._latches.append(Latch(t_s, reason, _text(line, "detail") or ""))
-            case "session.paused" | "session.resumed":
-                self._pause(line["event"], t_s)
-            case "session.ended" if self._ended is None:
-                self._ended = line
-                self._ended_t_s = t_s
+            case RecordEvent.REARMED if self._latches and self._latches[-1].rearmed_t_s is None:
+                last = self._latches[-1]
+                self._latches[-1] = Latch(last.t_s, last.reason, last.detail, rearmed_t_s=t_s)
+            case RecordEvent.ALARM:
+                self._alarms.append(
+                    Alarm(t_s, _text(line, "text") or "", _text(line, "reason") or "")
+                )
+            case RecordEvent.LINK_LOST if self._link_down_at is None:
+                self._link_down_at = t_s
+            case RecordEvent.LINK_BACK if self._link_down_at is not None:
+                self._gaps.append(Span(self._link_down_at, t_s))
+                self._link_down_at = None
             case _:
                 pass  # the record holds every link and governor event; readers skip them
 
-    def _pause(self, event: object, t_s: float) -> None:
-        if event == "session.paused" and self._paused_at is None:
-            self._paused_at = t_s
-        elif event == "session.resumed" and self._paused_at is not None:
+    def _close_holds(self, t_s: float) -> None:
+        if self._paused_at is not None:
             self._pauses.append(Pause(start_t_s=self._paused_at, end_t_s=t_s))
             self._paused_at = None
+        self._close_turn_around(t_s)
+
+    def _close_turn_around(self, t_s: float) -> None:
+        if self._turning is not None:
+            start, direction = self._turning
+            self._turn_arounds.append(TurnAround(start, max(t_s, start), direction))
+            self._turning = None
+            if self._state not in _TIMER_STATES:
+                self._stop_timer(t_s)
+
+    def _state_changed(self, line: Mapping[str, object], t_s: float) -> None:
+        new = _text(line, "new")
+        if new is None:
+            return
+        self._state = new
+        if new in _TIMER_STATES:
+            if self._timer_since is None:
+                self._timer_since = t_s
+        elif self._turning is None:  # a turn-around's wait for the resume is walking
+            self._stop_timer(t_s)
+
+    def _stop_timer(self, t_s: float) -> None:
+        if self._timer_since is not None:
+            self._timer.append(Span(self._timer_since, max(t_s, self._timer_since)))
+            self._timer_since = None
 
     def _segment(self, line: Mapping[str, object], t_s: float) -> None:
         direction = _direction(_text(line, "direction"))
@@ -543,6 +799,9 @@ class _Builder:
                 distance_m=self._distance.add(t_s, speed, reported),
                 segment_index=self._open.index if self._open is not None else None,
                 direction=self._open.direction if self._open is not None else None,
+                paused=self._paused_at is not None,
+                latched=self._state == "latched",
+                timer_running=self._timer_since is not None,
             )
         )
 

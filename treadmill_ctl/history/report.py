@@ -1,10 +1,13 @@
 """One session for people: the summary text and a chart of the belt over time.
 
-The chart shows the belt speed the treadmill reported, the planned target of each
-segment, backward segments shaded, every latch marked where it happened, pauses,
-and the heart rate on a second axis when the treadmill relayed one. A record cut
-short says so in the text and in the chart's title, and the chart marks where the
-record stops.
+The chart shows the belt speed the treadmill reported (broken where no data came:
+a link that was down is shaded "no data", not drawn as a flat line), the planned
+target of each segment, backward segments shaded, pauses and turn-arounds, every
+latch, re-arm and alarm marked where it happened with words rather than ids, the
+incline in a panel below, and the heart rate on a second axis when the treadmill
+relayed one; time reads m:ss. A record cut short says so in the text and in the
+chart's title, and the chart marks where the record stops; a dry run against the
+simulator says "SIMULATED" in both.
 
 matplotlib draws without a display (the Agg canvas, no pyplot and no global
 state), so reports work over SSH, in CI and in tests.
@@ -17,6 +20,7 @@ import statistics
 from typing import TYPE_CHECKING, Final
 
 from treadmill_ctl.history.energy import kcal_between, session_weight_kg
+from treadmill_ctl.history.record import reason_label
 from treadmill_ctl.profiles.durations import format_duration
 from treadmill_ctl.profiles.energy import BACKWARD_EQUATION, FORWARD_EQUATION
 from treadmill_ctl.safety import Direction
@@ -25,11 +29,11 @@ if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
 
+    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
+    from matplotlib.figure import Figure
 
-    from treadmill_ctl.history.record import SessionLog
+    from treadmill_ctl.history.record import SegmentRun, SessionLog
 
 _S_PER_MIN: Final = 60.0
 _M_PER_KM: Final = 1000.0
@@ -38,7 +42,16 @@ _SPEED_COLOUR: Final = "#1f4e79"
 _TARGET_COLOUR: Final = "#7a7a7a"
 _LATCH_COLOUR: Final = "#c0392b"
 _HEART_COLOUR: Final = "#b5179e"
-_PAUSE_COLOUR: Final = "#d0d0d0"
+_PAUSE_COLOUR: Final = "#9e9e9e"
+_TURN_COLOUR: Final = "#8ecae6"
+_GAP_COLOUR: Final = "#000000"
+_REARM_COLOUR: Final = "#2a9d8f"
+_ALARM_COLOUR: Final = "#e76f51"
+_INCLINE_COLOUR: Final = "#6a994e"
+_TICK_STEPS_S: Final = (10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
+"""Time ticks fall on whole seconds or minutes."""
+_MAX_SAMPLE_GAP_S: Final = 2.5
+"""Samples further apart than this are not joined: no data came in between."""
 
 
 def clock(seconds: float) -> str:
@@ -54,13 +67,18 @@ def local_time(moment: datetime) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def ending_text(log: SessionLog) -> str:
-    """How the session ended, in a few words: ``"safety latch (emergency_stop)"``."""
+def ending_text(log: SessionLog, *, readable: bool = False) -> str:
+    """How the session ended, in a few words: ``"safety latch (emergency_stop)"``.
+
+    ``readable`` names latches in words (``"safety key pulled"``), for the chart.
+    """
     if log.cut_short:
         return "cut short"
     text = log.ending.label
     if log.summary.latches:
-        text += f" ({', '.join(dict.fromkeys(log.summary.latches))})"
+        reasons = dict.fromkeys(log.summary.latches)
+        names = [reason_label(reason) if readable else reason for reason in reasons]
+        text += f" ({', '.join(names)})"
     return text
 
 
@@ -92,6 +110,8 @@ def format_report(
     """
     summary = log.summary
     lines = [f"Session {log.path.name}"]
+    if log.simulator:
+        lines.append("  SIMULATED   a dry run against the simulator: nobody walked it")
     profile = log.profile_name or "(profile not recorded)"
     if log.profile_path:
         profile += f" ({log.profile_path})"
@@ -108,6 +128,11 @@ def format_report(
         f"  time        {clock(summary.duration_s)} in all: "
         f"{clock(summary.backward_s)} backward, {clock(summary.forward_s)} forward{derived}"
     )
+    if log.timer_spans:
+        lines.append(
+            f"  walking     {clock(log.timer_s)} (the activity's timer: "
+            "no wait before the start, no pauses, no latch waits)"
+        )
     lines.append(f"  distance    {summary.distance_m / _M_PER_KM:.2f} km")
     lines.append(f"  segments    {summary.segments_completed} of {summary.segment_count} completed")
     if log.plan is not None:
@@ -120,12 +145,8 @@ def format_report(
     lines.extend(_speed_lines(log))
     lines.extend(_heart_rate_lines(log))
     lines.extend(_latch_lines(log))
-    if log.pauses:
-        paused_s = sum(
-            (pause.end_t_s if pause.end_t_s is not None else log.end_t_s) - pause.start_t_s
-            for pause in log.pauses
-        )
-        lines.append(f"  pauses      {len(log.pauses)}, {clock(paused_s)} in all")
+    lines.extend(_alarm_lines(log))
+    lines.extend(_hold_lines(log))
     lines.extend(_energy_lines(log, weight_kg))
     if chart_path is not None:
         lines.append(f"  chart       {chart_path}")
@@ -161,7 +182,37 @@ def _latch_lines(log: SessionLog) -> list[str]:
     lines = [f"  latches     {len(log.latches)}"]
     for latch in log.latches:
         detail = f": {latch.detail}" if latch.detail else ""
-        lines.append(f"    at {clock(latch.t_s - log.start_t_s)}  {latch.reason}{detail}")
+        rearmed = (
+            f" (re-armed at {clock(latch.rearmed_t_s - log.start_t_s)})"
+            if latch.rearmed_t_s is not None
+            else ""
+        )
+        lines.append(f"    at {clock(latch.t_s - log.start_t_s)}  {latch.reason}{detail}{rearmed}")
+    return lines
+
+
+def _hold_lines(log: SessionLog) -> list[str]:
+    lines: list[str] = []
+    if log.pauses:
+        lines.append(f"  pauses      {len(log.pauses)}, {clock(log.paused_s)} in all")
+    if log.turn_arounds:
+        turning_s = sum(turn.end_t_s - turn.start_t_s for turn in log.turn_arounds)
+        lines.append(f"  turn-around {len(log.turn_arounds)}, {clock(turning_s)} in all")
+    if log.link_gaps:
+        gap_s = sum(gap.duration_s for gap in log.link_gaps)
+        lines.append(f"  link lost   {len(log.link_gaps)} time(s), {clock(gap_s)} without data")
+    return lines
+
+
+def _alarm_lines(log: SessionLog) -> list[str]:
+    if not log.alarms:
+        return ["  alarms      none"]
+    lines = [f"  alarms      {len(log.alarms)}"]
+    lines.extend(
+        f"    at {clock(alarm.t_s - log.start_t_s)}  {alarm.text}"
+        + (f" ({alarm.reason})" if alarm.reason else "")
+        for alarm in log.alarms
+    )
     return lines
 
 
@@ -187,53 +238,88 @@ def write_chart(log: SessionLog, path: Path) -> Path:
     Returns:
         ``path``.
     """
+    chart_figure(log).savefig(path, format="png")
+    return path
+
+
+def chart_figure(log: SessionLog) -> Figure:
+    """The session's chart as a matplotlib figure (an Agg canvas, no display needed).
+
+    Spans and marks carry a ``gid`` naming what they show (``pause``,
+    ``turn_around``, ``no_data``, ``latch``, ``rearm``, ``alarm``) in session seconds.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415
     from matplotlib.figure import Figure  # noqa: PLC0415
+    from matplotlib.ticker import FuncFormatter, MultipleLocator  # noqa: PLC0415
 
-    figure = Figure(figsize=(11, 5), dpi=100, layout="constrained")
+    figure = Figure(figsize=(11, 6), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
+    axes, incline = figure.subplots(
+        2, 1, sharex=True, gridspec_kw={"height_ratios": [4, 1]}, squeeze=True
+    )
     chart = _Chart(log)
     chart.draw_plan(axes)
+    chart.draw_holds(axes)
     top = chart.draw_speed(axes)
-    chart.draw_stops(axes, top)
-    axes.set_ylim(0, top * 1.25)
-    axes.set_xlim(0, max(chart.minutes(log.end_t_s), 1 / _S_PER_MIN) * 1.03)
-    axes.set_xlabel("time (min)")
+    chart.draw_marks(axes, top)
+    axes.set_ylim(0, top * 1.3)
+    end_s = max(log.end_t_s - log.start_t_s, 1.0)
+    axes.set_xlim(0, end_s * 1.02)
     axes.set_ylabel("belt speed (km/h)")
     axes.grid(visible=True, alpha=0.3)
     if log.has_heart_rate:
         chart.draw_heart_rate(axes)
+    chart.draw_incline(incline)
+    incline.set_ylabel("incline (%)")
+    incline.set_xlabel("time (m:ss)")
+    incline.grid(visible=True, alpha=0.3)
+    step_s = next((step for step in _TICK_STEPS_S if end_s / step <= 12), _TICK_STEPS_S[-1])  # noqa: PLR2004
+    incline.xaxis.set_major_locator(MultipleLocator(step_s))
+    incline.xaxis.set_major_formatter(FuncFormatter(lambda value, _: clock(value)))
+    simulated = "SIMULATED dry run - " if log.simulator else ""
     axes.set_title(
-        f"{log.profile_name or log.path.stem} - {local_time(log.started_at)} - {ending_text(log)}"
+        f"{simulated}{log.profile_name or log.path.stem} - {local_time(log.started_at)} - "
+        f"{ending_text(log, readable=True)}"
     )
     handles = chart.legend_handles()
-    axes.legend(
+    incline.legend(
         handles=handles,
         loc="upper center",
-        bbox_to_anchor=(0.5, -0.12),
-        ncol=len(handles),
+        bbox_to_anchor=(0.5, -0.45),
+        ncol=min(len(handles), 6),
         fontsize=8,
         frameon=False,
     )
-    figure.savefig(path, format="png")
-    return path
+    return figure
 
 
 class _Chart:
-    """The layers of a session chart, drawn on one set of axes in minutes."""
+    """The layers of a session chart, drawn in seconds from the start (shown as m:ss)."""
 
     def __init__(self, log: SessionLog) -> None:
         self._log = log
-        self._times = [self.minutes(sample.t_s) for sample in log.samples]
 
-    def minutes(self, t_s: float) -> float:
-        return (t_s - self._log.start_t_s) / _S_PER_MIN
+    def at(self, t_s: float) -> float:
+        return t_s - self._log.start_t_s
+
+    def _series(self, values: list[float]) -> tuple[list[float], list[float]]:
+        """Times and values, broken (a NaN) wherever no data came for a while."""
+        times: list[float] = []
+        out: list[float] = []
+        previous: float | None = None
+        for sample, value in zip(self._log.samples, values, strict=True):
+            if previous is not None and sample.t_s - previous > _MAX_SAMPLE_GAP_S:
+                times.append(self.at(previous))
+                out.append(math.nan)
+            times.append(self.at(sample.t_s))
+            out.append(value)
+            previous = sample.t_s
+        return times, out
 
     def draw_plan(self, axes: Axes) -> None:
-        """Backward segments shaded, each segment's target speed dashed, pauses grey."""
+        """Backward segments shaded, each segment's target speed dashed."""
         for segment in self._log.segments:
-            start, end = self.minutes(segment.start_t_s), self.minutes(segment.end_t_s)
+            start, end = self.at(segment.start_t_s), self.at(self._walked_until(segment))
             if segment.direction is Direction.BACKWARD:
                 axes.axvspan(start, end, color=_BACKWARD_COLOUR, alpha=0.3, linewidth=0)
             axes.hlines(
@@ -244,13 +330,49 @@ class _Chart:
                 linestyles="dashed",
                 linewidth=1,
             )
+
+    def _walked_until(self, segment: SegmentRun) -> float:
+        """Where a segment's walking ends: its turn-around's start, else the next segment."""
+        turns = [
+            turn.start_t_s
+            for turn in self._log.turn_arounds
+            if segment.start_t_s <= turn.start_t_s < segment.end_t_s
+        ]
+        return min([segment.end_t_s, *turns])
+
+    def draw_holds(self, axes: Axes) -> None:
+        """Pauses hatched grey, turn-arounds light blue, link losses hatched black."""
         for pause in self._log.pauses:
             end_t_s = pause.end_t_s if pause.end_t_s is not None else self._log.end_t_s
             axes.axvspan(
-                self.minutes(pause.start_t_s),
-                self.minutes(end_t_s),
-                color=_PAUSE_COLOUR,
-                alpha=0.6,
+                self.at(pause.start_t_s),
+                self.at(end_t_s),
+                facecolor=_PAUSE_COLOUR,
+                alpha=0.35,
+                hatch="//",
+                edgecolor=_PAUSE_COLOUR,
+                linewidth=0,
+                gid="pause",
+            )
+        for turn in self._log.turn_arounds:
+            axes.axvspan(
+                self.at(turn.start_t_s),
+                self.at(turn.end_t_s),
+                color=_TURN_COLOUR,
+                alpha=0.45,
+                linewidth=0,
+                gid="turn_around",
+            )
+        for gap in self._log.link_gaps:
+            axes.axvspan(
+                self.at(gap.start_t_s),
+                self.at(gap.end_t_s),
+                facecolor="none",
+                hatch="xx",
+                edgecolor=_GAP_COLOUR,
+                alpha=0.4,
+                linewidth=0,
+                gid="no_data",
             )
 
     def draw_speed(self, axes: Axes) -> float:
@@ -259,27 +381,72 @@ class _Chart:
             sample.speed_kmh if sample.speed_kmh is not None else math.nan
             for sample in self._log.samples
         ]
-        axes.plot(self._times, speeds, color=_SPEED_COLOUR, linewidth=1.6, drawstyle="steps-post")
+        times, values = self._series(speeds)
+        axes.plot(times, values, color=_SPEED_COLOUR, linewidth=1.6, drawstyle="steps-post")
         planned = (segment.speed_kmh for segment in self._log.segments)
         return max([*(s for s in speeds if math.isfinite(s)), *planned, 1.0])
 
-    def draw_stops(self, axes: Axes, top: float) -> None:
-        """Every latch as a labelled red line; the end of a record cut short, dotted."""
+    def draw_incline(self, axes: Axes) -> None:
+        """The incline as reported (planned incline dashed), in its own panel."""
+        inclines = [
+            sample.incline_pct if sample.incline_pct is not None else math.nan
+            for sample in self._log.samples
+        ]
+        times, values = self._series(inclines)
+        axes.plot(times, values, color=_INCLINE_COLOUR, linewidth=1.4, drawstyle="steps-post")
+        for segment in self._log.segments:
+            axes.hlines(
+                segment.incline_pct,
+                self.at(segment.start_t_s),
+                self.at(self._walked_until(segment)),
+                colors=_TARGET_COLOUR,
+                linestyles="dashed",
+                linewidth=1,
+            )
+        finite = [value for value in inclines if math.isfinite(value)]
+        planned = [segment.incline_pct for segment in self._log.segments]
+        low = min([0.0, *finite, *planned])
+        high = max([1.0, *finite, *planned])
+        axes.set_ylim(low - 0.5, high * 1.2 + 0.5)
+
+    def _label(self, axes: Axes, t_s: float, text: str, top: float, colour: str) -> None:
+        axes.annotate(
+            text,
+            xy=(self.at(t_s), top * 1.27),
+            xytext=(3, 0),
+            textcoords="offset points",
+            color=colour,
+            fontsize=8,
+            rotation=90,
+            va="top",
+        )
+
+    def draw_marks(self, axes: Axes, top: float) -> None:
+        """Latches (red), re-arms (green), alarms (orange), and where a record cut short ends."""
         for latch in self._log.latches:
-            axes.axvline(self.minutes(latch.t_s), color=_LATCH_COLOUR, linewidth=1.5)
-            axes.annotate(
-                latch.reason.replace("_", " "),
-                xy=(self.minutes(latch.t_s), top * 1.08),
-                xytext=(3, 0),
-                textcoords="offset points",
-                color=_LATCH_COLOUR,
-                fontsize=8,
-                rotation=90,
-                va="top",
+            axes.axvline(self.at(latch.t_s), color=_LATCH_COLOUR, linewidth=1.5, gid="latch")
+            self._label(axes, latch.t_s, latch.label, top, _LATCH_COLOUR)
+            if latch.rearmed_t_s is not None:
+                axes.axvline(
+                    self.at(latch.rearmed_t_s),
+                    color=_REARM_COLOUR,
+                    linewidth=1.3,
+                    linestyle="--",
+                    gid="rearm",
+                )
+                self._label(axes, latch.rearmed_t_s, "re-armed", top, _REARM_COLOUR)
+        for alarm in self._log.alarms:
+            axes.plot(
+                [self.at(alarm.t_s)],
+                [top * 1.05],
+                marker="v",
+                color=_ALARM_COLOUR,
+                markersize=9,
+                gid="alarm",
             )
         if self._log.cut_short:
             axes.axvline(
-                self.minutes(self._log.end_t_s), color="black", linestyle="dotted", linewidth=1.2
+                self.at(self._log.end_t_s), color="black", linestyle="dotted", linewidth=1.2
             )
 
     def draw_heart_rate(self, axes: Axes) -> None:
@@ -289,25 +456,51 @@ class _Chart:
             float(sample.heart_rate_bpm) if sample.heart_rate_bpm is not None else math.nan
             for sample in self._log.samples
         ]
-        heart.plot(self._times, rates, color=_HEART_COLOUR, linewidth=1.0, alpha=0.8)
-        heart.set_ylabel("heart rate (bpm)", color=_HEART_COLOUR)
+        times, values = self._series(rates)
+        label = "heart rate (bpm, simulated)" if self._log.simulator else "heart rate (bpm)"
+        heart.plot(times, values, color=_HEART_COLOUR, linewidth=1.0, alpha=0.8)
+        heart.set_ylabel(label, color=_HEART_COLOUR)
         heart.tick_params(axis="y", colors=_HEART_COLOUR)
 
-    def legend_handles(self) -> list[Line2D | Patch]:
+    def legend_handles(self) -> list[Artist]:
         """One legend entry per layer that is on the chart."""
         from matplotlib.lines import Line2D  # noqa: PLC0415
         from matplotlib.patches import Patch  # noqa: PLC0415
 
         log = self._log
-        handles: list[Line2D | Patch] = [
+        handles: list[Artist] = [
             Line2D([], [], color=_SPEED_COLOUR, linewidth=1.6, label="belt speed"),
-            Line2D([], [], color=_TARGET_COLOUR, linestyle="dashed", label="planned speed"),
-            Patch(color=_BACKWARD_COLOUR, alpha=0.3, label="backward"),
+            Line2D([], [], color=_TARGET_COLOUR, linestyle="dashed", label="planned"),
+            Line2D([], [], color=_INCLINE_COLOUR, linewidth=1.4, label="incline"),
         ]
-        if log.latches:
-            handles.append(Line2D([], [], color=_LATCH_COLOUR, label="latch (stop)"))
+        if any(segment.direction is Direction.BACKWARD for segment in log.segments):
+            handles.append(Patch(color=_BACKWARD_COLOUR, alpha=0.3, label="walking backward"))
+        if log.turn_arounds:
+            handles.append(Patch(color=_TURN_COLOUR, alpha=0.45, label="turning around"))
         if log.pauses:
-            handles.append(Patch(color=_PAUSE_COLOUR, alpha=0.6, label="paused"))
+            handles.append(
+                Patch(
+                    facecolor=_PAUSE_COLOUR,
+                    alpha=0.35,
+                    hatch="//",
+                    edgecolor=_PAUSE_COLOUR,
+                    label="paused",
+                )
+            )
+        if log.link_gaps:
+            handles.append(
+                Patch(
+                    facecolor="none", hatch="xx", edgecolor=_GAP_COLOUR, label="no data (link lost)"
+                )
+            )
+        if log.latches:
+            handles.append(Line2D([], [], color=_LATCH_COLOUR, label="safety stop"))
+        if any(latch.rearmed_t_s is not None for latch in log.latches):
+            handles.append(Line2D([], [], color=_REARM_COLOUR, linestyle="--", label="re-armed"))
+        if log.alarms:
+            handles.append(
+                Line2D([], [], color=_ALARM_COLOUR, marker="v", linestyle="none", label="alarm")
+            )
         if log.cut_short:
             handles.append(Line2D([], [], color="black", linestyle="dotted", label="record ends"))
         if log.has_heart_rate:

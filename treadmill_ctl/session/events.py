@@ -17,6 +17,57 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 
+class RecordEvent(StrEnum):
+    """The events of the session record that its readers rely on, by their ``noun.verb`` name.
+
+    The runner writes them (``session.started`` is written by the run command) and
+    the history, the report and the exports read them; both sides use this one
+    vocabulary, so a reader cannot wait for an event no writer writes. Each is
+    written from what happened, never from what was asked: the governor's state
+    changes and what the treadmill reported.
+
+    The record holds many more events (every link, command and governor decision);
+    readers skip those.
+    """
+
+    STARTED = "session.started"
+    """The session began: the profile, the device, the plan's totals, ``simulator``."""
+    PLAN = "session.plan"
+    """The plan's segments, in order (``segments``: index, direction, speed, incline, duration)."""
+    DEVICE = "session.device"
+    """The treadmill's Device Information (manufacturer, model, serial, revisions)."""
+    SEGMENT_STARTED = "segment.started"
+    """A segment of the plan began to run (the belt is moving toward its target)."""
+    BELT_DATA = "belt.data"
+    """One Treadmill Data record as the treadmill reported it."""
+    STATE_CHANGED = "governor.state_changed"
+    """The governor moved from one state to another (``old``, ``new``, ``reason``)."""
+    BELT_STOPPED = "belt.stopped"
+    """The treadmill reported its belt stopped, after it had been moving (its confirmation)."""
+    BELT_MOVING = "belt.moving"
+    """The treadmill reported its belt moving, after it had stopped."""
+    PAUSED = "session.paused"
+    """The governor paused the belt (the person's pause, the console, a zero target)."""
+    RESUMED = "session.resumed"
+    """The belt runs again after a pause."""
+    TURN_AROUND_STARTED = "turnaround.started"
+    """The governor began a turn-around: slowing, holding, then waiting for the resume."""
+    TURN_AROUND_ENDED = "turnaround.ended"
+    """The belt runs again in the new direction (or the session left the turn-around)."""
+    LATCHED = "governor.latched"
+    """A safety stop latched (``reason``, ``detail``)."""
+    REARMED = "governor.rearmed"
+    """The person re-armed after a latch; the belt waits for their start."""
+    ALARM = "governor.alarm"
+    """A loud alarm: the person must act (e.g. the belt may not have stopped)."""
+    LINK_LOST = "session.link_lost"
+    """The link to the treadmill went down: no data comes until it is back."""
+    LINK_BACK = "session.link_back"
+    """The link is up again after a loss."""
+    ENDED = "session.ended"
+    """The session ended (``end``, ``exit_status``, ``summary``)."""
+
+
 class SessionPhase(StrEnum):
     """Where the session is, as a person would say it."""
 

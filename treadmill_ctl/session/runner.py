@@ -15,6 +15,13 @@ writes the governor's commands to the link:
 * a control tick (0.1 s) lets the governor ramp, count down and watch for stale data,
   moves the plan on, and publishes a :class:`SessionSnapshot` to the observers.
 
+The record's events that history, reports and exports read
+(:class:`~treadmill_ctl.session.events.RecordEvent`) are written here from what
+happened: pauses, resumes, turn-arounds, latches and re-arms from the governor's state
+changes, alarms from its decisions, the belt stopping and moving and the link going
+and coming back from what the treadmill and the link reported; never from a request,
+which the governor may refuse.
+
 The runner never starts or resumes the belt by itself: only ``start``/``resume``
 from a person (a key), or, in an unattended dry run (``stand_in_person``), the
 runner standing in for that person's key presses against the simulator.
@@ -77,6 +84,7 @@ from treadmill_ctl.safety.states import CueKind, Direction, GovernorState
 from treadmill_ctl.session.events import (
     ControlOutcome,
     Cue,
+    RecordEvent,
     SegmentView,
     SessionEnd,
     SessionEvent,
@@ -144,6 +152,13 @@ _PHASES: Final = {
     GovernorState.LATCHED: SessionPhase.LATCHED,
     GovernorState.FINISHED: SessionPhase.FINISHED,
 }
+
+
+class _Hold(Enum):
+    """A stretch of the session the belt is held still or slow on purpose."""
+
+    PAUSE = "pause"
+    TURN_AROUND = "turn_around"
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,6 +341,9 @@ class SessionRunner:
         self._halt_tasks: set[asyncio.Task[None]] = set()
         self._halts = 0
         self._record_failure: str | None = None
+        self._holding: _Hold | None = None
+        self._belt_stopped: bool | None = None
+        self._link_lost = False
 
     def add_observer(self, observer: SessionObserver) -> None:
         """Let one more observer see snapshots, events and cues.
@@ -361,7 +379,7 @@ class SessionRunner:
             self._person_paused = True  # only the person resumes it (never --yes)
         request = Pause()
         outcome = _outcome(request, self._request(request))
-        _log.info("session.paused", source=source)
+        _log.info("session.pause_requested", source=source)
         return outcome
 
     def toggle_pause(self, source: str) -> ControlOutcome:
@@ -467,6 +485,26 @@ class SessionRunner:
             )
             await self._link.disconnect()
             return self._summary(SessionEnd.CONNECT_FAILED)
+        self._emit(
+            RecordEvent.DEVICE,
+            name=info.name,
+            address=info.address,
+            information=dict(info.device_information),
+        )
+        self._emit(
+            RecordEvent.PLAN,
+            name=self._plan.name,
+            segments=[
+                {
+                    "index": segment.index,
+                    "direction": str(segment.direction),
+                    "speed_kmh": segment.speed_kmh,
+                    "incline_pct": segment.incline_pct,
+                    "duration_s": segment.duration_s,
+                }
+                for segment in self._segments
+            ],
+        )
         end: SessionEnd | None = None
         failure: Exception | None = None
         try:
@@ -565,7 +603,7 @@ class SessionRunner:
         if not self._segment_started:
             self._segment_started = True
             self._emit(
-                "segment.started",
+                RecordEvent.SEGMENT_STARTED,
                 index=segment.index,
                 direction=str(segment.direction),
                 speed_kmh=segment.speed_kmh,
@@ -751,8 +789,9 @@ class SessionRunner:
                     self._first_distance_m = float(data.distance_m)
                 if data.speed_kmh is not None:
                     self._stopped_since_data = data.speed_kmh <= STOPPED_KMH
+                    self._record_belt(data.speed_kmh)
                 _log.info(
-                    "belt.data",
+                    RecordEvent.BELT_DATA,
                     speed_kmh=data.speed_kmh,
                     incline_pct=data.incline_pct,
                     distance_m=data.distance_m,
@@ -765,7 +804,10 @@ class SessionRunner:
                     self._link.control_lost()
             case ftms_link.LinkDown():
                 self._stopped_since_data = False
+                self._record_link(event)
                 self._ensure_reconnecting()
+            case ftms_link.LinkUp():
+                self._record_link(event)
             case ftms_link.DecodeFailed():
                 pass  # counted and logged by the link; never a command
             case _:
@@ -773,6 +815,25 @@ class SessionRunner:
         observation = to_observation(event)
         if observation is not None:
             self._apply(self._require_governor().observe(observation, now))
+
+    def _record_belt(self, speed_kmh: float) -> None:
+        """The treadmill's own word that the belt stopped or moves again, for the record."""
+        stopped = speed_kmh <= STOPPED_KMH
+        if self._belt_stopped is None:
+            self._belt_stopped = stopped
+        elif stopped is not self._belt_stopped:
+            self._belt_stopped = stopped
+            kind = RecordEvent.BELT_STOPPED if stopped else RecordEvent.BELT_MOVING
+            self._emit(kind, speed_kmh=speed_kmh)
+
+    def _record_link(self, event: ftms_link.LinkUp | ftms_link.LinkDown) -> None:
+        """A loss of the link and its return, once each, for the record's gaps."""
+        if isinstance(event, ftms_link.LinkDown) and not self._link_lost:
+            self._link_lost = True
+            self._emit(RecordEvent.LINK_LOST, reason=event.reason)
+        elif isinstance(event, ftms_link.LinkUp) and self._link_lost:
+            self._link_lost = False
+            self._emit(RecordEvent.LINK_BACK)
 
     def _ensure_reconnecting(self) -> None:
         if self._tasks is None or (
@@ -862,7 +923,8 @@ class SessionRunner:
             case GovernorCue():
                 self._cue(self._governor_cue(decision))
             case Alarm():
-                _log.error("governor.alarm", text=decision.text, reason=decision.reason)
+                _log.error(RecordEvent.ALARM, text=decision.text, reason=decision.reason)
+                self._emit(RecordEvent.ALARM, log=False, text=decision.text, reason=decision.reason)
                 self._cue(Cue("alarm", decision.text, urgent=True))
             case Refused():
                 _log.info(
@@ -935,7 +997,7 @@ class SessionRunner:
 
     def _on_state_changed(self, change: StateChanged) -> None:
         _log.info(
-            "governor.state_changed",
+            RecordEvent.STATE_CHANGED,
             old=change.old,
             new=change.new,
             latch_reason=change.latch_reason,
@@ -951,13 +1013,47 @@ class SessionRunner:
             self._person_paused = False
         if change.new is GovernorState.LATCHED:
             self._latch_detail = change.reason
+        self._record_holds(change)
         if change.new is GovernorState.LATCHED and change.latch_reason is not None:
             reason = change.latch_reason.name.lower()
             self._latches.append(reason)
-            _log.error("governor.latched", reason=reason, detail=change.reason)
-            self._emit("governor.latched", log=False, reason=reason, detail=change.reason)
+            _log.error(RecordEvent.LATCHED, reason=reason, detail=change.reason)
+            self._emit(RecordEvent.LATCHED, log=False, reason=reason, detail=change.reason)
         elif change.old is GovernorState.LATCHED and change.new is GovernorState.IDLE:
-            self._emit("governor.rearmed")
+            self._emit(RecordEvent.REARMED)
+
+    def _record_holds(self, change: StateChanged) -> None:
+        """Pauses and turn-arounds for the record, from the governor's state changes.
+
+        A turn-around runs from the governor's TURNING_AROUND until the belt runs
+        again: the pause it may end in (a zero-speed turn-around waits for the
+        person's resume) is part of it. Any other pause is a pause. A latch or the
+        end closes either (readers close them there; nothing is written for it).
+        """
+        old, new = change.old, change.new
+        governor = self._require_governor()
+        if new is GovernorState.PAUSED:
+            if old is GovernorState.TURNING_AROUND and governor.pending_direction is None:
+                return  # the turn-around's own wait for the resume
+            if self._holding is _Hold.TURN_AROUND:
+                self._emit(RecordEvent.TURN_AROUND_ENDED, outcome="paused")
+            self._holding = _Hold.PAUSE
+            self._emit(RecordEvent.PAUSED, reason=change.reason, during=str(old))
+            return
+        if self._holding is _Hold.PAUSE:
+            if new is GovernorState.RUNNING:
+                self._emit(RecordEvent.RESUMED, reason=change.reason)
+            self._holding = None
+        elif self._holding is _Hold.TURN_AROUND and new is not GovernorState.TURNING_AROUND:
+            self._emit(RecordEvent.TURN_AROUND_ENDED, outcome=str(new))
+            self._holding = None
+        if new is GovernorState.TURNING_AROUND and self._holding is None:
+            self._holding = _Hold.TURN_AROUND
+            towards = governor.pending_direction
+            self._emit(
+                RecordEvent.TURN_AROUND_STARTED,
+                direction=str(towards) if towards is not None else None,
+            )
 
     async def _write_commands(self) -> None:
         """Write queued commands in order; a slow or silent treadmill delays only this.
@@ -1015,6 +1111,7 @@ class SessionRunner:
             self._phase = phase
 
     def _emit(self, kind: str, *, log: bool = True, **fields_: object) -> None:
+        kind = str(kind)
         if log:
             _log.info(kind, **fields_)
         event = SessionEvent(kind, self._clock.now_s() - self._started_s, fields_)
@@ -1142,7 +1239,7 @@ class SessionRunner:
         )
         self._set_phase(SessionPhase.FINISHED)
         self._emit(
-            "session.ended",
+            RecordEvent.ENDED,
             end=str(end),
             exit_status=end.exit_status,
             summary=_fields(summary),

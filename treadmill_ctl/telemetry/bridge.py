@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Final, Self
 import aiomqtt
 import structlog
 
-from treadmill_ctl.session.events import SessionEvent
+from treadmill_ctl.session.events import RecordEvent, SessionEvent
 from treadmill_ctl.telemetry.commands import (
     CommandName,
     RefusalReason,
@@ -58,7 +58,11 @@ from treadmill_ctl.telemetry.commands import (
     printable,
     reply_json,
 )
-from treadmill_ctl.telemetry.discovery import discovery_messages
+from treadmill_ctl.telemetry.discovery import (
+    TreadmillDevice,
+    discovery_messages,
+    removal_messages,
+)
 from treadmill_ctl.telemetry.payloads import StateView, event_json, telemetry_json
 from treadmill_ctl.telemetry.topics import OFFLINE, ONLINE, Topics
 
@@ -72,6 +76,7 @@ if TYPE_CHECKING:
         SessionObserver,
         SessionSnapshot,
     )
+    from treadmill_ctl.telemetry.discovery import DiscoveryMessage
     from treadmill_ctl.telemetry.mqtt_settings import MqttSettings
 
 DEFAULT_EVENT_BUFFER: Final = 256
@@ -360,6 +365,8 @@ class MqttBridge:
         control: where accepted commands go (the session runner).
         device_name: the Home Assistant device name (default "Treadmill <id>").
         model: the treadmill model for Home Assistant, when known.
+        remove_discovery_at_end: a dry run: remove the Home Assistant entries when
+            the bridge closes, so no simulated device stays.
         event_buffer: how many events to keep while the broker is slow or away; the
             oldest are dropped beyond that (counted in :attr:`stats`).
         inbox_capacity: commands other than stops that may wait for their turn; more
@@ -375,6 +382,7 @@ class MqttBridge:
         *,
         device_name: str | None = None,
         model: str | None = None,
+        remove_discovery_at_end: bool = False,
         event_buffer: int = DEFAULT_EVENT_BUFFER,
         inbox_capacity: int = DEFAULT_INBOX,
         rng: random.Random | None = None,
@@ -387,6 +395,7 @@ class MqttBridge:
             if settings.discovery
             else []
         )
+        self._remove_discovery = remove_discovery_at_end
         self._rng = rng
         self.client_id = settings.client_id or run_client_id(settings.treadmill_id, rng=rng)
         """The client id of this run: the pinned one, or a fresh random one."""
@@ -635,6 +644,8 @@ class MqttBridge:
                 await client.publish(
                     topics.availability, OFFLINE, qos=_QOS_AT_LEAST_ONCE, retain=True
                 )
+                if self._remove_discovery:  # after "offline": that one matters most
+                    await self._publish_discovery(client, removal_messages(self._discovery))
         except aiomqtt.MqttError:
             if not self.is_connected:
                 self.stats.connect_failures += 1
@@ -652,11 +663,15 @@ class MqttBridge:
         self._update_status()
         self._log.info("mqtt.connected", client_id=self.client_id)
         await client.publish(topics.availability, ONLINE, qos=_QOS_AT_LEAST_ONCE, retain=True)
-        for message in self._discovery:
+        await self._publish_discovery(client, self._discovery)
+        self._state_dirty = self._state is not None
+
+    @staticmethod
+    async def _publish_discovery(client: aiomqtt.Client, messages: list[DiscoveryMessage]) -> None:
+        for message in messages:
             await client.publish(
                 message.topic, message.payload, qos=_QOS_AT_LEAST_ONCE, retain=True
             )
-        self._state_dirty = self._state is not None
 
     async def _publish_until_closed(self, client: aiomqtt.Client) -> None:
         """Publish events, state changes and throttled telemetry until closed and drained."""
@@ -671,6 +686,11 @@ class MqttBridge:
                     self._requeue(event)
                     raise
                 self.stats.events_published += 1
+                if event.kind == RecordEvent.DEVICE and self._discovery:
+                    # the treadmill's Device Information, read at connect: the device again
+                    device = TreadmillDevice.from_event(event.fields)
+                    self._discovery = discovery_messages(self._settings, device=device)
+                    await self._publish_discovery(client, self._discovery)
                 continue
             if self._state_dirty and self._state is not None:
                 self._state_dirty = False
