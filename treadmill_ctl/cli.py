@@ -33,9 +33,9 @@ def load_checked_settings(args: argparse.Namespace) -> Settings:
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:
-    from treadmill_ctl.ftms.decode import decode_hex_command  # noqa: PLC0415
+    from treadmill_ctl.ftms.heart_rate import decode_any_hex_command  # noqa: PLC0415
 
-    status, line = decode_hex_command(args.char, args.hex)
+    status, line = decode_any_hex_command(args.char, args.hex)
     print(line, file=sys.stdout if status == EXIT_OK else sys.stderr)
     return status
 
@@ -267,14 +267,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     decode = commands.add_parser(
         "decode",
-        help="decode one FTMS characteristic value given in hex",
-        description="Print one JSON object for one FTMS characteristic value.",
+        help="decode one FTMS or heart-rate characteristic value given in hex",
+        description="Print one JSON object for one FTMS or Heart Rate characteristic value.",
     )
     decode.add_argument(
         "char",
         metavar="CHAR",
         help="treadmill-data, machine-status, training-status, control-point, features, "
-        "speed-range, incline-range, or a 16-bit UUID such as 2ACD",
+        "speed-range, incline-range, heart-rate, body-sensor-location, "
+        "or a 16-bit UUID such as 2ACD or 2A37",
     )
     decode.add_argument("hex", metavar="HEX", help="the value, e.g. '00 00 64 00'")
     decode.set_defaults(handler=_cmd_decode)
