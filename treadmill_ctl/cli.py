@@ -164,6 +164,21 @@ def _add_run_parser(commands: _Subparsers) -> None:
         "--sim-trace", metavar="FILE", help="with --simulator: write what the belt really did"
     )
     run.add_argument(
+        "--sim-hr-strap",
+        action="store_true",
+        help="with --simulator: a simulated heart-rate strap (SIM-HRM) worn on the belt",
+    )
+    run.add_argument(
+        "--hr-sensor",
+        metavar="NAME|ADDRESS",
+        help="heart-rate strap or watch to use (default: [heart_rate] sensor in the settings)",
+    )
+    run.add_argument(
+        "--without-heart-rate",
+        action="store_true",
+        help="go on without a heart-rate source although a heart-rate ceiling is set",
+    )
+    run.add_argument(
         "--yes",
         action="store_true",
         help="start without waiting for a key (only allowed with --simulator)",
@@ -258,8 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     scan = commands.add_parser(
         "scan",
-        help="list FTMS treadmills in range",
-        description="Scan for FTMS fitness machines and show which are treadmills.",
+        help="list FTMS treadmills and heart-rate sensors in range",
+        description="Scan for FTMS fitness machines and heart-rate sensors (straps, "
+        "watches) and show what each is.",
     )
     scan.add_argument("--timeout", type=float, default=5.0, help="scan time in seconds")
     scan.add_argument("--simulator", action="store_true", help="scan the simulator's radio")
