@@ -18,9 +18,12 @@ The rules, in SAFETY.md's words, and where they live here:
   is below the treadmill's minimum), holds it with a countdown, and only then moves
   in the new direction (``_turn_around_clock``).
 - Latches: emergency stop, safety key, lost link, stale data, an unrequested speed
-  change, control lost, an unconfirmed stop and the heart-rate ceiling each latch a
-  stop (``_latch``); several may be active, the most severe names the latch; only
-  the person's re-arm clears them (``_rearm``), and the person then starts again.
+  change, control lost and an unconfirmed stop each latch a stop (``_latch``);
+  several may be active, the most severe names the latch; only the person's re-arm
+  clears them (``_rearm``), and the person then starts again.
+- Controlled safety stops: ``End(latch=...)`` (the heart-rate ceiling, judged by
+  :mod:`~treadmill_ctl.safety.heart_rate` outside the governor) ramps down at the
+  normal deceleration and only then latches (``_controlled_latch``).
 - Start and resume only follow a person's request, never to a belt reported running.
 - Stop verification: a stop is done when the belt's speed falls; if it has not fallen
   in time, the stop is sent again with a loud alarm (``_verify_stop``).
@@ -118,7 +121,8 @@ _ALARMS: dict[LatchReason, str] = {
         "The treadmill stopped sending data: stop the belt at the console or pull the safety key."
     ),
     LatchReason.UNREQUESTED_SPEED_CHANGE: "The belt speed changed without being asked: stopping.",
-    LatchReason.HEART_RATE: "Heart rate above your limit: stopping.",
+    LatchReason.HEART_RATE: "Heart rate above your limit: the belt slows to a stop.",
+    LatchReason.HEART_RATE_UNKNOWN: "No heart rate from the strap: the belt slows to a stop.",
     LatchReason.CONTROL_LOST: (
         "The treadmill took control away: stop the belt at the console or pull the safety key."
     ),
@@ -254,6 +258,7 @@ class SafetyGovernor:
         self._out_of_band_since_s: float | None = None
         self._stop_check: _StopCheck | None = None
         self._odometer: _Odometer | None = None
+        self._latch_after_ramp: tuple[LatchReason, str] | None = None
 
     # ----------------------------------------------------------------- read-only view
 
@@ -576,6 +581,9 @@ class SafetyGovernor:
 
     def _end(self, request: End, now: float, out: list[Decision]) -> None:
         state = self._state
+        if request.latch is not None and state is not GovernorState.FINISHED:
+            self._controlled_latch(request.latch, request.why or "controlled stop", now, out)
+            return
         if state is GovernorState.FINISHED:
             out.append(Refused(request, "the session has already finished"))
             return
@@ -594,6 +602,22 @@ class SafetyGovernor:
             why = "end requested: ramping down"
             self._change(GovernorState.ENDING, why, out)
             out.append(Cue(CueKind.ENDING, "Slowing down to finish.", why))
+
+    def _controlled_latch(
+        self, reason: LatchReason, why: str, now: float, out: list[Decision]
+    ) -> None:
+        """Ramp down at the normal deceleration, then latch for ``reason``."""
+        if self._state not in _ACTIVE or self._commanded_h == 0:
+            self._latch(reason, why, now, out)
+            return
+        if self._latch_after_ramp is not None:
+            return
+        self._latch_after_ramp = (reason, why)
+        self._pending_direction = None
+        self._countdown_s = None
+        if self._state is not GovernorState.ENDING:
+            self._change(GovernorState.ENDING, why + ": ramping down", out)
+        out.append(Alarm(_ALARMS[reason], why))
 
     def _rearm(self, request: Rearm, out: list[Decision]) -> None:
         if self._state is not GovernorState.LATCHED:
@@ -626,12 +650,6 @@ class SafetyGovernor:
         self._update_stop_check(speed_kmh)
         frozen = self._note_frame(data, now)
         if self._state not in _ACTIVE:
-            return
-        heart_rate = data.heart_rate_bpm
-        ceiling = self._limits.heart_rate_max_bpm
-        if ceiling is not None and heart_rate is not None and heart_rate > ceiling:
-            why = f"heart rate {heart_rate} bpm above the limit {ceiling} bpm"
-            self._latch(LatchReason.HEART_RATE, why, now, out)
             return
         if not self._watching():
             return
@@ -912,7 +930,13 @@ class SafetyGovernor:
         return self._target_goal_h(self._direction)
 
     def _finish_ramp_down(self, now: float, out: list[Decision]) -> None:
-        if self._state is GovernorState.ENDING:
+        if self._state is GovernorState.ENDING and self._latch_after_ramp is not None:
+            reason, why = self._latch_after_ramp
+            self._latch_after_ramp = None
+            self._latches.add(reason)
+            self._halt(_Halt.STOP, why + ": ramped down", now, out)
+            self._change(GovernorState.LATCHED, why, out)
+        elif self._state is GovernorState.ENDING:
             why = "end of session: ramped down"
             self._halt(_Halt.STOP, why, now, out)
             self._change(GovernorState.FINISHED, why, out)
@@ -997,6 +1021,9 @@ class SafetyGovernor:
         if not is_new and not resend:
             return
         self._latches.add(reason)
+        if self._latch_after_ramp is not None:  # a controlled stop overtaken: keep its cause
+            self._latches.add(self._latch_after_ramp[0])
+            self._latch_after_ramp = None
         self._halt(_Halt.STOP, why, now, out)
         self._countdown_s = None
         if self._state is not GovernorState.LATCHED:
