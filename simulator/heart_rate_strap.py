@@ -220,6 +220,7 @@ class HeartRateStrap:
             (f for f in self.faults if f.kind is StrapFaultKind.RISE), key=lambda f: f.at_s
         )
         self._blocked_until_s = 0.0
+        self._advertising: asyncio.Future[None] | None = None
         self._measurement: gatt.Characteristic[bytes] = gatt.Characteristic(
             HEART_RATE_MEASUREMENT_UUID,
             gatt.Characteristic.Properties.NOTIFY,
@@ -261,6 +262,10 @@ class HeartRateStrap:
                 tasks.create_task(self._drop_faults(), name="sim.hr-strap-drops")
         finally:
             self._tasks = None
+            if self._advertising is not None and not self._advertising.done():
+                with contextlib.suppress(core.BaseBumbleError, TimeoutError):
+                    async with asyncio.timeout(_HCI_TIMEOUT_S):
+                        await self._advertising
             connection = self._connection
             if connection is not None:
                 with contextlib.suppress(core.BaseBumbleError, TimeoutError):
@@ -289,12 +294,17 @@ class HeartRateStrap:
                 ]
             )
         )
-        await self.device.start_advertising(
-            advertising_data=data,
-            auto_restart=False,
-            advertising_interval_min=_ADVERTISING_INTERVAL_MS,
-            advertising_interval_max=_ADVERTISING_INTERVAL_MS,
+        # Shielded: an HCI command cancelled half-way leaves bumble's host waiting
+        # for an answer it can no longer take (the strap may be shut down meanwhile).
+        self._advertising = asyncio.ensure_future(
+            self.device.start_advertising(
+                advertising_data=data,
+                auto_restart=False,
+                advertising_interval_min=_ADVERTISING_INTERVAL_MS,
+                advertising_interval_max=_ADVERTISING_INTERVAL_MS,
+            )
         )
+        await asyncio.shield(self._advertising)
 
     def _on_connection(self, connection: Connection) -> None:
         self._connection = connection

@@ -45,6 +45,10 @@ MAX_HEART_BPM: Final = 230
 """Above this no walking person's heart beats; a strap reading it is wrong."""
 
 _EPSILON_KMH: Final = 1e-9
+_SETTLED_BPM_PER_S: Final = 0.05
+"""A rate moving slower than this (3 bpm a minute) has settled after a step."""
+_INSIDE_INTERVAL_FACTOR: Final = 3
+"""Inside the zone, a nudge toward the middle comes this many intervals apart at most."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +224,8 @@ class HeartRateMonitor:
         self.ceiling_bpm = ceiling_bpm
         self._sustain_s = sustain_s
         self._unknown_s = unknown_s
-        self._require_source = require_source
+        self.requires_source = require_source
+        """Whether a missing heart rate stops the belt (False once the person went on without)."""
         self.robust = robust if robust is not None else RobustHeartRate(stale_s=unknown_s)
         self._above_since_s: float | None = None
         self._moving_since_s: float | None = None
@@ -296,7 +301,7 @@ class HeartRateMonitor:
         )
 
     def _judge_unknown(self, ceiling: float, now_s: float) -> tuple[HeartRateVerdict | None, str]:
-        if not self._require_source:
+        if not self.requires_source:
             return None, ""
         last = self.robust.last_valid_s()
         since = self._moving_since_s if self._moving_since_s is not None else now_s
@@ -335,7 +340,9 @@ class ZoneController:
     * the heart rate follows the speed with a lag of tens of seconds, so the
       controller judges the rate it expects ``lookahead_s`` ahead (the current rate
       plus its trend) and holds while that is inside the zone; outside it steps
-      toward the zone's middle;
+      toward the zone's middle; settled in the zone's outer quarter, it nudges one
+      step toward the middle at most every three intervals, once the rate has
+      stopped moving (it aims at the middle, but never chases it through the lag);
     * it holds while the heart rate is unknown (stale), and for ``settle_s`` after
       the profile (a new segment) or the person changed the speed;
     * it never goes above the segment's ``max_speed_kmh`` or the cap, nor below
@@ -399,6 +406,21 @@ class ZoneController:
         (t0, v0), (t1, v1) = history[0], history[-1]
         return 0.0 if t1 - t0 < 1.0 else (v1 - v0) / (t1 - t0)
 
+    def _drifting_to_an_edge(
+        self, now_s: float, heart_rate_bpm: float, expected: float, trend: float
+    ) -> bool:
+        """Inside the zone but settled in its outer quarter: a gentle nudge to the middle.
+
+        Only when the rate has stopped moving (the last step has worked through the
+        lag) and much less often than outside the zone, so it never oscillates.
+        """
+        low, high = self.zone_bpm
+        quarter = (high - low) / 4
+        settled = abs(trend) < _SETTLED_BPM_PER_S
+        rested = now_s - self._last_change_s >= _INSIDE_INTERVAL_FACTOR * self._min_interval_s
+        outer = not low + quarter <= heart_rate_bpm <= high - quarter
+        return settled and rested and outer and not low + quarter <= expected <= high - quarter
+
     def update(  # noqa: PLR0911 - each hold has its reason where it is decided
         self, now_s: float, heart_rate_bpm: float | None, speed_kmh: float
     ) -> ZoneStep | None:
@@ -427,11 +449,14 @@ class ZoneController:
             return None
         low, high = self.zone_bpm
         expected = heart_rate_bpm + trend * self._lookahead_s
-        if low <= expected <= high:
+        if low <= expected <= high and not self._drifting_to_an_edge(
+            now_s, heart_rate_bpm, expected, trend
+        ):
             return None
-        outside = low - heart_rate_bpm if expected < low else heart_rate_bpm - high
+        below = expected < self.middle_bpm
+        outside = low - heart_rate_bpm if below else heart_rate_bpm - high
         step = self._far_step_kmh if outside > self._far_bpm else self._step_kmh
-        if expected < low:
+        if below:
             if self.backward:
                 return None  # never speed up a person who cannot see the belt
             new = min(self.max_speed_kmh, round(speed_kmh + step, 2))

@@ -78,11 +78,14 @@ from treadmill_ctl.session.events import (
     SessionPhase,
     SessionSnapshot,
 )
+from treadmill_ctl.session.heart_rate import HeartRateSession
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from treadmill_ctl.ftms.heart_rate_link import HeartRateEvent, HeartRateLink
     from treadmill_ctl.ftms.link import FtmsLink, LinkEvent, MachineInfo
+    from treadmill_ctl.ftms.observations import TreadmillData
     from treadmill_ctl.profiles import Plan, PlannedSegment
     from treadmill_ctl.safety import Command, Limits, Observation
     from treadmill_ctl.session.clock import Clock
@@ -101,6 +104,9 @@ STOPPED_KMH: Final = 0.05
 
 SETTLE_TIMEOUT_S: Final = 30.0
 """After the end or a latch, how long to wait for the belt to report a stop."""
+
+HR_WAIT_S: Final = 30.0
+"""Unattended, how long a start refused for want of a heart rate waits for one."""
 
 DRY_RUN_SLACK_S: Final = 600.0
 """A dry run may take three times its plan plus this before it is declared stuck."""
@@ -219,6 +225,10 @@ class SessionRunner:
         interactive: A person can re-arm after a latch (a key reader is attached);
             otherwise a latch ends the session once the belt has stopped.
         tick_s: The control tick.
+        heart_rate_link: The heart-rate strap's link, connected beside the treadmill's
+            (None: the treadmill's own heart rate is the source).
+        without_heart_rate: The person confirmed going on without a heart-rate
+            source although a ceiling is set.
 
     Implements :class:`~treadmill_ctl.session.events.SessionControl`.
     """
@@ -234,6 +244,8 @@ class SessionRunner:
         stand_in_person: bool = False,
         interactive: bool = False,
         tick_s: float = TICK_S,
+        heart_rate_link: HeartRateLink | None = None,
+        without_heart_rate: bool = False,
     ) -> None:
         self._plan = plan
         self._segments: list[PlannedSegment] = list(plan.segments)
@@ -276,6 +288,14 @@ class SessionRunner:
         self._gave_up = False
         self._early_emergency: EmergencyStop | None = None
         self._writing: Command | None = None
+        self._heart_rate = HeartRateSession(
+            limits=limits,
+            link=heart_rate_link,
+            confirmed_without=without_heart_rate,
+            emit=self._emit,
+            cue=self._cue,
+        )
+        self._refused_for_heart_rate = False
 
     def add_observer(self, observer: SessionObserver) -> None:
         """Let one more observer see snapshots, events and cues.
@@ -320,6 +340,7 @@ class SessionRunner:
         """Leave a latch; the belt stays still until the person starts again."""
         _log.info("governor.rearm_requested", source=source)
         self._request(Rearm())
+        self._heart_rate.rearm()
 
     def end(self, source: str) -> None:
         """End the session with a normal ramp down and a stop."""
@@ -335,11 +356,25 @@ class SessionRunner:
         current = governor.target_speed_kmh or 0.0
         direction = governor.pending_direction or governor.direction
         _log.info("session.speed_nudged", source=source, delta_kmh=delta_kmh)
+        self._heart_rate.speed_changed_by_person(self._clock.now_s())
         self._request(SetTarget(max(0.0, current + delta_kmh), direction))
 
     def _begin(self, request: Start | Resume, source: str) -> None:
         governor = self._governor
         if governor is None:
+            return
+        now = self._clock.now_s()
+        refusal = self._heart_rate.start_refusal(
+            now, by_person=source in PERSON_SOURCES and source != "stand-in"
+        )
+        if refusal is not None:
+            self._emit("heart_rate.start_refused", source=source, detail=refusal)
+            self._cue(Cue("heart_rate", refusal, urgent=True))
+            first = self._heart_rate.first_refusal_s()
+            if not self._interactive and first is not None and now - first > HR_WAIT_S:
+                # nobody can confirm, and no heart rate came: the session does not start
+                self._refused_for_heart_rate = True
+                self.end("heart-rate-refusal")
             return
         if governor.state is GovernorState.IDLE and self._segment_index < len(self._segments):
             self._request(self._target_of(self._segments[self._segment_index]))
@@ -363,6 +398,16 @@ class SessionRunner:
         self._started_s = self._clock.now_s()
         self._set_phase(SessionPhase.CONNECTING)
         self._emit("session.connecting", device=self._link_name())
+        # The strap connects in parallel with the treadmill, in a task of its own.
+        heart_rate = asyncio.create_task(self._heart_rate.run(), name="session.heart_rate")
+        try:
+            return await self._run_linked()
+        finally:
+            heart_rate.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heart_rate
+
+    async def _run_linked(self) -> SessionSummary:
         try:
             info = await self._link.connect()
         except LinkError as error:
@@ -441,6 +486,14 @@ class SessionRunner:
         if governor.state is GovernorState.RUNNING and self._segment_index < len(self._segments):
             self._advance_plan(dt, now)
         self._apply(governor.tick(now))
+        running = (
+            governor.state is GovernorState.RUNNING
+            and self._segment_started
+            and self._segment_index < len(self._segments)
+        )
+        segment = self._segments[self._segment_index] if running else None
+        for request in self._heart_rate.tick(now, governor, segment):
+            self._request(request, now)
         self._stand_in_for_person(now)
         self._publish(now)
 
@@ -544,6 +597,8 @@ class SessionRunner:
         return None
 
     def _finished_end(self) -> SessionEnd:
+        if self._refused_for_heart_rate:
+            return SessionEnd.SAFETY_LATCH
         if self._end_requested_by is not None:
             return SessionEnd.STOPPED_BY_PERSON
         return SessionEnd.COMPLETED
@@ -578,6 +633,10 @@ class SessionRunner:
         """The link's callback: queue the event (returns at once)."""
         self._events.put_nowait(event)
 
+    def heart_rate_event(self, event: HeartRateEvent) -> None:
+        """The heart-rate link's callback: queue the event (returns at once)."""
+        self._heart_rate.on_link_event(event)
+
     async def _pump_link_events(self) -> None:
         while True:
             event = await self._events.get()
@@ -592,6 +651,7 @@ class SessionRunner:
                     self._first_distance_m = float(data.distance_m)
                 if data.speed_kmh is not None:
                     self._stopped_since_data = data.speed_kmh <= STOPPED_KMH
+                self._heart_rate.treadmill_heart_rate(data.heart_rate_bpm, now)
                 _log.info(
                     "belt.data",
                     speed_kmh=data.speed_kmh,
@@ -599,6 +659,7 @@ class SessionRunner:
                     distance_m=data.distance_m,
                     elapsed_s=data.elapsed_s,
                     heart_rate_bpm=data.heart_rate_bpm,
+                    heart_rate_source="treadmill" if data.heart_rate_bpm is not None else None,
                 )
             case ftms_link.StatusReceived(status=status):
                 _log.info("machine.status", code=status.code, raw=status.raw)
@@ -865,10 +926,17 @@ class SessionRunner:
             incline_pct=data.incline_pct if data is not None else None,
             distance_m=self._distance_m(),
             elapsed_s=now - self._started_s,
-            heart_rate_bpm=data.heart_rate_bpm if data is not None else None,
+            heart_rate_bpm=self._shown_heart_rate(now, data),
             link_up=self._link.is_connected,
             turnaround_countdown_s=countdown,
         )
+
+    def _shown_heart_rate(self, now: float, data: TreadmillData | None) -> int | None:
+        """The robust heart rate when there is one, else what the treadmill reports."""
+        robust = self._heart_rate.display_bpm(now)
+        if robust is not None or self._heart_rate.link is not None:
+            return robust
+        return data.heart_rate_bpm if data is not None else None
 
     def _distance_m(self) -> float | None:
         if self._last_data is None or self._first_distance_m is None:
