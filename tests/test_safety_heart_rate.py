@@ -232,6 +232,18 @@ class TestZoneController:
         stale = ZoneController(zone_bpm=(105, 120), max_speed_kmh=6.0, now_s=0.0)
         assert drive(stale, [None] * 100, 4.0) == []
 
+    def test_settled_near_an_edge_it_nudges_toward_the_middle_unhurried(self) -> None:
+        controller = ZoneController(zone_bpm=(100, 116), max_speed_kmh=6.0, now_s=0.0)
+        # 102 bpm: inside the zone, in its lower quarter (100-104), and not moving
+        changes = drive(controller, [102.0] * 121, 4.0)
+        assert [s for _, s in changes] == [4.1, 4.2, 4.3, 4.4]
+        assert all(b[0] - a[0] >= 30 for a, b in itertools.pairwise(changes))
+        # in the middle half it holds
+        assert (
+            drive(ZoneController(zone_bpm=(100, 116), max_speed_kmh=6, now_s=0), [106.0] * 200, 4.0)
+            == []
+        )
+
     def test_far_above_it_slows_by_two_tenths(self) -> None:
         controller = ZoneController(zone_bpm=(105, 120), max_speed_kmh=6.0, now_s=0.0)
         assert drive(controller, [140.0] * 31, 4.0) == [(30.0, 3.8)]
