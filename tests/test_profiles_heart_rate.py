@@ -7,6 +7,7 @@ import textwrap
 import pytest
 
 from treadmill_ctl.profiles import InvalidProfileError, build_plan, parse_profile
+from treadmill_ctl.profiles.report import format_plan, plan_to_json
 from treadmill_ctl.safety.limits import Limits
 
 GUIDED = """
@@ -69,3 +70,12 @@ def test_every_mistake_is_named_where_it_is(change: tuple[str, str], message: st
 def test_a_zone_above_the_ceiling_is_refused() -> None:
     (problem,) = problems(GUIDED, limits=Limits(heart_rate_max_bpm=115))
     assert "reaches above the heart-rate ceiling heart_rate_max_bpm = 115" in problem
+
+
+def test_the_plan_shows_the_zone_and_the_highest_speed() -> None:
+    profile = parse_profile(textwrap.dedent(GUIDED), source="p.toml")
+    text = format_plan(build_plan(profile))
+    assert "[HR 105-120 bpm, up to 5.5 km/h]" in text
+    (segment,) = plan_to_json(build_plan(profile))["segments"]
+    assert segment["hr_zone_bpm"] == [105, 120]
+    assert segment["max_speed_kmh"] == 5.5

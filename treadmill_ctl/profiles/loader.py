@@ -626,7 +626,9 @@ class _Checker:
             )
             return None
         if problem := self._speed_problem("max_speed_kmh", maximum, maximum, direction):
-            self._segment_problem(place, "max_speed_kmh", problem.replace("speed ", "max_speed_kmh ", 1))
+            self._segment_problem(
+                place, "max_speed_kmh", problem.replace("speed ", "max_speed_kmh ", 1)
+            )
             return None
         return maximum
 
