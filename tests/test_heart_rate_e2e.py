@@ -223,9 +223,10 @@ def test_every_heart_rate_is_recorded_with_its_source(tmp_path: Path) -> None:
 def test_a_ceiling_without_a_heart_rate_source_refuses_to_start(tmp_path: Path) -> None:
     result = run(tmp_path, CEILING_PROFILE, "--sim-hr-strap", "--sim-fault", "strap-drop@0:900")
     assert result.status == 4
-    refusals = result.events("heart_rate.start_refused")
-    assert refusals
-    assert "press start again to go on without heart-rate protection" in str(refusals[0]["detail"])
+    refusals = [str(r["detail"]) for r in result.events("heart_rate.start_refused")]
+    assert refusals[0].startswith("Waiting for a heart rate from SIM-HRM")
+    assert any("press start again to go on without heart-rate protection" in r for r in refusals)
+    assert not result.events("heart_rate.confirmed_without")
     assert all(num(s, "belt_speed_kmh") <= STOPPED_KMH for s in result.samples())
     assert not any(v is not None for _, v in result.speed_writes())
 

@@ -79,19 +79,25 @@ def belt_follows(governor: SafetyGovernor, now_s: float) -> None:
 class TestStartRefusal:
     def test_no_heart_rate_with_a_ceiling_refuses_and_a_second_press_confirms(self) -> None:
         hr, out = session()
-        refusal = hr.start_refusal(0.0, by_person=True)
+        waiting = hr.start_refusal(0.0, by_person=True)
+        assert waiting == "Waiting for a heart rate from Polar H10: press start again in a moment."
+        # an impatient double press while the strap connects never confirms
+        assert hr.start_refusal(1.0, by_person=True) == waiting
+        refusal = hr.start_refusal(11.0, by_person=True)
         assert refusal is not None
         assert "No heart rate from Polar H10" in refusal
         assert "press start again to go on without heart-rate protection" in refusal
-        assert hr.start_refusal(5.0, by_person=True) is None
+        assert hr.start_refusal(15.0, by_person=True) is None
         assert "heart_rate.confirmed_without" in out.kinds()
         assert not hr.monitor.requires_source
 
     def test_a_stand_in_never_confirms_and_a_late_press_is_a_new_refusal(self) -> None:
         hr, _ = session()
         assert hr.start_refusal(0.0, by_person=False) is not None
-        assert hr.start_refusal(1.0, by_person=False) is not None
-        assert hr.start_refusal(40.0, by_person=True) is not None  # too late: asks again
+        assert hr.start_refusal(11.0, by_person=False) is not None
+        assert hr.start_refusal(12.0, by_person=False) is not None  # a stand-in never confirms
+        assert hr.start_refusal(50.0, by_person=True) is not None  # too late: asks again
+        assert hr.start_refusal(51.0, by_person=True) is None
         assert hr.first_refusal_s() == 0.0
 
     def test_a_heart_rate_or_no_ceiling_or_a_prior_choice_lets_it_start(self) -> None:

@@ -50,12 +50,17 @@ if TYPE_CHECKING:
     from treadmill_ctl.profiles import PlannedSegment
     from treadmill_ctl.safety import Limits, SafetyGovernor
 
-__all__ = ["CONFIRM_WINDOW_S", "HeartRateSession"]
+__all__ = ["CONFIRM_WINDOW_S", "STRAP_GRACE_S", "HeartRateSession"]
 
 _log = structlog.get_logger("treadmill_ctl.session.heart_rate")
 
 CONFIRM_WINDOW_S: Final = 30.0
 """A second start within this time of a refusal confirms going on without heart rate."""
+
+STRAP_GRACE_S: Final = 10.0
+"""After the first refused start, how long a strap may take to connect before the person
+is offered to go on without it: an impatient double press at the very start must not
+switch the protection off."""
 
 _LATCHES: Final = {
     HeartRateVerdict.ABOVE_CEILING: LatchReason.HEART_RATE,
@@ -165,8 +170,10 @@ class HeartRateSession:
         """Why the belt may not start for want of a heart rate, or None when it may.
 
         A ceiling is set, it needs a source, and no valid heart rate is there: the
-        start is refused with words saying so. The person's second start within
-        :data:`CONFIRM_WINDOW_S` confirms going on without (never a stand-in's).
+        start is refused with words saying so. For :data:`STRAP_GRACE_S` after the
+        first refusal the strap may still be connecting: the person is asked to wait.
+        After that, the refusal offers going on without, and the person's next start
+        within :data:`CONFIRM_WINDOW_S` confirms it (never a stand-in's).
         """
         monitor = self.monitor
         if (
@@ -184,10 +191,12 @@ class HeartRateSession:
             self._emit("heart_rate.confirmed_without", ceiling_bpm=monitor.ceiling_bpm)
             self._cue(Cue("heart_rate", "Going on without heart-rate protection."))
             return None
-        self._refused_at_s = now_s
         if self._first_refusal_s is None:
             self._first_refusal_s = now_s
         source = self.link.label if self.link is not None else "the treadmill"
+        if now_s - self._first_refusal_s < STRAP_GRACE_S:
+            return f"Waiting for a heart rate from {source}: press start again in a moment."
+        self._refused_at_s = now_s
         return (
             f"No heart rate from {source}, and your heart-rate ceiling is "
             f"{monitor.ceiling_bpm:g} bpm: the belt stays still. Check the strap, or press "
