@@ -272,3 +272,23 @@ def test_a_guided_segment_brings_the_heart_rate_into_the_zone_and_keeps_it(
     assert max(belt) <= GUIDED_MAX_KMH + 1e-6
     times = [t(s) for s in steps]
     assert all(b - a >= 10 - 0.2 for a, b in itertools.pairwise(times))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--sim-hr-strap"], "--sim-hr-strap only applies to --simulator dry runs"),
+        (["--simulator", "--hr-sensor", "Polar"], "use --sim-hr-strap"),
+        (["--simulator", "--sim-fault", "strap-drop@5:5"], "strap faults need --sim-hr-strap"),
+        (["--simulator", "--sim-hr-strap", "--sim-fault", "strap-drop@5"], "strap-drop@T:ARG"),
+    ],
+)
+def test_heart_rate_options_are_checked_before_anything_moves(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str], message: str
+) -> None:
+    profile = tmp_path / "profile.toml"
+    profile.write_text(textwrap.dedent(CEILING_PROFILE))
+    assert main(["run", str(profile), *options]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1

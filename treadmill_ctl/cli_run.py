@@ -130,8 +130,10 @@ def _prepare(args: argparse.Namespace) -> tuple[_Session, float | None]:
         raise ConfigError("--speedup only applies to --simulator dry runs")
     if args.sim_hr_strap and not args.simulator:
         raise ConfigError("--sim-hr-strap only applies to --simulator dry runs (use --hr-sensor)")
-    if args.sim_hr_strap and args.hr_sensor:
-        raise ConfigError("give --sim-hr-strap or --hr-sensor, not both")
+    if args.simulator and args.hr_sensor:
+        raise ConfigError(
+            "--hr-sensor needs a real strap; the simulator has its own: use --sim-hr-strap"
+        )
     speedup = parse_speedup(args.speedup)
     settings = load_settings_reporting_overrides(
         allow_override=bool(args.override_limits), warn=sys.stderr
