@@ -122,7 +122,7 @@ _ALARMS: dict[LatchReason, str] = {
     ),
     LatchReason.UNREQUESTED_SPEED_CHANGE: "The belt speed changed without being asked: stopping.",
     LatchReason.HEART_RATE: "Heart rate above your limit: the belt slows to a stop.",
-    LatchReason.HEART_RATE_UNKNOWN: "No heart rate from the strap: the belt slows to a stop.",
+    LatchReason.HEART_RATE_UNKNOWN: "No heart rate any more: the belt slows to a stop.",
     LatchReason.CONTROL_LOST: (
         "The treadmill took control away: stop the belt at the console or pull the safety key."
     ),
