@@ -10,7 +10,7 @@ import pytest
 
 from simulator import open_virtual_treadmill
 from treadmill_ctl.cli_scan import format_machines
-from treadmill_ctl.config import load_settings
+from treadmill_ctl.config import describe_settings, load_settings
 from treadmill_ctl.errors import ConfigError, LinkError
 from treadmill_ctl.ftms.heart_rate import BodySensorLocation
 from treadmill_ctl.ftms.heart_rate_link import (
@@ -112,7 +112,10 @@ class TestSettings:
     def test_the_sensor_comes_from_the_heart_rate_table(self, tmp_path: Path) -> None:
         path = tmp_path / "config.toml"
         path.write_text('[heart_rate]\nsensor = " Polar H10 8C4A2B1D "\n')
-        assert load_settings(path).heart_rate_sensor == "Polar H10 8C4A2B1D"
+        settings = load_settings(path)
+        assert settings.heart_rate_sensor == "Polar H10 8C4A2B1D"
+        assert "heart-rate sensor: Polar H10 8C4A2B1D" in describe_settings(settings)
+        assert load_settings(tmp_path / "none.toml").heart_rate_sensor is None
 
     @pytest.mark.parametrize(
         ("text", "message"),
