@@ -276,6 +276,15 @@ class GovernorInvariants(RuleBasedStateMachine):
         if not moving:
             assert self.governor.state is GovernorState.LATCHED
             return
+        if self.governor.state is GovernorState.LATCHED:
+            # Either a watchdog (stale data, a frozen stream...) latched in the same call,
+            # before the request was taken (its stop is abrupt on purpose; the heart-rate
+            # cause is kept beside it), or the belt was already at the treadmill's
+            # minimum speed: nothing left to ramp down, the stop comes at once.
+            at_minimum = before_kmh <= self.ranges.min_speed_kmh + EPSILON
+            assert self.governor.latch_reasons - {reason} or at_minimum
+            assert reason in self.governor.latch_reasons
+            return
         assert not any(isinstance(d, SendStop | SendPause) for d in decisions)
         assert any(isinstance(d, Alarm) for d in decisions)
         assert self.governor.state is GovernorState.ENDING
