@@ -16,6 +16,11 @@ Typical use::
         assert sim.model.belt_speed_kmh == 0
 """
 
-from simulator.radio import VirtualRadio, VirtualTreadmill, open_virtual_treadmill
+from simulator.radio import (
+    VirtualHeartRateStrap,
+    VirtualRadio,
+    VirtualTreadmill,
+    open_virtual_treadmill,
+)
 
-__all__ = ["VirtualRadio", "VirtualTreadmill", "open_virtual_treadmill"]
+__all__ = ["VirtualHeartRateStrap", "VirtualRadio", "VirtualTreadmill", "open_virtual_treadmill"]

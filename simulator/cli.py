@@ -22,6 +22,8 @@ from bumble.transport import open_transport
 from simulator.errors import SimulatorError
 from simulator.faults import FaultKind, FaultSchedule
 from simulator.gatt_server import TreadmillPeripheral
+from simulator.heart_rate_strap import HRM_ADDRESS, HRM_NAME, HeartRateStrap, is_strap_fault
+from simulator.heart_rate_strap import parse_strap_fault as _parse_strap_fault
 from simulator.model import TreadmillModel
 from simulator.quirks import Quirk, parse_quirks
 from simulator.radio import DEFAULT_ADDRESS, DEFAULT_NAME
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
     from bumble.transport.common import Transport
+
+    from simulator.heart_rate_strap import StrapFault
 
 EXIT_USAGE: Final = 2
 STATUS_PERIOD_S: Final = 5.0
@@ -88,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="inject a fault at session second T (repeatable), e.g. disconnect@30:5, "
         "stall@60:4, safety-key@90, console-speed@120:4.5",
     )
+    parser.add_argument(
+        "--hr-strap",
+        metavar="TRANSPORT",
+        help=f"also advertise a heart-rate strap ({HRM_NAME}) worn by a simulated person "
+        "walking on the belt, on a second transport (a second adapter, e.g. usb:1)",
+    )
     parser.add_argument("--trace", metavar="FILE", help="write the ground-truth trace (JSON lines)")
     parser.add_argument(
         "--no-keys", action="store_true", help="ignore the keyboard even on a terminal"
@@ -101,7 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         quirks = parse_quirks(args.sim_quirk)
-        faults = FaultSchedule.parse(args.sim_fault)
+        faults = FaultSchedule.parse(f for f in args.sim_fault if not is_strap_fault(f))
+        strap_faults = [_parse_strap_fault(f) for f in args.sim_fault if is_strap_fault(f)]
+        if strap_faults and not args.hr_strap:
+            parser.error(f"fault {strap_faults[0]}: strap faults need --hr-strap TRANSPORT")
         Address(args.address)
     except (SimulatorError, ValueError) as error:
         parser.error(str(error))
@@ -115,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 faults=faults,
                 trace_path=args.trace,
                 keys=not args.no_keys and sys.stdin.isatty(),
+                strap_transport=args.hr_strap,
+                strap_faults=strap_faults,
             )
         )
     except TransportOpenError as error:
@@ -148,16 +163,24 @@ async def serve(
     faults: FaultSchedule,
     trace_path: str | None,
     keys: bool,
+    strap_transport: str | None = None,
+    strap_faults: Sequence[StrapFault] = (),
 ) -> None:
     """Open the transport and serve the simulated treadmill on it until 'q' or cancelled.
 
     Raises:
-        TransportOpenError: the transport could not be opened.
+        TransportOpenError: a transport could not be opened.
     """
     transport = await _open(transport_spec)
-    async with transport:
+    async with contextlib.AsyncExitStack() as stack:
+        await stack.enter_async_context(transport)
+        strap = None
+        if strap_transport is not None:
+            strap = await stack.enter_async_context(await _open(strap_transport))
         with TraceWriter(trace_path) if trace_path else contextlib.nullcontext() as trace:
             print(f"treadmill-sim: advertising as {name} ({address}) on {transport_spec}")
+            if strap is not None:
+                print(f"treadmill-sim: heart-rate strap {HRM_NAME} on {strap_transport}")
             await serve_on(
                 transport,
                 name=name,
@@ -166,6 +189,8 @@ async def serve(
                 faults=faults,
                 trace=trace,
                 keys=keys,
+                strap_transport=strap,
+                strap_faults=strap_faults,
             )
 
 
@@ -179,26 +204,55 @@ async def serve_on(
     trace: TraceWriter | None = None,
     keys: bool = False,
     stop: asyncio.Event | None = None,
+    strap_transport: Transport | None = None,
+    strap_faults: Sequence[StrapFault] = (),
 ) -> TreadmillPeripheral:
     """Serve the simulated treadmill on an open transport until ``stop`` (or 'q') is set.
+
+    With ``strap_transport``, a heart-rate strap worn by a person walking on this
+    belt is served on that second transport.
 
     Returns:
         The peripheral that served (its model tells what the belt did).
     """
+    loop = asyncio.get_running_loop()
     device = Device.with_hci(name, Address(address), transport.source, transport.sink)
-    model = TreadmillModel(quirks=quirks, faults=faults, start_s=asyncio.get_running_loop().time())
+    model = TreadmillModel(quirks=quirks, faults=faults, start_s=loop.time())
     peripheral = TreadmillPeripheral(device, model, name=name, trace=trace)
     if keys:
         print(KEYS_HELP, end="")
     stop = stop or asyncio.Event()
     async with asyncio.TaskGroup() as tasks:
-        server = tasks.create_task(peripheral.run(), name="sim.peripheral")
+        servers = [tasks.create_task(peripheral.run(), name="sim.peripheral")]
+        if strap_transport is not None:
+            strap = _strap(strap_transport, model, strap_faults, trace)
+            servers.append(tasks.create_task(strap.run(), name="sim.hr-strap"))
         status = tasks.create_task(_report(peripheral), name="sim.status")
         with _keyboard(peripheral, stop) if keys else contextlib.nullcontext():
             await stop.wait()
-        server.cancel()
+        for server in servers:
+            server.cancel()
         status.cancel()
     return peripheral
+
+
+def _strap(
+    transport: Transport,
+    model: TreadmillModel,
+    faults: Sequence[StrapFault],
+    trace: TraceWriter | None,
+) -> HeartRateStrap:
+    loop = asyncio.get_running_loop()
+    start_s = loop.time()
+
+    def belt() -> tuple[float, float]:
+        model.advance(loop.time())
+        return model.belt_speed_kmh, model.incline_pct
+
+    device = Device.with_hci(HRM_NAME, Address(HRM_ADDRESS), transport.source, transport.sink)
+    return HeartRateStrap(
+        device, belt=belt, clock=lambda: loop.time() - start_s, faults=faults, trace=trace
+    )
 
 
 async def _report(peripheral: TreadmillPeripheral) -> None:

@@ -182,6 +182,7 @@ class TreadmillPeripheral:
         self._wake = asyncio.Event()
         self._started = asyncio.Event()
         self._tasks: asyncio.TaskGroup | None = None
+        self._advertising: asyncio.Future[None] | None = None
         self._last_training_status = bytes(model.training_status())
 
         self._treadmill_data: gatt.Characteristic[bytes] = gatt.Characteristic(
@@ -291,6 +292,10 @@ class TreadmillPeripheral:
 
     async def _shut_down(self) -> None:
         """Leave the air: drop the link and stop advertising, each bounded in time."""
+        if self._advertising is not None and not self._advertising.done():
+            with contextlib.suppress(core.BaseBumbleError, TimeoutError):
+                async with asyncio.timeout(_HCI_TIMEOUT_S):
+                    await self._advertising
         connection = self._connection
         if connection is not None:
             with contextlib.suppress(core.BaseBumbleError, TimeoutError):
@@ -303,7 +308,9 @@ class TreadmillPeripheral:
     async def _start_advertising(self) -> None:
         if self._connection is not None or self.device.is_advertising:
             return
-        await _to_the_end(
+        # Shielded: an HCI command cancelled half-way (the server shut down just after
+        # a disconnection) leaves bumble's host with an answer it can no longer take.
+        self._advertising = asyncio.ensure_future(
             self.device.start_advertising(
                 advertising_data=advertising_data(self.name),
                 auto_restart=False,
@@ -311,6 +318,7 @@ class TreadmillPeripheral:
                 advertising_interval_max=_ADVERTISING_INTERVAL_MS,
             )
         )
+        await asyncio.shield(self._advertising)
         self._trace_event("advertising", advertising=True)
 
     def _spawn(self, coroutine: Coroutine[object, object, None], name: str) -> None:

@@ -35,19 +35,30 @@ from simulator.bleak_backend import (
     client_backend_for,
     scanner_backend_for,
 )
+from simulator.errors import FaultSpecError
 from simulator.faults import Fault, FaultSchedule, parse_fault
 from simulator.gatt_server import DeviceInformation, TreadmillPeripheral
+from simulator.heart_rate_strap import (
+    HRM_ADDRESS,
+    HRM_NAME,
+    HeartRateStrap,
+    StrapFault,
+    is_strap_fault,
+    parse_strap_fault,
+)
 from simulator.model import MachineConfig, TreadmillModel
+from simulator.person import HeartRatePerson, PersonConfig
 from simulator.quirks import Quirk, parse_quirks
 from simulator.trace import TraceWriter
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterable
+    from collections.abc import AsyncIterator, Coroutine, Iterable
     from pathlib import Path
 
 __all__ = [
     "DEFAULT_ADDRESS",
     "DEFAULT_NAME",
+    "VirtualHeartRateStrap",
     "VirtualRadio",
     "VirtualTreadmill",
     "open_virtual_treadmill",
@@ -160,8 +171,11 @@ class VirtualTreadmill:
         trace: TraceWriter,
         address: str,
         name: str,
+        hr_strap: VirtualHeartRateStrap | None = None,
     ) -> None:
         self.radio: Final = radio
+        self.hr_strap: Final = hr_strap
+        """The heart-rate strap on the same radio, if one was asked for."""
         self.peripheral: Final = peripheral
         self.model: Final = peripheral.model
         self.trace: Final = trace
@@ -250,10 +264,75 @@ class VirtualTreadmill:
         self.radio.time_out_links(self.peripheral.device)
 
 
+class VirtualHeartRateStrap:
+    """The simulated heart-rate strap on a treadmill's virtual radio.
+
+    Attributes:
+        ble_device: The strap as bleak sees it after a scan.
+        peripheral: Its GATT server.
+        person: The heart it measures (``person.heart_rate_bpm``; set ``person.backward``).
+    """
+
+    def __init__(self, *, radio: VirtualRadio, strap: HeartRateStrap, address: str) -> None:
+        self.peripheral: Final = strap
+        self.person: Final = strap.person
+        self.ble_device: Final = BLEDevice(address, strap.name, VirtualDeviceDetails(radio))
+
+    @property
+    def link_up(self) -> bool:
+        """Whether a client is connected to the strap."""
+        return self.peripheral.link_up
+
+
 def _schedule(faults: FaultSchedule | Iterable[Fault | str]) -> FaultSchedule:
     if isinstance(faults, FaultSchedule):
         return faults
-    return FaultSchedule(f if isinstance(f, Fault) else parse_fault(f) for f in faults)
+    return FaultSchedule(
+        f if isinstance(f, Fault) else parse_fault(f)
+        for f in faults
+        if isinstance(f, Fault) or not is_strap_fault(f)
+    )
+
+
+def _strap_faults(faults: FaultSchedule | Iterable[Fault | str]) -> list[StrapFault]:
+    if isinstance(faults, FaultSchedule):
+        return []
+    return [parse_strap_fault(f) for f in faults if isinstance(f, str) and is_strap_fault(f)]
+
+
+def _strap_on(
+    radio: VirtualRadio,
+    model: TreadmillModel,
+    *,
+    faults: list[StrapFault],
+    trace: TraceWriter,
+    person: PersonConfig | None,
+) -> VirtualHeartRateStrap:
+    """A strap on ``radio``, worn by a person walking on ``model``'s belt."""
+    loop = asyncio.get_running_loop()
+    start_s = loop.time()
+
+    def belt() -> tuple[float, float]:
+        model.advance(loop.time())
+        return model.belt_speed_kmh, model.incline_pct
+
+    return VirtualHeartRateStrap(
+        radio=radio,
+        strap=HeartRateStrap(
+            radio.create_device(HRM_NAME, HRM_ADDRESS),
+            belt=belt,
+            clock=lambda: loop.time() - start_s,
+            faults=faults,
+            trace=trace,
+            person=HeartRatePerson(person, now_s=0.0),
+        ),
+        address=HRM_ADDRESS,
+    )
+
+
+async def _all(waits: list[Coroutine[object, object, None]]) -> None:
+    for wait in waits:
+        await wait
 
 
 def _trace_writer(trace: TraceWriter | str | Path | None) -> tuple[TraceWriter, bool]:
@@ -274,6 +353,8 @@ async def open_virtual_treadmill(
     device_information: DeviceInformation | None = None,
     data_interval_s: float = 1.0,
     response_delay_s: float = 0.05,
+    hr_strap: bool = False,
+    person: PersonConfig | None = None,
 ) -> AsyncIterator[VirtualTreadmill]:
     """Run a simulated FTMS treadmill on a fresh virtual radio.
 
@@ -293,6 +374,10 @@ async def open_virtual_treadmill(
         data_interval_s: Treadmill Data period.
         response_delay_s: How long the machine takes to answer a control point
             command (a slow treadmill answers late).
+        hr_strap: Also put a heart-rate strap (``SIM-HRM``) on the radio, worn by a
+            simulated person walking on the belt (``sim.hr_strap``); ``strap-...``
+            faults go to it.
+        person: The simulated person wearing the strap.
 
     Yields:
         The running treadmill. On exit the link is dropped, the server stops and
@@ -303,7 +388,13 @@ async def open_virtual_treadmill(
         simulator.errors.FaultSpecError: a fault specification is malformed.
     """
     quirk_set = parse_quirks(str(q) for q in quirks)
+    faults = faults if isinstance(faults, FaultSchedule) else list(faults)
     schedule = _schedule(faults)
+    strap_faults = _strap_faults(faults)
+    if strap_faults and not hr_strap:
+        raise FaultSpecError(
+            f"fault {strap_faults[0]}: strap faults need the simulated strap (--sim-hr-strap)"
+        )
     writer, owned = _trace_writer(trace)
     radio = VirtualRadio()
     model = TreadmillModel(
@@ -318,22 +409,40 @@ async def open_virtual_treadmill(
         data_interval_s=data_interval_s,
         response_delay_s=response_delay_s,
     )
+    strap = (
+        _strap_on(radio, model, faults=strap_faults, trace=writer, person=person)
+        if hr_strap
+        else None
+    )
     sim = VirtualTreadmill(
-        radio=radio, peripheral=peripheral, trace=writer, address=address, name=name
+        radio=radio,
+        peripheral=peripheral,
+        trace=writer,
+        address=address,
+        name=name,
+        hr_strap=strap,
     )
     try:
-        server = asyncio.create_task(peripheral.run(), name="sim.peripheral")
+        servers = [asyncio.create_task(peripheral.run(), name="sim.peripheral")]
+        waits = [peripheral.wait_started()]
+        if strap is not None:
+            servers.append(asyncio.create_task(strap.peripheral.run(), name="sim.hr-strap"))
+            waits.append(strap.peripheral.wait_started())
         try:
-            started = asyncio.create_task(peripheral.wait_started(), name="sim.started")
-            await asyncio.wait({server, started}, return_when=asyncio.FIRST_COMPLETED)
+            started = asyncio.create_task(_all(waits), name="sim.started")
+            await asyncio.wait({*servers, started}, return_when=asyncio.FIRST_COMPLETED)
             if not started.done():
                 started.cancel()
-                server.result()  # the server ended before it started: raise why
+                for server in servers:
+                    if server.done():
+                        server.result()  # a server ended before it started: raise why
             yield sim
         finally:
-            server.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await server
+            for server in servers:
+                server.cancel()
+            for server in servers:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await server
     finally:
         if owned:
             writer.close()

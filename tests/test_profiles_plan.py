@@ -221,6 +221,8 @@ class TestOutput:
             "duration_s": 30.0,
             "start_s": 60.0,
             "cue": "back",
+            "hr_zone_bpm": None,
+            "max_speed_kmh": None,
             "origin": "step 2, round 1 of 1, segment 1",
             "distance_m": 15.0,
             "kcal_estimate": 1.84,

@@ -548,13 +548,62 @@ class TestLatches:
             session.belt(0.0)
         assert session.state() is GovernorState.RUNNING
 
-    def test_a_heart_rate_above_the_ceiling_latches(self) -> None:
+    def test_the_treadmills_own_heart_rate_never_latches_by_itself(self) -> None:
         session = Session(limits=Limits(heart_rate_max_bpm=150))
         session.start_at(2.0)
-        session.belt(2.0, heart_rate_bpm=150)
+        session.belt(2.0, heart_rate_bpm=200)  # a handgrip glitch: judged by the monitor
         assert session.state() is GovernorState.RUNNING
-        session.belt(2.0, heart_rate_bpm=151)
+
+    @pytest.mark.parametrize("reason", [LatchReason.HEART_RATE, LatchReason.HEART_RATE_UNKNOWN])
+    def test_a_heart_rate_stop_ramps_down_then_latches(self, reason: LatchReason) -> None:
+        session = Session(limits=Limits(heart_rate_max_bpm=150))
+        session.start_at(2.0)
+        decisions = session.ask(End(latch=reason, why="heart rate 160 bpm above 150"))
+        assert not any(isinstance(d, SendStop) for d in decisions)
+        alarms = [d for d in decisions if isinstance(d, Alarm)]
+        assert len(alarms) == 1
+        assert "slows to a stop" in alarms[0].text
+        assert session.state() is GovernorState.ENDING
+        assert session.ask(Rearm())[-1] == Refused(Rearm(), "nothing to re-arm while ending")
+        speeds = []
+        for _ in range(20):
+            session.run(1.0)
+            speeds.append(session.governor.commanded_speed_kmh)
+        assert session.governor.latch_reason is reason
+        # 2.0 km/h down at 0.5 km/h per second: about 2 s to the minimum, then the stop
+        assert speeds[0] > 0
+        assert speeds == sorted(speeds, reverse=True)
+        assert speeds[-1] == 0
+        session.ask(Rearm())
+        assert session.state() is GovernorState.IDLE
+
+    def test_a_pause_during_a_heart_rate_ramp_down_latches_instead_of_pausing(self) -> None:
+        """A person's pause mid ramp-down must not leave the heart-rate stop unlatched."""
+        session = Session(limits=Limits(heart_rate_max_bpm=150))
+        session.start_at(2.0)
+        session.ask(End(latch=LatchReason.HEART_RATE, why="heart rate 160 bpm above 150"))
+        session.run(0.5)
+        decisions = session.ask(Pause())
+        assert any(isinstance(d, SendStop) for d in decisions)
+        assert session.state() is GovernorState.LATCHED
         assert session.governor.latch_reason is LatchReason.HEART_RATE
+        # said once when the ramp-down began, not again
+        assert not any(isinstance(d, Alarm) for d in decisions)
+
+    def test_an_emergency_stop_overtaking_a_heart_rate_ramp_down_keeps_both_causes(
+        self,
+    ) -> None:
+        session = Session(limits=Limits(heart_rate_max_bpm=150))
+        session.start_at(2.0)
+        session.ask(End(latch=LatchReason.HEART_RATE_UNKNOWN, why="no heart rate for 5 s"))
+        decisions = session.ask(EmergencyStop(source="hotkey"))
+        assert isinstance(decisions[0], SendStop)
+        assert session.governor.latch_reasons == {
+            LatchReason.HEART_RATE_UNKNOWN,
+            LatchReason.EMERGENCY_STOP,
+        }
+        for _ in range(10):  # the ramp-down is over: nothing moves the belt again
+            assert not any(isinstance(d, SendSpeed) for d in session.run(1.0))
 
     def test_the_most_severe_cause_names_the_latch_and_a_rearm_clears_them_all(self) -> None:
         session = Session()

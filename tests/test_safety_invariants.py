@@ -104,6 +104,11 @@ requests = st.one_of(
     st.builds(Resume, by_person=st.booleans()),
     st.just(Pause()),
     st.builds(End, immediate=st.booleans()),
+    st.builds(
+        End,
+        latch=st.sampled_from([LatchReason.HEART_RATE, LatchReason.HEART_RATE_UNKNOWN]),
+        why=st.just("heart-rate monitor"),
+    ),
     st.just(EmergencyStop(source="test")),
     st.just(Rearm()),
 )
@@ -158,6 +163,7 @@ class GovernorInvariants(RuleBasedStateMachine):
         self.frozen_key: tuple[bytes, float | None] | None = None
         self.frozen_since_s = 0.0
         self.fast_since_s: float | None = None
+        self.heart_rate_stop_asked = False
 
     @initialize(setup=st.sampled_from(range(len(SETUPS))), mph_treadmill=st.booleans())
     def create(self, setup: int, *, mph_treadmill: bool) -> None:
@@ -259,10 +265,59 @@ class GovernorInvariants(RuleBasedStateMachine):
             return
         self.check_frozen_frames(data)
         self.check_belt_too_fast(speed_kmh)
-        ceiling = self.limits.heart_rate_max_bpm
-        hr_bpm = data.heart_rate_bpm
-        if ceiling is not None and hr_bpm is not None and hr_bpm > ceiling:
+        # The treadmill's own heart rate (handgrips nobody holds walking backward) never
+        # latches by itself: the heart-rate monitor judges a robust rate and asks for a
+        # controlled stop (heart_rate_ceiling_stops below).
+        assert (
+            not self.governor.latch_reasons
+            & {
+                LatchReason.HEART_RATE,
+                LatchReason.HEART_RATE_UNKNOWN,
+            }
+            or self.heart_rate_stop_asked
+        )
+
+    @rule(
+        reason=st.sampled_from([LatchReason.HEART_RATE, LatchReason.HEART_RATE_UNKNOWN]),
+    )
+    def heart_rate_ceiling_stops(self, reason: LatchReason) -> None:
+        """A controlled stop: ramp down at the normal deceleration, then latch, never abrupt."""
+        was = self.governor.state
+        moving = self.governor_is_moving()
+        before_kmh = self.governor.commanded_speed_kmh
+        self.heart_rate_stop_asked = True
+        decisions = self.ask(End(latch=reason, why="heart-rate monitor"))
+        if was is GovernorState.FINISHED:
+            return
+        if not moving:
             assert self.governor.state is GovernorState.LATCHED
+            return
+        if self.governor.state is GovernorState.LATCHED:
+            # Either a watchdog (stale data, a frozen stream...) latched in the same call,
+            # before the request was taken (its stop is abrupt on purpose; the heart-rate
+            # cause is kept beside it), or the belt was already at the treadmill's
+            # minimum speed: nothing left to ramp down, the stop comes at once.
+            at_minimum = before_kmh <= self.ranges.min_speed_kmh + EPSILON
+            assert self.governor.latch_reasons - {reason} or at_minimum
+            assert reason in self.governor.latch_reasons
+            return
+        assert not any(isinstance(d, SendStop | SendPause) for d in decisions)
+        assert any(isinstance(d, Alarm) for d in decisions)
+        assert self.governor.state is GovernorState.ENDING
+        seconds = 0
+        while self.state_now() is GovernorState.ENDING and seconds < 60:
+            self.walk(1)
+            seconds += 1
+        assert self.state_now() is GovernorState.LATCHED
+        assert reason in self.governor.latch_reasons
+        slowest_rate = self.limits.deceleration_kmh_per_s
+        needed_s = (before_kmh - self.ranges.min_speed_kmh) / slowest_rate
+        # no faster than the normal deceleration allows (one tick of slack)
+        assert seconds >= math.floor(needed_s) - 1
+
+    def state_now(self) -> GovernorState:
+        """The governor's state, read afresh (each call may see a new one)."""
+        return self.governor.state
 
     def check_frozen_frames(self, data: BeltData) -> None:
         """Invariant 4, stale data: identical frames with a frozen elapsed time latch."""

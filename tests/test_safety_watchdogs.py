@@ -10,7 +10,6 @@ from treadmill_ctl.safety import BeltData, LatchReason, Limits
 from treadmill_ctl.safety.validity import is_finite, is_speed
 from treadmill_ctl.safety.watchdogs import (
     FrozenFrames,
-    HeartRateCeiling,
     Odometer,
     SpeedDivergence,
     StaleData,
@@ -233,16 +232,3 @@ class TestStopConfirmation:
         check.arm(0.0, belt_kmh=2.0, commanded_kmh=2.0)
         check.cancel()
         assert check.check(10.0) is None
-
-
-class TestHeartRateCeiling:
-    def test_a_heart_rate_above_the_ceiling_trips_and_one_at_it_does_not(self) -> None:
-        ceiling = HeartRateCeiling(150)
-        assert ceiling.see(150) is None
-        trip = ceiling.see(151)
-        assert trip is not None
-        assert trip.cause is LatchReason.HEART_RATE
-
-    def test_without_a_ceiling_or_a_reading_nothing_trips(self) -> None:
-        assert HeartRateCeiling(None).see(220) is None
-        assert HeartRateCeiling(150).see(None) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,12 +11,14 @@ from typing import TYPE_CHECKING
 import pytest
 
 from simulator import open_virtual_treadmill
+from treadmill_ctl.ftms.heart_rate_link import HeartRateEvent, HeartRateLink
 from treadmill_ctl.ftms.link import FtmsLink, LinkEvent
 from treadmill_ctl.profiles import build_plan, load_profile
 from treadmill_ctl.safety import SafetyGovernor
 from treadmill_ctl.session.clock import AcceleratedEventLoop, LoopClock, run_accelerated
-from treadmill_ctl.session.events import SessionEnd, SessionPhase
+from treadmill_ctl.session.events import SessionEnd, SessionPhase, SessionSnapshot
 from treadmill_ctl.session.runner import SessionRunner, SessionSummary
+from treadmill_ctl.telemetry.payloads import telemetry_json
 
 if TYPE_CHECKING:
     from simulator.radio import VirtualTreadmill
@@ -255,3 +258,81 @@ def test_the_yes_stand_in_never_resumes_a_pause_the_person_asked_for() -> None:
     # the turn-arounds after it were resumed by the stand-in, so the plan completed
     assert summary.end is SessionEnd.COMPLETED
     assert summary.segments_completed == 3
+
+
+class _Snapshots:
+    """An observer keeping every snapshot (and ignoring events and cues)."""
+
+    def __init__(self) -> None:
+        self.snapshots: list[SessionSnapshot] = []
+
+    def on_snapshot(self, snapshot: SessionSnapshot) -> None:
+        self.snapshots.append(snapshot)
+
+    def on_event(self, event: object) -> None:
+        pass
+
+    def on_cue(self, cue: object) -> None:
+        pass
+
+
+def test_the_shown_heart_rate_is_the_straps_and_telemetry_follows_it() -> None:
+    """Dashboard, cues and MQTT (Home Assistant) read the snapshot: it carries the strap."""
+    profile = load_profile(DEMO)
+
+    async def main() -> tuple[list[SessionSnapshot], list[tuple[float, float]]]:
+        # the strap's heart climbs to 150 and stays; the treadmill's own stays near 85
+        async with open_virtual_treadmill(hr_strap=True, faults=["strap-rise@40:150"]) as sim:
+            assert sim.hr_strap is not None
+            runner: SessionRunner | None = None
+            clock = LoopClock()
+
+            def on_event(event: LinkEvent) -> None:
+                assert runner is not None
+                runner.on_link_event(event)
+
+            def on_heart_rate(event: HeartRateEvent) -> None:
+                assert runner is not None
+                runner.heart_rate_event(event)
+
+            runner = SessionRunner(
+                plan=build_plan(profile),
+                limits=profile.limits,
+                link=FtmsLink(
+                    sim.ble_device,
+                    on_event=on_event,
+                    clock=clock,
+                    client_backend=sim.client_backend,
+                ),
+                clock=clock,
+                stand_in_person=True,
+                heart_rate_link=HeartRateLink(
+                    sim.hr_strap.ble_device,
+                    on_event=on_heart_rate,
+                    clock=clock,
+                    client_backend=sim.client_backend,
+                ),
+            )
+            seen = _Snapshots()
+            runner.add_observer(seen)
+            hearts: list[tuple[float, float]] = []
+
+            async def watch_heart() -> None:
+                assert sim.hr_strap is not None
+                while True:
+                    hearts.append((clock.now_s(), sim.hr_strap.person.heart_rate_bpm))
+                    await asyncio.sleep(1.0)
+
+            watcher = asyncio.create_task(watch_heart())
+            await runner.run()
+            watcher.cancel()
+            return seen.snapshots, hearts
+
+    snapshots, hearts = run_accelerated(main())
+    shown = [s for s in snapshots if s.heart_rate_bpm is not None and s.t_s > 30]
+    assert len(shown) > 500
+    last = shown[-1]
+    assert hearts[-1][1] == 150
+    assert last.heart_rate_bpm == 150
+    payload = json.loads(telemetry_json(last))
+    assert payload["heart_rate_bpm"] == last.heart_rate_bpm

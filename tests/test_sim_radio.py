@@ -319,6 +319,37 @@ class TestCommandLine:
         assert exit_info.value.code == 2
         assert "stall@soon" in capsys.readouterr().err
 
+    def test_the_command_line_can_serve_a_heart_rate_strap_on_a_second_transport(self) -> None:
+        async def scenario() -> None:
+            radio = VirtualRadio()
+            stop = asyncio.Event()
+            serving = asyncio.create_task(
+                cli.serve_on(
+                    radio.create_transport(),
+                    name="CLI-SIM",
+                    stop=stop,
+                    strap_transport=radio.create_transport(),
+                )
+            )
+            strap = BLEDevice("F0:7E:AD:00:00:02", "SIM-HRM", VirtualDeviceDetails(radio))
+            await asyncio.sleep(0.5)
+            got: list[bytes] = []
+            async with BleakClient(strap, backend=VirtualBleakClient) as client:
+                await client.start_notify("2a37", lambda _, v: got.append(bytes(v)))
+                await asyncio.sleep(5)
+            stop.set()
+            await serving
+            assert len(got) >= 4
+            assert all(value[0] & 0x06 == 0x06 and value[1] >= 60 for value in got)
+
+        run(scenario())
+
+    def test_strap_faults_need_a_strap_transport(self, capsys: pytest.CaptureFixture[str]) -> None:
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(["vhci", "--sim-fault", "strap-drop@5:5"])
+        assert exit_info.value.code == 2
+        assert "--hr-strap" in capsys.readouterr().err
+
     def test_the_command_line_peripheral_serves_ftms_on_a_transport(self) -> None:
         async def scenario() -> None:
             radio = VirtualRadio()

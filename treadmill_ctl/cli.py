@@ -41,9 +41,9 @@ def load_checked_settings(args: argparse.Namespace) -> Settings:
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:
-    from treadmill_ctl.ftms.decode import decode_hex_command  # noqa: PLC0415
+    from treadmill_ctl.ftms.heart_rate import decode_any_hex_command  # noqa: PLC0415
 
-    status, line = decode_hex_command(args.char, args.hex)
+    status, line = decode_any_hex_command(args.char, args.hex)
     return _print_result(status, line)
 
 
@@ -175,6 +175,21 @@ def _add_run_parser(commands: _Subparsers) -> None:
         "--sim-trace", metavar="FILE", help="with --simulator: write what the belt really did"
     )
     run.add_argument(
+        "--sim-hr-strap",
+        action="store_true",
+        help="with --simulator: a simulated heart-rate strap (SIM-HRM) worn on the belt",
+    )
+    run.add_argument(
+        "--hr-sensor",
+        metavar="NAME|ADDRESS",
+        help="heart-rate strap or watch to use (default: [heart_rate] sensor in the settings)",
+    )
+    run.add_argument(
+        "--without-heart-rate",
+        action="store_true",
+        help="go on without a heart-rate source although a heart-rate ceiling is set",
+    )
+    run.add_argument(
         "--yes",
         action="store_true",
         help="start without waiting for a key (only allowed with --simulator)",
@@ -271,8 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     scan = commands.add_parser(
         "scan",
-        help="list FTMS treadmills in range",
-        description="Scan for FTMS fitness machines and show which are treadmills.",
+        help="list FTMS treadmills and heart-rate sensors in range",
+        description="Scan for FTMS fitness machines and heart-rate sensors (straps, "
+        "watches) and show what each is.",
     )
     scan.add_argument("--timeout", type=float, default=5.0, help="scan time in seconds")
     scan.add_argument("--simulator", action="store_true", help="scan the simulator's radio")
@@ -280,14 +296,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     decode = commands.add_parser(
         "decode",
-        help="decode one FTMS characteristic value given in hex",
-        description="Print one JSON object for one FTMS characteristic value.",
+        help="decode one FTMS or heart-rate characteristic value given in hex",
+        description="Print one JSON object for one FTMS or Heart Rate characteristic value.",
     )
     decode.add_argument(
         "char",
         metavar="CHAR",
         help="treadmill-data, machine-status, training-status, control-point, features, "
-        "speed-range, incline-range, or a 16-bit UUID such as 2ACD",
+        "speed-range, incline-range, heart-rate, body-sensor-location, "
+        "or a 16-bit UUID such as 2ACD or 2A37",
     )
     decode.add_argument("hex", metavar="HEX", help="the value, e.g. '00 00 64 00'")
     decode.set_defaults(handler=_cmd_decode)

@@ -14,9 +14,10 @@ import re
 import signal
 import sys
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, TextIO
+from typing import TYPE_CHECKING, Final, Protocol, TextIO
 
 import structlog
 
@@ -28,6 +29,7 @@ from treadmill_ctl.config import (
 )
 from treadmill_ctl.errors import ConfigError, LinkError, ProfileError
 from treadmill_ctl.ftms.discovery import find_treadmill
+from treadmill_ctl.ftms.heart_rate_link import HeartRateLink
 from treadmill_ctl.ftms.link import FtmsLink
 from treadmill_ctl.ftms.quirks import ClientQuirks, SpeedUnit
 from treadmill_ctl.profiles import build_plan, load_profile
@@ -51,13 +53,26 @@ if TYPE_CHECKING:
 
     from bleak.backends.client import BaseBleakClient
     from bleak.backends.device import BLEDevice
+    from bleak.backends.scanner import BaseBleakScanner
 
     from treadmill_ctl.profiles import Plan, Profile
+    from treadmill_ctl.session.events import (
+        Cue,
+        SessionEvent,
+        SessionObserver,
+        SessionSnapshot,
+    )
     from treadmill_ctl.telemetry.mqtt_settings import MqttSettings
 
 _log = structlog.get_logger("treadmill_ctl.run")
 
 _SPEEDUP_MAX: Final = "max"
+
+
+class SimulatedPerson(Protocol):
+    """The simulator's person, as the dry run steers it (``simulator.person``)."""
+
+    backward: bool
 
 
 def parse_speedup(text: str) -> float | None:
@@ -149,6 +164,12 @@ def _prepare(args: argparse.Namespace) -> tuple[_Session, float | None]:
         )
     if args.speedup != "1" and not args.simulator:
         raise ConfigError("--speedup only applies to --simulator dry runs")
+    if args.sim_hr_strap and not args.simulator:
+        raise ConfigError("--sim-hr-strap only applies to --simulator dry runs (use --hr-sensor)")
+    if args.simulator and args.hr_sensor:
+        raise ConfigError(
+            "--hr-sensor needs a real strap; the simulator has its own: use --sim-hr-strap"
+        )
     speedup = parse_speedup(args.speedup)
     settings = load_settings_reporting_overrides(
         allow_override=bool(args.override_limits), warn=sys.stderr
@@ -191,13 +212,17 @@ def _check_simulator_options(args: argparse.Namespace) -> None:
     """Refuse bad ``--sim-fault`` / ``--sim-quirk`` values before anything starts."""
     from simulator.errors import SimulatorError  # noqa: PLC0415 - only with --simulator
     from simulator.faults import FaultSchedule  # noqa: PLC0415
+    from simulator.heart_rate_strap import is_strap_fault, parse_strap_fault  # noqa: PLC0415
     from simulator.quirks import parse_quirks  # noqa: PLC0415
 
     try:
-        FaultSchedule.parse(args.sim_fault)
+        FaultSchedule.parse(f for f in args.sim_fault if not is_strap_fault(f))
+        strap_faults = [parse_strap_fault(f) for f in args.sim_fault if is_strap_fault(f)]
         parse_quirks(args.sim_quirk)
     except SimulatorError as error:
         raise ConfigError(str(error)) from None
+    if strap_faults and not args.sim_hr_strap:
+        raise ConfigError(f"fault {strap_faults[0]}: strap faults need --sim-hr-strap")
 
 
 def _describe(summary: SessionSummary, record_path: Path) -> str:
@@ -323,7 +348,7 @@ class _Session:
 
     async def _run_recorded(self, clock: LoopClock, record: SessionRecord) -> SessionSummary:
         args = self._args
-        async with self._treadmill() as (device, backend):
+        async with self._treadmill() as (device, backend, strap):
             log_session_started(
                 self._plan,
                 profile_path=self._profile_path,
@@ -355,7 +380,11 @@ class _Session:
                 keys=_spoken_keys(bindings) if interactive else None,
                 # at real time the stand-in lets what is said be heard, as a person would
                 stand_in_listens=self._speedup == 1,
+                heart_rate_link=self._heart_rate_link(strap, backend, clock, lambda: runner),
+                without_heart_rate=bool(args.without_heart_rate),
             )
+            if strap is not None and strap.follower is not None:
+                runner.add_observer(strap.follower)
             self._runner = runner
             # A record that can no longer be written ends the session, belt stopped.
             record.on_failure = runner.record_failed
@@ -421,22 +450,85 @@ class _Session:
         unit = table.get("speed_unit", "kmh")
         return ClientQuirks(speed_unit=SpeedUnit.MPH if unit == "mph" else SpeedUnit.KMH)
 
+    def _heart_rate_link(
+        self,
+        strap: _Strap | None,
+        backend: type[BaseBleakClient] | None,
+        clock: LoopClock,
+        runner: Callable[[], SessionRunner | None],
+    ) -> HeartRateLink | None:
+        """The strap's link: the simulator's, ``--hr-sensor``, or ``[heart_rate] sensor``."""
+
+        def on_event(event: object) -> None:
+            session = runner()
+            if session is not None:
+                session.heart_rate_event(event)  # type: ignore[arg-type]
+
+        if strap is not None:
+            return HeartRateLink(
+                strap.device,
+                on_event=on_event,
+                clock=clock,
+                client_backend=backend,
+                scanner_backend=strap.scanner_backend,
+            )
+        sensor = self._args.hr_sensor or self._settings.heart_rate_sensor
+        if sensor is None or self._args.simulator:
+            return None
+        return HeartRateLink(sensor, on_event=on_event, clock=clock)
+
     @contextlib.asynccontextmanager
     async def _treadmill(
         self,
-    ) -> AsyncIterator[tuple[BLEDevice, type[BaseBleakClient] | None]]:
+    ) -> AsyncIterator[tuple[BLEDevice, type[BaseBleakClient] | None, _Strap | None]]:
         args = self._args
         if args.simulator:
             from simulator import open_virtual_treadmill  # noqa: PLC0415 - only when asked
 
             trace = Path(args.sim_trace) if args.sim_trace else None
             async with open_virtual_treadmill(
-                faults=args.sim_fault, quirks=args.sim_quirk, trace=trace
+                faults=args.sim_fault,
+                quirks=args.sim_quirk,
+                trace=trace,
+                hr_strap=bool(args.sim_hr_strap),
             ) as sim:
-                yield sim.ble_device, sim.client_backend
+                strap = None
+                if sim.hr_strap is not None:
+                    strap = _Strap(
+                        sim.hr_strap.ble_device,
+                        sim.scanner_backend,
+                        _PersonFollowsCues(sim.hr_strap.person),
+                    )
+                yield sim.ble_device, sim.client_backend, strap
             return
         machine = await find_treadmill(args.device)
-        yield machine.device, None
+        yield machine.device, None, None
+
+
+@dataclass(frozen=True, slots=True)
+class _Strap:
+    """The simulator's strap: its device, the radio's scanner, the person wearing it."""
+
+    device: BLEDevice
+    scanner_backend: type[BaseBleakScanner] | None
+    follower: SessionObserver | None
+
+
+class _PersonFollowsCues:
+    """The simulated person walks the way the session says (a dry run's stand-in)."""
+
+    def __init__(self, person: SimulatedPerson) -> None:
+        self._person = person
+
+    def on_snapshot(self, snapshot: SessionSnapshot) -> None:
+        """Face the way the governor's direction says."""
+        self._person.backward = snapshot.direction == "backward"
+
+    def on_event(self, event: SessionEvent) -> None:
+        """Nothing to do."""
+
+    def on_cue(self, cue: Cue) -> None:
+        """Nothing to do."""
 
 
 def _spoken_keys(bindings: Bindings) -> SpokenKeys:

@@ -27,6 +27,9 @@ Example::
 
     [devices."AA:BB:CC:DD:EE:FF"]  # a treadmill that reports mph in km/h fields
     speed_unit = "mph"
+
+    [heart_rate]                  # a chest strap or watch (treadmill-ctl scan lists them)
+    sensor = "Polar H10 8C4A2B1D"
 """
 
 from __future__ import annotations
@@ -53,7 +56,8 @@ APP_NAME: Final = "treadmill-ctl"
 CONFIG_ENV: Final = "TREADMILL_CTL_CONFIG"
 DATA_ENV: Final = "TREADMILL_CTL_DATA_DIR"
 SESSIONS_FOLDER: Final = "sessions"
-_KNOWN_KEYS: Final = frozenset({"weight_kg", "limits", "mqtt", "hotkeys", "devices"})
+_KNOWN_KEYS: Final = frozenset({"weight_kg", "limits", "mqtt", "hotkeys", "devices", "heart_rate"})
+_HEART_RATE_KEYS: Final = ("sensor",)
 DEVICE_KEYS: Final = frozenset({"speed_unit"})
 """What a ``[devices."..."]`` table may set."""
 SPEED_UNITS: Final = ("kmh", "mph")
@@ -97,6 +101,8 @@ class Settings:
         mqtt: The ``[mqtt]`` table, checked by the MQTT bridge.
         hotkeys: The ``[hotkeys]`` table, checked by the key bindings.
         devices: Per-treadmill tables keyed by address or name (``speed_unit``).
+        heart_rate_sensor: The heart-rate strap or watch (name or address) from
+            ``[heart_rate] sensor``, if any.
     """
 
     path: Path
@@ -107,6 +113,7 @@ class Settings:
     mqtt: Mapping[str, object] = field(default_factory=dict)
     hotkeys: Mapping[str, object] = field(default_factory=dict)
     devices: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    heart_rate_sensor: str | None = None
 
     def device_settings(self, *keys: str) -> Mapping[str, object]:
         """The ``[devices."..."]`` table for a treadmill known by any of ``keys``."""
@@ -163,6 +170,7 @@ def _load(path: Path, *, allow_override: bool) -> Settings:
         mqtt=mqtt,
         hotkeys=hotkeys,
         devices=devices,
+        heart_rate_sensor=_heart_rate_sensor(_table(document, "heart_rate", path), path),
     )
 
 
@@ -241,6 +249,24 @@ def _device_table(name: str, table: Mapping[str, object], path: Path) -> Mapping
     return {**table, "speed_unit": unit.lower()}
 
 
+def _heart_rate_sensor(table: Mapping[str, object], path: Path) -> str | None:
+    unknown = sorted(set(table) - set(_HEART_RATE_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown setting {unknown[0]!r} in [heart_rate]; known: "
+            + ", ".join(_HEART_RATE_KEYS)
+        )
+    sensor = table.get("sensor")
+    if sensor is None:
+        return None
+    if not isinstance(sensor, str) or not sensor.strip():
+        raise ConfigError(
+            f"{path}: [heart_rate] sensor must be the strap's name or address, "
+            'e.g. sensor = "Polar H10 8C4A2B1D" (treadmill-ctl scan lists them)'
+        )
+    return sensor.strip()
+
+
 def load_settings_reporting_overrides(*, allow_override: bool, warn: TextIO) -> Settings:
     """:func:`load_settings` for a command, warning loudly about overridden limits.
 
@@ -296,6 +322,8 @@ def describe_settings(settings: Settings | None = None) -> str:
     )
     if settings.weight_kg is not None:
         lines.append(f"\nbody weight: {settings.weight_kg:g} kg")
+    if settings.heart_rate_sensor is not None:
+        lines.append(f"\nheart-rate sensor: {settings.heart_rate_sensor}")
     return "\n".join(lines)
 
 

@@ -71,7 +71,10 @@ def parse_ftms_service_data(data: bytes) -> FtmsAdvertisement | None:
     )
 
 
-def _to_machine(device: BLEDevice, adv: AdvertisementData) -> DiscoveredMachine | None:
+def machine_from_advertisement(
+    device: BLEDevice, adv: AdvertisementData
+) -> DiscoveredMachine | None:
+    """The FTMS machine an advertisement announces, or None for any other device."""
     service_uuids = {u.lower() for u in adv.service_uuids}
     service_data = adv.service_data.get(uuids.FTMS_SERVICE)
     if uuids.FTMS_SERVICE not in service_uuids and service_data is None:
@@ -95,7 +98,7 @@ async def scan(
     found: dict[str, DiscoveredMachine] = {}
 
     def seen(device: BLEDevice, adv: AdvertisementData) -> None:
-        machine = _to_machine(device, adv)
+        machine = machine_from_advertisement(device, adv)
         if machine is not None:
             found[machine.address] = machine
 

@@ -348,6 +348,12 @@ def _segment_fields(segment: Segment) -> list[tuple[str, str]]:
     if segment.incline_pct:
         fields.append(("incline_pct", _toml_number(segment.incline_pct)))
     fields.append(("duration", _toml_string(format_duration(segment.duration_s))))
+    if segment.hr_zone_bpm is not None:
+        low, high = segment.hr_zone_bpm
+        fields.append(("hr_zone", f"[{low}, {high}]"))
+        # a grown starting speed carries the guide's maximum with it
+        top = max(segment.max_speed_kmh or segment.speed_kmh, segment.speed_kmh)
+        fields.append(("max_speed_kmh", _toml_number(top)))
     if segment.cue is not None:
         fields.append(("cue", _toml_string(segment.cue)))
     return fields

@@ -57,7 +57,22 @@ MAX_NAME_CHARS = 80
 MAX_CUE_CHARS = 200
 
 _TOP_KEYS = ("name", "description", "weight_kg", "limits", "step")
-_SEGMENT_KEYS = ("direction", "speed_kmh", "speed_mph", "incline_pct", "duration", "cue")
+_SEGMENT_KEYS = (
+    "direction",
+    "speed_kmh",
+    "speed_mph",
+    "incline_pct",
+    "duration",
+    "cue",
+    "hr_zone",
+    "max_speed_kmh",
+)
+MIN_ZONE_BPM = 60
+"""A heart-rate zone below this is no walking effort."""
+MAX_ZONE_BPM = 200
+"""A heart-rate zone above this is no walking effort."""
+MIN_ZONE_WIDTH_BPM = 6
+"""A narrower zone cannot be held with 0.1 km/h steps: the guide would chase it."""
 _REPEAT_KEYS = ("repeat", "segments")
 
 _STEP_HINT = (
@@ -556,6 +571,8 @@ class _Checker:
         incline_pct = self._incline(table.get("incline_pct", 0.0), place, direction)
         duration_s = self._duration(table.get("duration"), place)
         cue = self._cue(table.get("cue"), place)
+        zone = self._hr_zone(table.get("hr_zone"), place)
+        max_speed_kmh = self._guide_max_speed(table, place, direction, speed_kmh, zone)
         if (
             self._problem_count != problems_before
             or direction is None
@@ -570,7 +587,86 @@ class _Checker:
             incline_pct=incline_pct,
             duration_s=duration_s,
             cue=cue,
+            hr_zone_bpm=zone,
+            max_speed_kmh=max_speed_kmh,
         )
+
+    def _hr_zone(self, value: object, place: _Place) -> tuple[int, int] | None:
+        if value is None:
+            return None
+        example = "write it like hr_zone = [105, 120] (bpm)"
+        if (
+            not isinstance(value, list)
+            or len(value) != 2  # noqa: PLR2004 - a zone has a low and a high end
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        ):
+            self._segment_problem(place, "hr_zone", f"hr_zone must be two whole numbers: {example}")
+            return None
+        low, high = int(value[0]), int(value[1])
+        ceiling = self._limits.heart_rate_max_bpm
+        problem = None
+        if not MIN_ZONE_BPM <= low < high <= MAX_ZONE_BPM:
+            problem = (
+                f"hr_zone [{low}, {high}] must rise within {MIN_ZONE_BPM}-{MAX_ZONE_BPM} bpm "
+                f"({example})"
+            )
+        elif high - low < MIN_ZONE_WIDTH_BPM:
+            problem = (
+                f"hr_zone [{low}, {high}] is narrower than {MIN_ZONE_WIDTH_BPM} bpm: "
+                "the speed would chase it; widen it"
+            )
+        elif ceiling is not None and high > ceiling:
+            problem = (
+                f"hr_zone [{low}, {high}] reaches above the heart-rate ceiling "
+                f"heart_rate_max_bpm = {ceiling}: keep the zone below it"
+            )
+        if problem is not None:
+            self._segment_problem(place, "hr_zone", problem)
+            return None
+        return low, high
+
+    def _guide_max_speed(
+        self,
+        table: Mapping[str, Any],
+        place: _Place,
+        direction: Direction | None,
+        speed_kmh: float | None,
+        zone: tuple[int, int] | None,
+    ) -> float | None:
+        value = table.get("max_speed_kmh")
+        if value is None:
+            if zone is not None and direction is Direction.FORWARD:
+                self._segment_problem(
+                    place,
+                    None,
+                    "a heart-rate-guided forward segment needs max_speed_kmh: the highest "
+                    "speed the guide may choose, e.g. max_speed_kmh = 5.5",
+                )
+            return speed_kmh if zone is not None else None
+        if zone is None and "hr_zone" not in table:
+            self._segment_problem(
+                place, "max_speed_kmh", "max_speed_kmh only applies with hr_zone = [low, high]"
+            )
+            return None
+        if not _is_number(value) or not math.isfinite(value):
+            self._segment_problem(
+                place, "max_speed_kmh", f"max_speed_kmh must be a number, not {value!r}"
+            )
+            return None
+        maximum = float(value)
+        if speed_kmh is not None and maximum < speed_kmh:
+            self._segment_problem(
+                place,
+                "max_speed_kmh",
+                f"max_speed_kmh {_fmt(maximum)} is below the starting speed_kmh {_fmt(speed_kmh)}",
+            )
+            return None
+        if problem := self._speed_problem("max_speed_kmh", maximum, maximum, direction):
+            self._segment_problem(
+                place, "max_speed_kmh", problem.replace("speed ", "max_speed_kmh ", 1)
+            )
+            return None
+        return maximum
 
     def _direction(self, value: object, place: _Place) -> Direction | None:
         names = tuple(member.name.lower() for member in Direction)

@@ -28,6 +28,10 @@ class Segment:
         incline_pct: Target incline in percent; 0 is level.
         duration_s: How long the segment lasts at its target, in seconds.
         cue: Text said or shown to the person when the segment begins, if any.
+        hr_zone_bpm: A heart-rate zone ``(low, high)``: the speed is then guided by the
+            heart rate, starting at ``speed_kmh``; None for a fixed speed.
+        max_speed_kmh: The highest speed the heart-rate guide may choose (guided
+            segments only; a backward guided segment only ever slows down).
     """
 
     direction: Direction
@@ -35,6 +39,8 @@ class Segment:
     incline_pct: float
     duration_s: float
     cue: str | None = None
+    hr_zone_bpm: tuple[int, int] | None = None
+    max_speed_kmh: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,9 @@ class PlannedSegment:
         start_s: When the segment starts, counted from the start of the plan.
         origin: Where it comes from in the profile, e.g. ``"step 3, round 2 of 4"``,
             for cues, the dashboard and the session record.
+        hr_zone_bpm: The heart-rate zone guiding the speed, if any (``speed_kmh`` is
+            then where it starts).
+        max_speed_kmh: The highest speed the heart-rate guide may choose.
     """
 
     index: int
@@ -56,6 +59,8 @@ class PlannedSegment:
     cue: str | None
     start_s: float
     origin: str
+    hr_zone_bpm: tuple[int, int] | None = None
+    max_speed_kmh: float | None = None
 
     @property
     def end_s(self) -> float:
@@ -231,6 +236,8 @@ def build_plan(profile: Profile, *, weight_kg: float | None = None) -> Plan:
                 cue=segment.cue,
                 start_s=start_s,
                 origin=origin,
+                hr_zone_bpm=segment.hr_zone_bpm,
+                max_speed_kmh=segment.max_speed_kmh,
             )
         )
         start_s += segment.duration_s

@@ -11,7 +11,7 @@ from treadmill_ctl.safety.states import Direction
 from treadmill_ctl.text import wrap_words
 
 if TYPE_CHECKING:
-    from treadmill_ctl.profiles.plan import DirectionEnergy, Plan
+    from treadmill_ctl.profiles.plan import DirectionEnergy, Plan, PlannedSegment
     from treadmill_ctl.safety.limits import Limits
 
 ENERGY_NOTE = (
@@ -76,6 +76,8 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
                 "duration_s": segment.duration_s,
                 "start_s": segment.start_s,
                 "cue": segment.cue,
+                "hr_zone_bpm": None if segment.hr_zone_bpm is None else list(segment.hr_zone_bpm),
+                "max_speed_kmh": segment.max_speed_kmh,
                 "origin": segment.origin,
                 "distance_m": _json_number(segment.distance_m, 1),
                 "kcal_estimate": _json_number(segment.kcal(plan.weight_kg), 2),
@@ -93,6 +95,15 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
             "total_kcal": _json_number(energy.total_kcal, 1),
         },
     }
+
+
+def _guide(segment: PlannedSegment) -> str:
+    """``[HR 100-115 bpm, up to 5.5 km/h] `` for a heart-rate-guided segment."""
+    if segment.hr_zone_bpm is None:
+        return ""
+    low, high = segment.hr_zone_bpm
+    top = segment.max_speed_kmh if segment.max_speed_kmh is not None else segment.speed_kmh
+    return f"[HR {low}-{high} bpm, up to {top:g} km/h] "
 
 
 def _clock(seconds: float) -> str:
@@ -136,7 +147,8 @@ def format_plan(plan: Plan) -> str:
             f"  {segment.index + 1:>3}  {_clock(segment.start_s):>7}  "
             f"{arrow + _direction_name(segment.direction):<11}  "
             f"{segment.speed_kmh:>4.1f} km/h  {segment.incline_pct:>5.1f} %  "
-            f"{format_duration(segment.duration_s):>8}  {segment.cue or ''}".rstrip()
+            f"{format_duration(segment.duration_s):>8}  "
+            f"{_guide(segment)}{segment.cue or ''}".rstrip()
         )
     energy = plan.energy
     lines += [

@@ -79,7 +79,12 @@ CAUSES: Mapping[LatchReason, Cause] = {
     LatchReason.HEART_RATE: Cause(
         Action.LATCHED_STOP,
         ClearCondition.PERSON_REARMS,
-        "Stopping the belt: heart rate above your limit.",
+        "The belt slows to a stop: heart rate above your limit.",
+    ),
+    LatchReason.HEART_RATE_UNKNOWN: Cause(
+        Action.LATCHED_STOP,
+        ClearCondition.PERSON_REARMS,
+        "The belt slows to a stop: no heart rate any more.",
     ),
     LatchReason.UNREQUESTED_SPEED_CHANGE: Cause(
         Action.LATCHED_STOP,

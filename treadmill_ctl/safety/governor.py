@@ -20,6 +20,11 @@ latched, the only command is stop). The parts it drives, one idea each:
 :mod:`~treadmill_ctl.safety.watchdogs` (stale data, frozen frames, speed divergence,
 distance, stop confirmation).
 
+A controlled safety stop, ``End(latch=...)``, ramps the belt down at the normal
+deceleration and only then latches (:meth:`SafetyGovernor._controlled_latch`): the
+heart-rate ceiling stops this way, judged on a robust heart rate outside the
+governor (:mod:`~treadmill_ctl.safety.heart_rate`), never on one reading.
+
 Bad input never becomes a command: a NaN, infinite or negative value is answered with
 :class:`~treadmill_ctl.safety.decisions.Refused` (the one check is
 :mod:`~treadmill_ctl.safety.validity`). A time that is not finite raises
@@ -76,7 +81,6 @@ from treadmill_ctl.safety.validity import is_finite, is_speed
 from treadmill_ctl.safety.watchdogs import (
     STOPPED_KMH,
     FrozenFrames,
-    HeartRateCeiling,
     Odometer,
     SpeedDivergence,
     StaleData,
@@ -155,7 +159,8 @@ class SafetyGovernor:
         self._frozen = FrozenFrames(limits.frozen_frame_count)
         self._divergence = SpeedDivergence(limits, now_s=now_s)
         self._odometer = Odometer()
-        self._heart_rate = HeartRateCeiling(limits.heart_rate_max_bpm)
+        self._latch_after_ramp: tuple[LatchReason, str] | None = None
+        """A controlled safety stop ramping down: the latch to enter once the belt is down."""
         self._stop_check = StopConfirmation(limits.stop_verify_s)
 
     # ----------------------------------------------------------------- read-only view
@@ -209,6 +214,10 @@ class SafetyGovernor:
     def belt_speed_kmh(self) -> float | None:
         """The belt speed last reported, or ``None`` when unknown."""
         return self._belt_speed_kmh
+
+    def speed_cap_kmh(self, direction: Direction) -> float:
+        """The effective speed cap for a direction (limits and treadmill range); 0: none."""
+        return self._envelope.cap_kmh(direction)
 
     def starting_speed_kmh(self, direction: Direction) -> float:
         """The effective starting speed for a direction; 0.0 if it cannot run at all."""
@@ -418,6 +427,10 @@ class SafetyGovernor:
             out.append(Refused(request, f"nothing to pause while {self.state}"))
             return
         why = "pause requested"
+        if self._latch_after_ramp is not None:  # a controlled stop ramping down: latch now
+            reason, stop_why = self._latch_after_ramp
+            self._latch(reason, f"{stop_why}: paused while ramping down", now, out, alarmed=True)
+            return
         if self._ramp.commanded_h > 0:
             self._halt(SendPause(why), now, out)
         self._change(GovernorState.PAUSED, why, out)
@@ -425,6 +438,9 @@ class SafetyGovernor:
 
     def _end(self, request: End, now: float, out: list[Decision]) -> None:
         state = self.state
+        if request.latch is not None and state is not GovernorState.FINISHED:
+            self._controlled_latch(request.latch, request.why or "controlled stop", now, out)
+            return
         if state is GovernorState.FINISHED:
             out.append(Refused(request, "the session has already finished"))
         elif state is GovernorState.LATCHED:
@@ -438,6 +454,25 @@ class SafetyGovernor:
             why = "end requested: ramping down"
             self._change(GovernorState.ENDING, why, out)
             out.append(Cue(CueKind.ENDING, "Slowing down to finish.", why))
+
+    def _controlled_latch(
+        self, reason: LatchReason, why: str, now: float, out: list[Decision]
+    ) -> None:
+        """Ramp down at the normal deceleration, then latch for ``reason``.
+
+        Not an abrupt stop for a person who may be walking backward; a belt already
+        still (or already latched) latches at once.
+        """
+        if self.state not in _ACTIVE or self._ramp.commanded_h == 0:
+            self._latch(reason, why, now, out)
+            return
+        if self._latch_after_ramp is not None:
+            return
+        self._latch_after_ramp = (reason, why)
+        self._turn.forget()
+        if self._mode is not GovernorState.ENDING:
+            self._change(GovernorState.ENDING, why + ": ramping down", out)
+        out.append(Alarm(CAUSES[reason].alarm, why))
 
     def _rearm(self, request: Rearm, out: list[Decision]) -> None:
         if not self._latches:
@@ -469,8 +504,8 @@ class SafetyGovernor:
         frozen = self._frozen.see(data, now, watching=watching)
         if self.state not in _ACTIVE:
             return
-        trip = self._heart_rate.see(data.heart_rate_bpm)  # also while paused to turn
-        if trip is None and watching:
+        trip = None
+        if watching:
             trip = (
                 frozen
                 or self._divergence.see(speed_kmh, now)
@@ -596,7 +631,10 @@ class SafetyGovernor:
         return self._envelope.speed_goal_h(self._target_speed_kmh, self._turn.direction)
 
     def _finish_ramp_down(self, now: float, out: list[Decision]) -> None:
-        if self._mode is GovernorState.ENDING:
+        if self._mode is GovernorState.ENDING and self._latch_after_ramp is not None:
+            reason, why = self._latch_after_ramp
+            self._latch(reason, why + ": ramped down", now, out, alarmed=True)
+        elif self._mode is GovernorState.ENDING:
             why = "end of session: ramped down"
             self._halt(SendStop(why), now, out)
             self._finish(why, "Session over: the belt is stopping.", out)
@@ -651,14 +689,26 @@ class SafetyGovernor:
         out.append(Cue(CueKind.FINISHED, text, why))
 
     def _latch(
-        self, reason: LatchReason, why: str, now: float, out: list[Decision], *, again: bool = False
+        self,
+        reason: LatchReason,
+        why: str,
+        now: float,
+        out: list[Decision],
+        *,
+        again: bool = False,
+        alarmed: bool = False,
     ) -> None:
         """The one way into a latch: stop first, then say so loudly.
 
-        ``again`` sends the stop again even when the cause is already active.
+        ``again`` sends the stop again even when the cause is already active;
+        ``alarmed``: the alarm was given already (a controlled stop, when it began). A
+        controlled stop still ramping down is overtaken: its cause latches too.
         """
         was = self.state
         is_new = self._latches.add(reason)
+        pending, self._latch_after_ramp = self._latch_after_ramp, None
+        if pending is not None:
+            is_new = self._latches.add(pending[0]) or is_new
         if not (is_new or again):
             return
         self._halt(SendStop(why), now, out)
@@ -667,7 +717,7 @@ class SafetyGovernor:
         if was is not GovernorState.LATCHED:
             out.append(StateChanged(was, GovernorState.LATCHED, self.latch_reason, why))
         cause = CAUSES[reason]
-        if is_new or cause.alarm_again:
+        if (is_new and not alarmed) or cause.alarm_again:
             out.append(Alarm(cause.alarm, why))
 
     def _halt(self, halt: SendStop | SendPause, now: float, out: list[Decision]) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from treadmill_ctl.safety.states import Direction
+    from treadmill_ctl.safety.states import Direction, LatchReason
 
 __all__ = [
     "EmergencyStop",
@@ -76,11 +76,20 @@ class Pause:
 class End:
     """End the session: ramp down and stop, or stop at once.
 
+    With ``latch``, it is a controlled safety stop instead: the belt ramps down at
+    the normal deceleration (not an abrupt stop, for a person who may be walking
+    backward), then the stop latches for that reason and only a re-arm leaves it.
+    The heart-rate ceiling stops this way.
+
     Attributes:
         immediate: Stop now without the ramp (Ctrl-C, SIGTERM, an unhandled error).
+        latch: Latch for this reason once the belt is down, instead of finishing.
+        why: Why, in words, for the log and the alarm (with ``latch``).
     """
 
     immediate: bool = False
+    latch: LatchReason | None = None
+    why: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,13 +51,16 @@ class LatchReason(IntEnum):
     """
 
     HEART_RATE = 1
-    UNREQUESTED_SPEED_CHANGE = 2
-    STALE_DATA = 3
-    CONTROL_LOST = 4
-    LINK_LOST = 5
-    STOP_NOT_CONFIRMED = 6
-    SAFETY_KEY = 7
-    EMERGENCY_STOP = 8
+    """The robust heart rate stayed above the ceiling (a controlled ramp-down first)."""
+    HEART_RATE_UNKNOWN = 2
+    """No valid heart rate with a ceiling set (a controlled ramp-down first)."""
+    UNREQUESTED_SPEED_CHANGE = 3
+    STALE_DATA = 4
+    CONTROL_LOST = 5
+    LINK_LOST = 6
+    STOP_NOT_CONFIRMED = 7
+    SAFETY_KEY = 8
+    EMERGENCY_STOP = 9
 
 
 class ClearCondition(Enum):

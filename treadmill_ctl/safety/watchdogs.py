@@ -16,7 +16,6 @@ stop the belt ignores, sends the stop again with the alarm). What each one watch
   for: a treadmill that speaks mph in FTMS's km/h fields.
 - :class:`StopConfirmation`: a stop or pause the belt does not obey (invariant 8:
   verified by the belt, not by the write).
-- :class:`HeartRateCeiling`: a reported heart rate above the person's ceiling.
 """
 
 from __future__ import annotations
@@ -37,7 +36,6 @@ if TYPE_CHECKING:
 __all__ = [
     "STOPPED_KMH",
     "FrozenFrames",
-    "HeartRateCeiling",
     "Odometer",
     "SpeedDivergence",
     "StaleData",
@@ -309,20 +307,3 @@ class StopConfirmation:
         self._sent_s = now_s
         why = f"the belt has not slowed {self._verify_s:g} s after a stop"
         return Trip(LatchReason.STOP_NOT_CONFIRMED, why)
-
-
-class HeartRateCeiling:
-    """A reported heart rate above the person's ceiling (off without one)."""
-
-    __slots__ = ("_max_bpm",)
-
-    def __init__(self, max_bpm: int | None) -> None:
-        self._max_bpm = max_bpm
-
-    def see(self, heart_rate_bpm: int | None) -> Trip | None:
-        """Compare one reported heart rate; the trip when it is above the ceiling."""
-        ceiling = self._max_bpm
-        if ceiling is None or heart_rate_bpm is None or heart_rate_bpm <= ceiling:
-            return None
-        why = f"heart rate {heart_rate_bpm} bpm above the limit {ceiling} bpm"
-        return Trip(LatchReason.HEART_RATE, why)

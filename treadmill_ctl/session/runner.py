@@ -92,6 +92,7 @@ from treadmill_ctl.session.events import (
     SessionSnapshot,
     Utterance,
 )
+from treadmill_ctl.session.heart_rate import HeartRateSession
 from treadmill_ctl.session.speech import (
     COUNTDOWN_END_S,
     COUNTDOWN_START_S,
@@ -110,7 +111,9 @@ from treadmill_ctl.session.speech import (
 if TYPE_CHECKING:
     from collections.abc import Coroutine, Sequence
 
+    from treadmill_ctl.ftms.heart_rate_link import HeartRateEvent, HeartRateLink
     from treadmill_ctl.ftms.link import FtmsLink, LinkEvent, MachineInfo
+    from treadmill_ctl.ftms.observations import TreadmillData
     from treadmill_ctl.profiles import Plan, PlannedSegment
     from treadmill_ctl.safety import Command, Limits, Observation
     from treadmill_ctl.session.clock import Clock
@@ -133,6 +136,9 @@ STOPPED_KMH: Final = 0.05
 
 SETTLE_TIMEOUT_S: Final = 30.0
 """After the end or a latch, how long to wait for the belt to report a stop."""
+
+HR_WAIT_S: Final = 30.0
+"""Unattended, how long a start refused for want of a heart rate waits for one."""
 
 DRY_RUN_SLACK_S: Final = 600.0
 """A dry run may take three times its plan plus this before it is declared stuck."""
@@ -268,6 +274,10 @@ class SessionRunner:
             no terminal reads keys (then no "press ..." is said).
         stand_in_listens: The stand-in presses only once what was said has been
             heard, as a person would (a dry run with speech: ``make demo``).
+        heart_rate_link: The heart-rate strap's link, connected beside the treadmill's
+            (None: the treadmill's own heart rate is the source).
+        without_heart_rate: The person confirmed going on without a heart-rate
+            source although a ceiling is set.
 
     Implements :class:`~treadmill_ctl.session.events.SessionControl`.
     """
@@ -286,6 +296,8 @@ class SessionRunner:
         speech_timing: SpeechTiming | None = None,
         keys: SpokenKeys | None = None,
         stand_in_listens: bool = False,
+        heart_rate_link: HeartRateLink | None = None,
+        without_heart_rate: bool = False,
     ) -> None:
         self._plan = plan
         self._segments: list[PlannedSegment] = list(plan.segments)
@@ -344,6 +356,14 @@ class SessionRunner:
         self._holding: _Hold | None = None
         self._belt_stopped: bool | None = None
         self._link_lost = False
+        self._heart_rate = HeartRateSession(
+            limits=limits,
+            link=heart_rate_link,
+            confirmed_without=without_heart_rate,
+            emit=self._emit,
+            cue=self._cue,
+        )
+        self._refused_for_heart_rate = False
 
     def add_observer(self, observer: SessionObserver) -> None:
         """Let one more observer see snapshots, events and cues.
@@ -392,7 +412,9 @@ class SessionRunner:
         """Leave a latch; the belt stays still until the person starts again."""
         _log.info("governor.rearm_requested", source=source)
         request = Rearm()
-        return _outcome(request, self._request(request))
+        outcome = _outcome(request, self._request(request))
+        self._heart_rate.rearm()
+        return outcome
 
     def end(self, source: str) -> ControlOutcome:
         """End the session with a normal ramp down and a stop."""
@@ -444,6 +466,7 @@ class SessionRunner:
             if delta_kmh < 0:
                 self._cue(Cue("speed_floor", f"Slowest speed: {floor_kmh:g} km/h."))
         _log.info("session.speed_nudged", source=source, delta_kmh=delta_kmh)
+        self._heart_rate.speed_changed_by_person(self._clock.now_s())
         request = SetTarget(max(0.0, wanted), direction)
         return _outcome(request, self._request(request))
 
@@ -451,6 +474,19 @@ class SessionRunner:
         governor = self._governor
         if governor is None:
             return ControlOutcome(accepted=False, detail="the treadmill is not connected yet")
+        now = self._clock.now_s()
+        refusal = self._heart_rate.start_refusal(
+            now, by_person=source in PERSON_SOURCES and source != "stand-in"
+        )
+        if refusal is not None:
+            self._emit("heart_rate.start_refused", source=source, detail=refusal)
+            self._cue(Cue("heart_rate", refusal, urgent=True))
+            first = self._heart_rate.first_refusal_s()
+            if not self._interactive and first is not None and now - first > HR_WAIT_S:
+                # nobody can confirm, and no heart rate came: the session does not start
+                self._refused_for_heart_rate = True
+                self.end("heart-rate-refusal")
+            return ControlOutcome(accepted=False, detail=refusal)
         if governor.state is GovernorState.IDLE and self._segment_index < len(self._segments):
             self._request(self._segment_target(self._segments[self._segment_index]))
         _log.info("session.start_requested", source=source, kind=type(request).__name__.lower())
@@ -473,6 +509,16 @@ class SessionRunner:
         self._started_s = self._clock.now_s()
         self._set_phase(SessionPhase.CONNECTING)
         self._emit("session.connecting", device=self._link_name())
+        # The strap connects in parallel with the treadmill, in a task of its own.
+        heart_rate = asyncio.create_task(self._heart_rate.run(), name="session.heart_rate")
+        try:
+            return await self._run_linked()
+        finally:
+            heart_rate.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heart_rate
+
+    async def _run_linked(self) -> SessionSummary:
         try:
             info = await self._link.connect()
         except LinkError as error:
@@ -595,6 +641,14 @@ class SessionRunner:
         if governor.state is GovernorState.RUNNING and self._segment_index < len(self._segments):
             self._advance_plan(dt, now)
         self._apply(governor.tick(now))
+        running = (
+            governor.state is GovernorState.RUNNING
+            and self._segment_started
+            and self._segment_index < len(self._segments)
+        )
+        segment = self._segments[self._segment_index] if running else None
+        for request in self._heart_rate.tick(now, governor, segment):
+            self._request(request, now)
         self._stand_in_for_person(now)
         self._publish(now)
 
@@ -741,6 +795,8 @@ class SessionRunner:
         return None
 
     def _finished_end(self) -> SessionEnd:
+        if self._refused_for_heart_rate:
+            return SessionEnd.SAFETY_LATCH
         if self._end_requested_by is not None:
             return SessionEnd.STOPPED_BY_PERSON
         return SessionEnd.COMPLETED
@@ -775,6 +831,10 @@ class SessionRunner:
         """The link's callback: queue the event (returns at once)."""
         self._events.put_nowait(event)
 
+    def heart_rate_event(self, event: HeartRateEvent) -> None:
+        """The heart-rate link's callback: queue the event (returns at once)."""
+        self._heart_rate.on_link_event(event)
+
     async def _pump_link_events(self) -> None:
         while True:
             event = await self._events.get()
@@ -790,6 +850,7 @@ class SessionRunner:
                 if data.speed_kmh is not None:
                     self._stopped_since_data = data.speed_kmh <= STOPPED_KMH
                     self._record_belt(data.speed_kmh)
+                self._heart_rate.treadmill_heart_rate(data.heart_rate_bpm, now)
                 _log.info(
                     RecordEvent.BELT_DATA,
                     speed_kmh=data.speed_kmh,
@@ -797,6 +858,7 @@ class SessionRunner:
                     distance_m=data.distance_m,
                     elapsed_s=data.elapsed_s,
                     heart_rate_bpm=data.heart_rate_bpm,
+                    heart_rate_source="treadmill" if data.heart_rate_bpm is not None else None,
                 )
             case ftms_link.StatusReceived(status=status):
                 _log.info("machine.status", code=status.code, raw=status.raw)
@@ -1174,7 +1236,7 @@ class SessionRunner:
             incline_pct=data.incline_pct if data is not None else None,
             distance_m=self._distance_m(),
             elapsed_s=now - self._started_s,
-            heart_rate_bpm=data.heart_rate_bpm if data is not None else None,
+            heart_rate_bpm=self._shown_heart_rate(now, data),
             link_up=self._link.is_connected,
             turnaround_countdown_s=countdown,
             turning_to=self._turning_to(),
@@ -1199,6 +1261,13 @@ class SessionRunner:
         if self._paused_after_turn and governor.state is GovernorState.PAUSED:
             return str(governor.direction)
         return None
+
+    def _shown_heart_rate(self, now: float, data: TreadmillData | None) -> int | None:
+        """The robust heart rate when there is one, else what the treadmill reports."""
+        robust = self._heart_rate.display_bpm(now)
+        if robust is not None or self._heart_rate.link is not None:
+            return robust
+        return data.heart_rate_bpm if data is not None else None
 
     def _distance_m(self) -> float | None:
         if self._last_data is None or self._first_distance_m is None:

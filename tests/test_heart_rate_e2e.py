@@ -1,0 +1,294 @@
+"""Whole sessions with the simulator's heart-rate strap: the ceiling, lost straps, the zone guide.
+
+Each test runs the real command line (``treadmill-ctl run PROFILE --simulator
+--speedup max --yes --sim-hr-strap``) and reads the two witnesses: the session record
+(what our program decided) and the simulator's trace (what the belt did, and what the
+strap sent). The ramp-down of a heart-rate stop is checked on the trace.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import textwrap
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pytest
+import structlog
+
+from treadmill_ctl.cli import main
+from treadmill_ctl.safety import Limits
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+LIMITS = Limits()
+STOPPED_KMH = 0.05
+SIM_MIN_KMH = 0.5
+
+CEILING_PROFILE = """
+    name = "Ceiling"
+    [limits]
+    heart_rate_max_bpm = 140
+    [[step]]
+    direction = "forward"
+    speed_kmh = 4.0
+    duration = "3m"
+"""
+
+NO_CEILING_PROFILE = CEILING_PROFILE.replace("heart_rate_max_bpm = 140", "")
+
+GUIDED_PROFILE = """
+    name = "Guided"
+    [limits]
+    heart_rate_max_bpm = 150
+    [[step]]
+    direction = "forward"
+    speed_kmh = 3.5
+    duration = "1m"
+    [[step]]
+    direction = "forward"
+    speed_kmh = 4.0
+    max_speed_kmh = 5.5
+    hr_zone = [100, 115]
+    duration = "15m"
+"""
+
+ZONE = (100.0, 115.0)
+GUIDED_MAX_KMH = 5.5
+
+
+@dataclass
+class Run:
+    status: int
+    record: list[dict[str, object]]
+    trace: list[dict[str, object]]
+
+    def events(self, name: str) -> list[dict[str, object]]:
+        return [line for line in self.record if line["event"] == name]
+
+    def strap(self) -> list[dict[str, object]]:
+        return [r for r in self.trace if r["kind"] == "hr_strap"]
+
+    def samples(self) -> list[dict[str, object]]:
+        return [r for r in self.trace if r["kind"] == "sample"]
+
+    def offset_s(self) -> float:
+        """Record time minus trace time, from the first treadmill link-up both saw."""
+        record_up = t(self.events("link.up")[0])
+        trace_up = next(t(r) for r in self.trace if r["kind"] == "link" and r["link_state"] == "up")
+        return record_up - trace_up
+
+    def speed_writes(self) -> list[tuple[float, float | None]]:
+        """Accepted speed commands as (trace time, km/h); a stop or start is None."""
+        writes: list[tuple[float, float | None]] = []
+        for record in self.trace:
+            if record["kind"] != "control_point_write" or record["result"] != "SUCCESS":
+                continue
+            data = bytes.fromhex(str(record["data_hex"]))
+            if data[0] == 0x02:
+                writes.append((t(record), int.from_bytes(data[1:3], "little") / 100))
+            elif data[0] in {0x07, 0x08}:
+                writes.append((t(record), None))
+        return writes
+
+
+def t(line: dict[str, object]) -> float:
+    value = line["t"]
+    assert isinstance(value, int | float)
+    return float(value)
+
+
+def num(line: dict[str, object], key: str) -> float:
+    value = line[key]
+    assert isinstance(value, int | float), (key, line)
+    return float(value)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TREADMILL_CTL_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("TREADMILL_CTL_DATA_DIR", str(tmp_path / "data"))
+    yield
+    structlog.reset_defaults()
+
+
+def run(tmp_path: Path, profile_text: str, *options: str) -> Run:
+    profile = tmp_path / "profile.toml"
+    profile.write_text(textwrap.dedent(profile_text))
+    record = tmp_path / "session.jsonl"
+    trace = tmp_path / "trace.jsonl"
+    status = main(
+        [
+            "run",
+            str(profile),
+            "--simulator",
+            "--speedup",
+            "max",
+            "--yes",
+            "--plain",
+            "--quiet",
+            "--record",
+            str(record),
+            "--sim-trace",
+            str(trace),
+            *options,
+        ]
+    )
+    return Run(
+        status=status,
+        record=[json.loads(line) for line in record.read_text().splitlines()],
+        trace=[json.loads(line) for line in trace.read_text().splitlines()],
+    )
+
+
+def assert_controlled_stop(result: Run) -> None:
+    """The heart-rate stop ramps down at the normal deceleration before the Stop."""
+    (stop,) = result.events("heart_rate.stop")
+    stop_s = t(stop) - result.offset_s()
+    after = [(w_t, v) for w_t, v in result.speed_writes() if w_t >= stop_s - 0.5]
+    speeds = [v for _, v in after if v is not None]
+    assert speeds, after
+    assert speeds == sorted(speeds, reverse=True)  # only down
+    for (t0, v0), (t1, v1) in itertools.pairwise(after):
+        if v0 is not None and v1 is not None:
+            assert v0 - v1 <= LIMITS.deceleration_kmh_per_s * (t1 - t0) + 0.1 + 1e-6
+    stop_write_s = next(w_t for w_t, v in after if v is None)
+    # 4.0 km/h down to the minimum at 0.5 km/h per second: no abrupt stop
+    assert stop_write_s - stop_s >= (4.0 - 1.0) / LIMITS.deceleration_kmh_per_s
+    belt_at_stop = [num(s, "belt_speed_kmh") for s in result.samples() if t(s) <= stop_write_s]
+    assert belt_at_stop[-1] <= 1.0 + 0.1
+    assert num(result.samples()[-1], "belt_speed_kmh") <= STOPPED_KMH
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason", "verdict"),
+    [
+        ("strap-rise@70:170", "heart_rate", "heart rate above ceiling"),
+        ("strap-contact@70:30", "heart_rate_unknown", "heart rate unknown"),
+        ("strap-drop@70:30", "heart_rate_unknown", "heart rate unknown"),
+    ],
+)
+def test_a_strap_fault_with_a_ceiling_ramps_down_and_latches(
+    tmp_path: Path, fault: str, reason: str, verdict: str
+) -> None:
+    result = run(tmp_path, CEILING_PROFILE, "--sim-hr-strap", "--sim-fault", fault)
+    assert result.status == 4
+    (latched,) = result.events("governor.latched")
+    assert latched["reason"] == reason
+    (stop,) = result.events("heart_rate.stop")
+    assert stop["verdict"] == verdict
+    fault_s = float(fault.split("@")[1].split(":", maxsplit=1)[0])
+    # the stop comes after the fault, within about 5 s of judging it (plus the rise)
+    stop_trace_s = t(stop) - result.offset_s()
+    assert fault_s + 5.0 <= stop_trace_s <= fault_s + 30.0
+    alarms = [str(a["text"]) for a in result.events("governor.alarm")]
+    assert any("slows to a stop" in text for text in alarms)
+    assert_controlled_stop(result)
+
+
+def test_a_single_spike_never_stops_the_belt(tmp_path: Path) -> None:
+    result = run(tmp_path, CEILING_PROFILE, "--sim-hr-strap", "--sim-fault", "strap-spike@70:220")
+    assert result.status == 0
+    assert [num(r, "heart_rate_bpm") for r in result.strap()].count(220) == 1
+    assert not result.events("heart_rate.stop")
+    assert not result.events("governor.latched")
+
+
+def test_without_a_ceiling_a_lost_strap_is_only_reported(tmp_path: Path) -> None:
+    result = run(tmp_path, NO_CEILING_PROFILE, "--sim-hr-strap", "--sim-fault", "strap-drop@70:30")
+    assert result.status == 0
+    assert result.events("heart_rate.lost")
+    assert result.events("heart_rate.back")
+    assert not result.events("governor.latched")
+
+
+def test_every_heart_rate_is_recorded_with_its_source(tmp_path: Path) -> None:
+    result = run(tmp_path, CEILING_PROFILE, "--sim-hr-strap")
+    assert result.status == 0
+    samples = result.events("heart_rate.sample")
+    assert len(samples) >= 170
+    assert {s["source"] for s in samples} == {"strap:F0:7E:AD:00:00:02"}
+    sent = [r for r in result.strap() if r["sent"]]
+    # what the strap sent is what the program recorded, value for value
+    assert [s["heart_rate_bpm"] for s in samples] == [r["heart_rate_bpm"] for r in sent][
+        : len(samples)
+    ]
+    treadmill = [e for e in result.events("belt.data") if e.get("heart_rate_bpm") is not None]
+    assert all(e["heart_rate_source"] == "treadmill" for e in treadmill)
+
+
+def test_a_ceiling_without_a_heart_rate_source_refuses_to_start(tmp_path: Path) -> None:
+    result = run(tmp_path, CEILING_PROFILE, "--sim-hr-strap", "--sim-fault", "strap-drop@0:900")
+    assert result.status == 4
+    refusals = [str(r["detail"]) for r in result.events("heart_rate.start_refused")]
+    assert refusals[0].startswith("Waiting for a heart rate from SIM-HRM")
+    assert any("press start again to go on without heart-rate protection" in r for r in refusals)
+    assert not result.events("heart_rate.confirmed_without")
+    assert all(num(s, "belt_speed_kmh") <= STOPPED_KMH for s in result.samples())
+    assert not any(v is not None for _, v in result.speed_writes())
+
+
+def test_going_on_without_a_heart_rate_is_the_persons_choice(tmp_path: Path) -> None:
+    result = run(
+        tmp_path,
+        CEILING_PROFILE,
+        "--sim-hr-strap",
+        "--sim-fault",
+        "strap-drop@0:900",
+        "--without-heart-rate",
+    )
+    assert result.status == 0
+    assert not result.events("heart_rate.start_refused")
+    assert not result.events("governor.latched")
+
+
+def test_a_guided_segment_brings_the_heart_rate_into_the_zone_and_keeps_it(
+    tmp_path: Path,
+) -> None:
+    result = run(tmp_path, GUIDED_PROFILE, "--sim-hr-strap")
+    assert result.status == 0
+    offset = result.offset_s()
+    guided = result.events("segment.started")[1]
+    begin_s = t(guided) - offset
+    end_s = begin_s + 15 * 60
+    hearts = [(t(r), num(r, "true_bpm")) for r in result.strap() if begin_s <= t(r) < end_s]
+    low, high = ZONE
+    entered_s = next(at for at, bpm in hearts if low <= bpm <= high)
+    assert entered_s - begin_s <= 180
+    rest = [bpm for at, bpm in hearts if at >= entered_s]
+    near = [bpm for bpm in rest if low - 5 <= bpm <= high + 5]
+    assert len(near) >= 0.8 * len(rest)
+    steps = result.events("heart_rate.zone_step")
+    assert steps
+    speeds = [num(s, "speed_kmh") for s in steps]
+    assert max(speeds) <= GUIDED_MAX_KMH
+    # no oscillation: the guide changes its mind at most twice over the segment
+    directions = [b > a for a, b in itertools.pairwise([4.0, *speeds])]
+    assert sum(1 for a, b in itertools.pairwise(directions) if a != b) <= 2
+    belt = [num(s, "belt_speed_kmh") for s in result.samples() if begin_s <= t(s) < end_s]
+    assert max(belt) <= GUIDED_MAX_KMH + 1e-6
+    times = [t(s) for s in steps]
+    assert all(b - a >= 10 - 0.2 for a, b in itertools.pairwise(times))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--sim-hr-strap"], "--sim-hr-strap only applies to --simulator dry runs"),
+        (["--simulator", "--hr-sensor", "Polar"], "use --sim-hr-strap"),
+        (["--simulator", "--sim-fault", "strap-drop@5:5"], "strap faults need --sim-hr-strap"),
+        (["--simulator", "--sim-hr-strap", "--sim-fault", "strap-drop@5"], "strap-drop@T:ARG"),
+    ],
+)
+def test_heart_rate_options_are_checked_before_anything_moves(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str], message: str
+) -> None:
+    profile = tmp_path / "profile.toml"
+    profile.write_text(textwrap.dedent(CEILING_PROFILE))
+    assert main(["run", str(profile), *options]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1
