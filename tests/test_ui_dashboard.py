@@ -393,3 +393,13 @@ def test_text_from_a_profile_is_shown_as_text_never_as_markup_or_raw_escapes() -
     assert "\x07" not in shown
     assert "[/][bold red]\\x1b[2J\\x1b]0;owned\\x07Demo" in shown
     assert "walk \\x1b[31mred\\x1b[0m" in shown
+
+
+def test_the_final_screen_shows_a_hostile_profile_name_as_text() -> None:
+    """A name with markup or escape sequences is shown escaped, never interpreted."""
+    dashboard = Dashboard(console=Console(file=StringIO(), width=80))
+    dashboard.on_snapshot(running(phase=SessionPhase.ENDING, profile_name="[red]x\x1b[2J"))
+    dashboard.on_event(SessionEvent("session.ended", 1.0, {"end": "completed", "summary": {}}))
+    text = text_of(dashboard.renderable())
+    assert "[red]x\\x1b[2J" in text
+    assert "\x1b[2J" not in text

@@ -232,7 +232,7 @@ def _describe(summary: SessionSummary, record_path: Path) -> str:
         f"backward {summary.backward_s:.0f} s, forward {summary.forward_s:.0f} s, "
         f"{summary.distance_m:.0f} m, segments {summary.segments_completed}/"
         f"{summary.segment_count}"
-        + (f", safety stops: {', '.join(summary.latches)}" if summary.latches else "")
+        + (f", safety stops: {_in_words(summary.latches)}" if summary.latches else "")
         + f"\nrecord: {record_path}"
     )
 
@@ -559,3 +559,8 @@ def _signals_call(handler: Callable[[str], None]) -> Iterator[None]:
     finally:
         for signum in installed:
             loop.remove_signal_handler(signum)
+
+
+def _in_words(latches: tuple[str, ...]) -> str:
+    """Latch reasons as words for a person ("stale data", not "stale_data")."""
+    return ", ".join(reason.replace("_", " ") for reason in latches)

@@ -433,14 +433,15 @@ def _final_screen(
     summary = ended.get("summary")
     parts: list[RenderableType] = [Banner(word, style, line)]
     if snapshot is not None:
-        parts.append(Text.from_markup(f"[bold]{snapshot.profile_name}[/]"))
+        # the name comes from a file: text, never markup or raw escapes
+        parts.append(Text(escape_text(snapshot.profile_name), style="bold"))
     if isinstance(summary, dict):
         parts.append(Text(_summary_line(summary)))
         latches = summary.get("latches")
         if latches:
             reasons = ", ".join(str(r).replace("_", " ") for r in latches)
             parts.append(Text(f"safety stops: {reasons}", style="bold"))
-    parts.extend(Text(note, style="dim") for note in notes)
+    parts.extend(Text(escape_text(note), style="dim") for note in notes)
     return parts
 
 
