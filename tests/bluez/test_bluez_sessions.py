@@ -260,8 +260,10 @@ def test_a_link_dropped_mid_run_is_latched_and_the_stop_goes_out_after_control(
     dropped_s = fault_at_s(seen, "disconnect")
     links = [(r["link_state"], number(r, "t")) for r in seen.trace if r["kind"] == "link"]
     back_s = next(t for state, t in links if state == "up" and t > dropped_s)
-    after = writes_after(seen, dropped_s)
     # On the new connection: control first, then the stop, and the stop obeyed at once.
+    # (Counted from the link's return: a ramp step may still land in the moment between
+    # the fault and the link going down.)
+    after = writes_after(seen, back_s)
     assert [(w["data_hex"], w["result"]) for w in after[:2]] == [
         (REQUEST_CONTROL, "SUCCESS"),
         (STOP_WRITE, "SUCCESS"),
