@@ -23,6 +23,15 @@ mount -t 9p -o "$nine_p,ro" hostroot /newroot || fail "cannot mount the host's r
 for dir in tmp run var/lib/bluetooth var/tmp; do
   mount -t tmpfs -o mode=1777 tmpfs "/newroot/$dir" || fail "cannot mount tmpfs on /$dir"
 done
+# The checkout may lie under a folder that just got a tmpfs (a clone in /tmp, as CI may
+# make): it comes as a share of its own, mounted at its own path so that the venv's
+# absolute paths still hold.
+case "$BLUEZ_REPO/" in
+  /tmp/* | /run/* | /var/lib/bluetooth/* | /var/tmp/*)
+    mkdir -p "/newroot$BLUEZ_REPO"
+    mount -t 9p -o "$nine_p,ro" repo "/newroot$BLUEZ_REPO" || fail "cannot mount the checkout"
+    ;;
+esac
 mkdir -p /newroot/tmp/results
 mount -t 9p -o "trans=virtio,version=9p2000.L,msize=512000" results /newroot/tmp/results || fail "cannot mount the results share"
 mount --move /proc /newroot/proc

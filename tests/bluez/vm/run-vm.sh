@@ -26,6 +26,8 @@ timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
   -append "console=ttyS0 quiet panic=-1 BLUEZ_REPO=$repo BLUEZ_MODE=$mode" \
   -fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap \
   -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
+  -fsdev "local,id=repo,path=$repo,security_model=none,readonly=on,multidevs=remap" \
+  -device virtio-9p-pci,fsdev=repo,mount_tag=repo \
   -fsdev "local,id=results,path=$results,security_model=none" \
   -device virtio-9p-pci,fsdev=results,mount_tag=results \
   </dev/null | tee "$results/console.log" || status=$?
