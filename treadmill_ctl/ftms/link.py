@@ -85,6 +85,11 @@ MUTE_ANSWER_TIMEOUT_S: Final = 0.3
 """... and commands wait only this long for an answer, so a mute treadmill is not
 driven two seconds late; any answer restores the full time-out."""
 
+PENDING_STOP_CONTROL_WAIT_S: Final = 0.5
+"""On a new connection with a stop pending, the longest wait for Request Control's
+answer before the stop is written anyway: the belt may be running, and a treadmill
+that answers at all answers well within it."""
+
 STOP_WRITE_TIMEOUT_S: Final = 1.0
 """The stop write itself must not hang the caller; the governor verifies the belt."""
 
@@ -461,13 +466,15 @@ class FtmsLink:
 
         A new connection holds no control, and a treadmill refuses commands from a
         client without it ("control not permitted"), so Request Control goes first.
-        Its answer (or its time-out, for a treadmill that never answers) is the only
-        wait; the stop is written whatever the answer, since some machines obey
-        without granting control.
+        Its answer (or, for a treadmill that never answers, at most
+        :data:`PENDING_STOP_CONTROL_WAIT_S`) is the only wait; the stop is written
+        whatever the answer, since some machines obey without granting control.
         """
         # eager: Request Control goes out before anything is logged about it
         exchange = asyncio.Task(
-            self._exchange(commands.request_control()),
+            self._exchange(
+                commands.request_control(), answer_timeout_s=PENDING_STOP_CONTROL_WAIT_S
+            ),
             loop=asyncio.get_running_loop(),
             eager_start=True,
         )
@@ -687,7 +694,13 @@ class FtmsLink:
             )
         self._has_control = True
 
-    async def _exchange(self, payload: bytes) -> ControlPointResponse:
+    async def _exchange(
+        self, payload: bytes, *, answer_timeout_s: float | None = None
+    ) -> ControlPointResponse:
+        """Write one command and wait for its answer.
+
+        ``answer_timeout_s`` shortens the wait for the answer (never lengthens it).
+        """
         client, control_point = self._client, self._control_point
         op_code = commands.ControlOpCode(payload[0])
         if control_point is None and self._info is not None:
@@ -700,12 +713,14 @@ class FtmsLink:
             async with asyncio.timeout(self._command_timeout_s):
                 await self._write_control_point(client, control_point, payload)
             self._log.debug("command.sent", command=op_code.name.lower(), payload=payload.hex())
-            answer_timeout_s = (
+            wait_s = (
                 MUTE_ANSWER_TIMEOUT_S
                 if self._unanswered >= MUTE_AFTER_UNANSWERED
                 else self._command_timeout_s
             )
-            async with asyncio.timeout(answer_timeout_s):
+            if answer_timeout_s is not None:
+                wait_s = min(wait_s, answer_timeout_s)
+            async with asyncio.timeout(wait_s):
                 response = await future
         except TimeoutError:
             self._unanswered += 1
@@ -715,7 +730,7 @@ class FtmsLink:
                     detail="commands go unanswered: the belt's own data is the only witness",
                 )
             raise CommandTimeout(
-                f"no answer to {op_code.name.lower()} within {answer_timeout_s:g} s"
+                f"no answer to {op_code.name.lower()} within {wait_s:g} s"
             ) from None
         except BleakError as error:
             raise LinkError(f"writing {op_code.name.lower()} failed: {error}") from error
