@@ -15,12 +15,15 @@ One JSON object per line, flushed as written, so a crash loses nothing:
 import json
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, Self, TextIO
+from typing import Final, Protocol, Self, TextIO
 
 from simulator.encoding import ControlPointRequest, ResultCode, decode_control_point
 
 type TraceValue = str | int | float | bool | None
 """A value a trace line may hold."""
+
+_LINE: Final = json.JSONEncoder(separators=(",", ":"))
+"""One encoder for every line (``json.dumps`` with options builds a new one per call)."""
 
 
 class ObservableTreadmill(Protocol):
@@ -68,7 +71,7 @@ class TraceWriter:
         if self._keep:
             self.records.append(record)
         if self._stream is not None:
-            self._stream.write(json.dumps(record, separators=(",", ":")) + "\n")
+            self._stream.write(_LINE.encode(record) + "\n")
             self._stream.flush()
 
     def sample(self, t: float, model: ObservableTreadmill, *, link_up: bool) -> None:
