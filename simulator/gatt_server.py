@@ -183,7 +183,7 @@ class TreadmillPeripheral:
         self._started = asyncio.Event()
         self._tasks: asyncio.TaskGroup | None = None
         self._advertising: asyncio.Future[None] | None = None
-        self._last_training_status = bytes(model.training_status())
+        self._last_training_status = model.training_status()
 
         self._treadmill_data: gatt.Characteristic[bytes] = gatt.Characteristic(
             TREADMILL_DATA_UUID,
@@ -415,10 +415,10 @@ class TreadmillPeripheral:
             session_s = self.session_s
             for status in self.model.take_status_events():
                 await self._notify_status(status)
-            training_status = bytes(self.model.training_status())
+            training_status = self.model.training_status()  # encoded only when it changed
             if training_status != self._last_training_status:
                 self._last_training_status = training_status
-                await self._notify(self._training_status, training_status)
+                await self._notify(self._training_status, bytes(training_status))
             if self.trace is not None:
                 self.trace.sample(session_s, self.model, link_up=self.link_up)
             await self._until_woken_or(self._sample_interval_s)
