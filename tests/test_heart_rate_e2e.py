@@ -116,6 +116,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
 
 
 def run(tmp_path: Path, profile_text: str, *options: str) -> Run:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     profile = tmp_path / "profile.toml"
     profile.write_text(textwrap.dedent(profile_text))
     record = tmp_path / "session.jsonl"
@@ -263,6 +264,58 @@ def test_a_single_spike_never_stops_the_belt(tmp_path: Path) -> None:
     result = run(tmp_path, CEILING_PROFILE, "--sim-hr-strap", "--sim-fault", "strap-spike@70:220")
     assert [num(r, "heart_rate_bpm") for r in result.strap()].count(220) == 1
     assert_belt_went_on(result)
+
+
+SHORT_PROFILE = """
+    name = "Short"
+    [[step]]
+    direction = "forward"
+    speed_kmh = 4.0
+    duration = "1m"
+"""
+
+
+def treadmill_writes(result: Run) -> list[tuple[float, str]]:
+    """Every control-point write the treadmill got: (seconds after its link came up, hex)."""
+    up_s = next(t(r) for r in result.trace if r["kind"] == "link" and r["link_state"] == "up")
+    return [
+        (round(t(r) - up_s, 2), str(r["data_hex"]))
+        for r in result.trace
+        if r["kind"] == "control_point_write"
+    ]
+
+
+@pytest.mark.parametrize(
+    "strap",
+    [
+        pytest.param(["--sim-fault", "strap-drop@0:900"], id="absent"),
+        pytest.param(
+            ["--sim-fault", "strap-drop@10:3", "--sim-fault", "strap-drop@40:3"], id="flapping"
+        ),
+        pytest.param([], id="connected"),
+    ],
+)
+def test_a_slow_absent_or_flapping_strap_never_delays_a_treadmill_command(
+    tmp_path: Path, strap: list[str]
+) -> None:
+    """The strap connects beside the treadmill: every command, and the stop, on time.
+
+    The same walk without any strap is the reference: with the strap absent from the
+    start (every connection attempt fails after its time-out and the link backs off),
+    dropping twice, or connected, the treadmill gets the same writes at the same times,
+    from Request Control to the final Stop.
+    """
+    reference = treadmill_writes(run(tmp_path / "reference", SHORT_PROFILE))
+    result = run(tmp_path / "strap", SHORT_PROFILE, "--sim-hr-strap", *strap)
+    assert result.status == 0
+    writes = treadmill_writes(result)
+    assert [data for _, data in writes] == [data for _, data in reference]
+    for (at_s, data), (reference_s, _) in zip(writes, reference, strict=True):
+        assert abs(at_s - reference_s) <= 0.1, (data, at_s, reference_s)
+    assert writes[-1][1] == "0801"  # the stop
+    if strap:
+        # the strap really was away: the link tried again and again meanwhile
+        assert result.events("heart_rate.link_lost")
 
 
 def test_every_heart_rate_is_recorded_with_its_source(tmp_path: Path) -> None:
