@@ -12,6 +12,7 @@ import itertools
 import json
 import textwrap
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -22,7 +23,6 @@ from treadmill_ctl.safety import Limits
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
 LIMITS = Limits()
 STOPPED_KMH = 0.05
@@ -495,3 +495,16 @@ def test_heart_rate_options_are_checked_before_anything_moves(
     err = capsys.readouterr().err
     assert message in err
     assert err.count("\n") == 1
+
+
+def test_the_shipped_guided_profile_completes_a_dry_run(tmp_path: Path) -> None:
+    shipped = Path(__file__).resolve().parent.parent / "profiles" / "heart-rate-guided.toml"
+    result = run(tmp_path, shipped.read_text(), "--sim-hr-strap")
+    assert result.status == 0
+    (ended,) = result.events("session.ended")
+    assert ended["end"] == "completed"
+    assert not result.events("heart_rate.stop")
+    steps = result.events("heart_rate.zone_step")
+    assert steps
+    assert {s["zone_bpm"] == [100, 115] for s in steps} == {True}
+    assert max(num(s, "speed_kmh") for s in steps) <= 5.5  # the segment's maximum
