@@ -229,7 +229,8 @@ class HeartRateSession:
         requests: list[End | SetTarget] = []
         if update.news is not None:
             self._emit("heart_rate." + update.news.name.lower(), detail=update.why)
-            if update.news is HeartRateNews.LOST:
+            if update.news is HeartRateNews.LOST and update.stop is None:
+                # (with a stop, its alarm says so: this cue would only be cut off by it)
                 self._cue(Cue("heart_rate", "Heart rate lost: check the strap."))
         if update.stop is not None:
             self._emit("heart_rate.stop", verdict=update.stop.value, detail=update.why)
