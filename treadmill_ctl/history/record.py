@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
 from treadmill_ctl.history.errors import UnreadableRecord
+from treadmill_ctl.history.heart_rate import StrapReading, strap_reading, with_strap_heart_rate
 from treadmill_ctl.safety import Direction
 from treadmill_ctl.session.events import RecordEvent
 
@@ -79,7 +80,9 @@ class Sample:
         reported_distance_m: The treadmill's own distance counter, if any; it may
             restart from zero after a stop.
         elapsed_s: The treadmill's own elapsed time, if any.
-        heart_rate_bpm: Heart rate relayed by the treadmill, if any.
+        heart_rate_bpm: The person's heart rate at the time, if known: the strap's
+            when the record holds strap readings, else what the treadmill relayed
+            (:mod:`~treadmill_ctl.history.heart_rate`).
         distance_m: Distance walked in this session up to the sample: the
             treadmill's counter made continuous across restarts, or the speed
             integrated over time when the treadmill gives no counter. Never falls.
@@ -89,6 +92,8 @@ class Sample:
         latched: A safety stop was latched and not yet re-armed.
         timer_running: The person was walking: the belt was started and not
             paused, latched or waiting for a start (turn-arounds count as walking).
+        heart_rate_source: Where :attr:`heart_rate_bpm` came from (``"strap:ADDRESS"``
+            or ``"treadmill"``), None without a heart rate.
     """
 
     t_s: float
@@ -103,6 +108,7 @@ class Sample:
     paused: bool = False
     latched: bool = False
     timer_running: bool = True
+    heart_rate_source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +125,7 @@ class SegmentRun:
         start_t_s: Session time it began.
         end_t_s: Session time the next segment began, or the session ended (or the
             record stopped, when it was cut short).
+        hr_zone_bpm: A guided segment's heart-rate zone ``(low, high)``, else None.
     """
 
     index: int
@@ -129,6 +136,7 @@ class SegmentRun:
     cue: str | None
     start_t_s: float
     end_t_s: float
+    hr_zone_bpm: tuple[int, int] | None = None
 
     @property
     def ran_s(self) -> float:
@@ -199,13 +207,14 @@ class Span:
 
 @dataclass(frozen=True, slots=True)
 class PlannedStep:
-    """One segment of the plan as ``session.plan`` announced it."""
+    """One segment of the plan as ``session.plan`` announced it (a guided one with its zone)."""
 
     index: int
     direction: Direction
     speed_kmh: float
     incline_pct: float
     duration_s: float
+    hr_zone_bpm: tuple[int, int] | None = None
 
     @property
     def name(self) -> str:
@@ -234,6 +243,7 @@ class DeviceInfo:
 
 _REASON_LABELS: Final = {
     "heart_rate": "heart rate above the limit",
+    "heart_rate_unknown": "no heart rate from the strap",
     "unrequested_speed_change": "speed changed by itself",
     "stale_data": "treadmill stopped reporting",
     "control_lost": "control taken by the console",
@@ -318,6 +328,7 @@ class SessionLog:
         end_t_s: Session time of the last line read.
         partial_last_line: The last line was half written and was ignored.
         bad_lines: Lines (other than a partial last line) that were not JSON objects.
+        heart_rate_readings: The strap's readings in order (empty without a strap).
     """
 
     path: Path
@@ -347,6 +358,7 @@ class SessionLog:
     end_t_s: float
     partial_last_line: bool
     bad_lines: int
+    heart_rate_readings: tuple[StrapReading, ...] = ()
 
     @property
     def cut_short(self) -> bool:
@@ -503,9 +515,21 @@ def _steps(line: Mapping[str, object]) -> tuple[PlannedStep, ...]:
                 speed_kmh=_number(item, "speed_kmh") or 0.0,
                 incline_pct=_number(item, "incline_pct") or 0.0,
                 duration_s=_number(item, "duration_s") or 0.0,
+                hr_zone_bpm=_zone(item, "hr_zone_bpm"),
             )
         )
     return tuple(steps)
+
+
+def _zone(fields: Mapping[str, object], key: str) -> tuple[int, int] | None:
+    """A heart-rate zone ``[low, high]`` (whole bpm, low below high), else None."""
+    value = fields.get(key)
+    if not isinstance(value, list) or len(value) != 2:  # noqa: PLR2004 - low and high
+        return None
+    low, high = _integer({"v": value[0]}, "v"), _integer({"v": value[1]}, "v")
+    if low is None or high is None or not 0 < low < high:
+        return None
+    return low, high
 
 
 def _device(line: Mapping[str, object]) -> DeviceInfo:
@@ -543,6 +567,7 @@ class _OpenSegment:
     duration_s: float
     cue: str | None
     start_t_s: float
+    hr_zone_bpm: tuple[int, int] | None = None
 
     def closed(self, end_t_s: float) -> SegmentRun:
         return SegmentRun(
@@ -554,6 +579,7 @@ class _OpenSegment:
             cue=self.cue,
             start_t_s=self.start_t_s,
             end_t_s=max(end_t_s, self.start_t_s),
+            hr_zone_bpm=self.hr_zone_bpm,
         )
 
 
@@ -619,6 +645,7 @@ class _Builder:
         self._steps: tuple[PlannedStep, ...] = ()
         self._distance = _DistanceTrack()
         self._last_t_s = 0.0
+        self._readings: list[StrapReading] = []
 
     def build(
         self, lines: Sequence[Mapping[str, object]], *, partial_last_line: bool, bad_lines: int
@@ -650,7 +677,7 @@ class _Builder:
             start_t_s=start_t_s,
             weight_kg=weight if weight is not None and weight > 0 else None,
             plan=plan,
-            samples=tuple(self._samples),
+            samples=with_strap_heart_rate(self._samples, self._readings),
             segments=tuple(self._segments),
             latches=tuple(self._latches),
             pauses=tuple(self._pauses),
@@ -667,6 +694,7 @@ class _Builder:
             end_t_s=end_t_s,
             partial_last_line=partial_last_line,
             bad_lines=bad_lines,
+            heart_rate_readings=tuple(self._readings),
         )
 
     def _line(self, line: Mapping[str, object]) -> None:
@@ -735,7 +763,21 @@ class _Builder:
                 self._gaps.append(Span(self._link_down_at, t_s))
                 self._link_down_at = None
             case _:
-                pass  # the record holds every link and governor event; readers skip them
+                self._heart_rate(event, line, t_s)
+
+    def _heart_rate(self, event: object, line: Mapping[str, object], t_s: float) -> None:
+        """The strap's readings, a guided segment's zone from its steps; others are skipped."""
+        if event == RecordEvent.HEART_RATE_SAMPLE:
+            reading = strap_reading(line, t_s)
+            if reading is not None:
+                self._readings.append(reading)
+        elif (
+            event == RecordEvent.ZONE_STEP
+            and self._open is not None
+            and self._open.hr_zone_bpm is None
+        ):
+            # a record written before segment.started carried the zone
+            self._open.hr_zone_bpm = _zone(line, "zone_bpm")
 
     def _close_holds(self, t_s: float) -> None:
         if self._paused_at is not None:
@@ -782,6 +824,7 @@ class _Builder:
             duration_s=_number(line, "duration_s") or 0.0,
             cue=_text(line, "cue"),
             start_t_s=t_s,
+            hr_zone_bpm=_zone(line, "hr_zone_bpm"),
         )
 
     def _sample(self, line: Mapping[str, object], t_s: float) -> None:
