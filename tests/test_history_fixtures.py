@@ -53,6 +53,8 @@ class Strap:
     no_contact: tuple[float, float] | None = None
     spike_at_s: float | None = None
     bogus_rr_at_s: float | None = None
+    many_rr_at_s: float | None = None
+    """A reading with seven RR intervals (a notification holds up to nine)."""
 
     def reading(self, t_s: float) -> dict[str, object] | None:
         if self.lost is not None and self.lost[0] <= t_s < self.lost[1]:
@@ -65,6 +67,8 @@ class Strap:
         rr = [round(60 / bpm, 4)] * (2 if round(t_s) % 3 == 0 else 1)
         if t_s == self.bogus_rr_at_s:
             rr.append(0.052)
+        if t_s == self.many_rr_at_s:
+            rr = [round(0.6 + index / 100, 4) for index in range(7)]
         return {"heart_rate_bpm": bpm, "contact": "detected", "rr_s": rr, "accepted": True}
 
 

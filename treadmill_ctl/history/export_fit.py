@@ -98,6 +98,10 @@ _MAX_HEART_RATE_BPM: Final = 254
 """255 is FIT's "invalid" for a uint8 heart rate."""
 HRV_TIMES_PER_MESSAGE: Final = 5
 """RR intervals in one ``hrv`` message at most (as Garmin's own devices write them)."""
+_HRV_LOCAL_ID: Final = 10
+"""``hrv`` messages of n intervals use local message type 10 + n (11-15): fit-tool would
+otherwise write a shorter array into the longer one's definition, padded with zeros
+(which read back as beats 0 s apart)."""
 _FIT_EPOCH: Final = datetime(1989, 12, 31, tzinfo=UTC)
 """FIT's own epoch: ``local_timestamp`` counts seconds from it, in local time."""
 _SPEED_TOLERANCE_KMH: Final = 0.1
@@ -339,8 +343,9 @@ def _hrv(log: SessionLog) -> list[tuple[float, HrvMessage]]:
             continue
         intervals = [rr for rr in reading.rr_s if plausible_rr(rr)]
         for first in range(0, len(intervals), HRV_TIMES_PER_MESSAGE):
-            message = HrvMessage()
-            message.time = intervals[first : first + HRV_TIMES_PER_MESSAGE]
+            chunk = intervals[first : first + HRV_TIMES_PER_MESSAGE]
+            message = HrvMessage(local_id=_HRV_LOCAL_ID + len(chunk))
+            message.time = chunk
             out.append((reading.t_s, message))
     return out
 

@@ -209,7 +209,7 @@ def _zone_lines(zone: ZoneTime) -> list[str]:
     share = zone.share_in_zone
     if share is None:
         return [head + f"no heart rate in the {clock(walked_s)} walked"]
-    unknown = zone.unknown_s >= 0.5  # noqa: PLR2004 - what clock() shows as 0:01
+    unknown = round(zone.unknown_s) >= 1  # what clock() shows as 0:01 or more
     of = f" of the {clock(zone.known_s)} with a heart rate" if unknown else ""
     detail = f"{clock(zone.below_s)} below, {clock(zone.above_s)} above"
     if unknown:
