@@ -296,7 +296,10 @@ class TestARealDryRun:
     def test_the_record_reads_back_the_straps_heart_rate_and_the_zone(
         self, strap_run: Path
     ) -> None:
-        log = parse_record(strap_run.read_text(), path=strap_run)
+        text = strap_run.read_text()
+        started = [json.loads(line) for line in text.splitlines() if '"segment.started"' in line]
+        assert [line["hr_zone_bpm"] for line in started] == [None, list(ZONE), None]
+        log = parse_record(text, path=strap_run)
         assert log.heart_rate_readings
         assert [segment.hr_zone_bpm for segment in log.segments] == [None, ZONE, None]
         assert log.planned_steps[1].hr_zone_bpm == ZONE
