@@ -243,7 +243,7 @@ class DeviceInfo:
 
 _REASON_LABELS: Final = {
     "heart_rate": "heart rate above the limit",
-    "heart_rate_unknown": "no heart rate from the strap",
+    "heart_rate_unknown": "no valid heart rate",
     "unrequested_speed_change": "speed changed by itself",
     "stale_data": "treadmill stopped reporting",
     "control_lost": "control taken by the console",
