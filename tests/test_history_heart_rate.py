@@ -323,6 +323,18 @@ class TestARealDryRun:
         assert dry.simulator
         assert not _hrv_times(_decode_fit(session_fit(dry)))
 
+    def test_its_fit_workout_targets_the_guided_segments_zone(self, strap_run: Path) -> None:
+        """FIT writes a custom heart-rate target in bpm as the value plus 100."""
+        log = parse_record(strap_run.read_text(), path=strap_run)
+        steps = _decode_fit(session_fit(log))["workout_step_mesgs"]
+        assert [step["target_type"] for step in steps] == ["speed", "heart_rate", "speed"]
+        guided = steps[1]
+        assert (
+            guided["custom_target_heart_rate_low"],
+            guided["custom_target_heart_rate_high"],
+        ) == (ZONE[0] + 100, ZONE[1] + 100)
+        assert guided["wkt_step_name"] == "Forward 4 km/h, heart rate 100-115 bpm"
+
     def test_the_fixtures_strap_lines_are_what_the_runner_writes(self, strap_run: Path) -> None:
         real = [json.loads(line) for line in strap_run.read_text().splitlines()]
         synthetic = [

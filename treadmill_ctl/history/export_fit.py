@@ -4,11 +4,12 @@ The file follows the FIT SDK's Activity file layout: ``file_id``, a ``device_inf
 for this program (the creator, device index 0) and one for the treadmill (its
 Device Information service: manufacturer, model, serial, revisions), the plan as a
 ``workout`` with one ``workout_step`` per segment ("Backward 1.2 km/h", a time step
-with the segment's speed as its target), timer ``event`` s, one ``record`` per belt
-sample while the person walks (timestamp, distance, speed, incline as ``grade``,
-heart rate), ``hrv`` messages with the strap's RR intervals, one ``lap`` per
-segment pointing at its step and one ``rest`` lap per turn-around, one ``session``
-and one ``activity`` (with ``local_timestamp``, so Strava shows the local time of day).
+with the segment's speed as its target, or a guided segment's heart-rate zone),
+timer ``event`` s, one ``record`` per belt sample while the person walks
+(timestamp, distance, speed, incline as ``grade``, heart rate), ``hrv`` messages
+with the strap's RR intervals, one ``lap`` per segment pointing at its step and one
+``rest`` lap per turn-around, one ``session`` and one ``activity`` (with
+``local_timestamp``, so Strava shows the local time of day).
 
 The timer runs while the person walks, as a watch's would: it starts at the first
 start (the wait before it is not part of the activity), stops for pauses and latch
@@ -106,6 +107,8 @@ _FIT_EPOCH: Final = datetime(1989, 12, 31, tzinfo=UTC)
 """FIT's own epoch: ``local_timestamp`` counts seconds from it, in local time."""
 _SPEED_TOLERANCE_KMH: Final = 0.1
 """A step's speed target is its planned speed, give or take this much."""
+_FIT_BPM_OFFSET: Final = 100
+"""FIT's custom heart-rate targets: 0-100 is % of the maximum, bpm are written plus 100."""
 SPORT: Final = Sport.WALKING
 SUB_SPORT: Final = SubSport.INDOOR_WALKING
 CREATOR_INDEX: Final = 0
@@ -254,12 +257,21 @@ def _workout(log: SessionLog, steps: tuple[PlannedStep, ...]) -> list[DataMessag
         message.workout_step_name = step.name
         message.duration_type = WorkoutStepDuration.TIME
         message.duration_time = step.duration_s
-        message.target_type = WorkoutStepTarget.SPEED
         message.target_value = 0  # a custom range, not a zone
-        message.custom_target_speed_low = max(0.0, step.speed_kmh - _SPEED_TOLERANCE_KMH) / 3.6
-        message.custom_target_speed_high = (step.speed_kmh + _SPEED_TOLERANCE_KMH) / 3.6
+        if step.hr_zone_bpm is not None:
+            low, high = step.hr_zone_bpm
+            message.workout_step_name = f"{step.name}, heart rate {low}-{high} bpm"
+            message.target_type = WorkoutStepTarget.HEART_RATE
+            message.custom_target_heart_rate_low = low + _FIT_BPM_OFFSET
+            message.custom_target_heart_rate_high = high + _FIT_BPM_OFFSET
+            message.notes = f"walk {step.direction.value}, the speed guided by heart rate"
+        else:
+            message.target_type = WorkoutStepTarget.SPEED
+            low_kmh = max(0.0, step.speed_kmh - _SPEED_TOLERANCE_KMH)
+            message.custom_target_speed_low = low_kmh / _KMH_PER_MS
+            message.custom_target_speed_high = (step.speed_kmh + _SPEED_TOLERANCE_KMH) / _KMH_PER_MS
+            message.notes = f"walk {step.direction.value}"
         message.intensity = Intensity.ACTIVE
-        message.notes = f"walk {step.direction.value}"
         messages.append(message)
     return messages
 
