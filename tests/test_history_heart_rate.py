@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pytest
 from garmin_fit_sdk import Decoder, Stream
+from hypothesis import example, given
+from hypothesis import strategies as st
 from test_history_fixtures import STRAP_SOURCE, Seg, Strap, SyntheticRecord
 from test_session_pause_e2e import _check_lap_order
 
@@ -360,3 +362,66 @@ def test_an_old_record_takes_a_guided_segments_zone_from_the_guides_steps() -> N
             old.append(json.dumps({**step, "zone_bpm": list(ZONE), "speed_kmh": 2.6}))
     log = parse_record("\n".join(old) + "\n", path=RECORD)
     assert [segment.hr_zone_bpm for segment in log.segments] == [ZONE, None, None]
+
+
+_READING = st.fixed_dictionaries(
+    {
+        "heart_rate_bpm": st.one_of(
+            st.integers(-10, 300), st.floats(allow_nan=True), st.none(), st.text(max_size=3)
+        ),
+        "contact": st.sampled_from(["detected", "not_detected", "not_supported", None, 7]),
+        "accepted": st.one_of(st.booleans(), st.none()),
+        "rr_s": st.one_of(
+            st.lists(st.one_of(st.floats(allow_nan=True), st.booleans(), st.text(max_size=2))),
+            st.none(),
+            st.integers(),
+        ),
+    }
+)
+
+
+@given(
+    readings=st.lists(
+        st.tuples(st.floats(0, 170, allow_nan=False), _READING),
+        max_size=60,
+        unique_by=lambda r: r[0],
+    ),
+    pause=st.none() | st.tuples(st.integers(2, 60), st.integers(61, 80)),
+)
+@example(
+    readings=[(5.0, {"heart_rate_bpm": 100, "contact": None, "accepted": None, "rr_s": None})],
+    pause=None,
+)
+def test_any_strap_lines_read_and_the_zone_times_add_up_to_the_walked_time(
+    readings: list[tuple[float, dict[str, object]]], pause: tuple[int, int] | None
+) -> None:
+    """Whatever the strap lines hold, the record reads and the zone times add up.
+
+    Below + in + above + unknown is the walked time; no sample's heart rate is older
+    than FRESH_S or implausible (the treadmill relays none here: only the strap can).
+    """
+    lines = SyntheticRecord(segments=GUIDED, pause=pause, heart_rate=False).build().splitlines()
+    for t_s, fields in readings:
+        lines.append(
+            json.dumps({"t": t_s, "event": "heart_rate.sample", "source": "strap:X", **fields})
+        )
+    lines.sort(key=lambda line: float(json.loads(line)["t"]))
+    log = parse_record("\n".join(lines) + "\n", path=RECORD)
+    valid = [r for r in log.heart_rate_readings if r.valid]
+    for sample in log.samples:
+        if sample.heart_rate_bpm is None:
+            continue
+        assert 30 <= sample.heart_rate_bpm <= 230  # MIN/MAX_HEART_BPM
+        assert any(0 <= sample.t_s - r.t_s <= FRESH_S for r in valid)
+    for reading in log.heart_rate_readings:
+        assert all(heart_rate.plausible_rr(rr) for rr in reading.rr_s)
+    (zone,) = zone_times(log)
+    walked_s = sum(
+        max(
+            0.0,
+            min(span.end_t_s, zone.segment.end_t_s) - max(span.start_t_s, zone.segment.start_t_s),
+        )
+        for span in log.timer_spans
+    )
+    assert min(zone.below_s, zone.in_zone_s, zone.above_s, zone.unknown_s) >= 0
+    assert zone.known_s + zone.unknown_s == pytest.approx(walked_s, abs=1e-6)
