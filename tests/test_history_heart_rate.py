@@ -367,10 +367,15 @@ def test_an_old_record_takes_a_guided_segments_zone_from_the_guides_steps() -> N
 _READING = st.fixed_dictionaries(
     {
         "heart_rate_bpm": st.one_of(
-            st.integers(-10, 300), st.floats(allow_nan=True), st.none(), st.text(max_size=3)
+            st.integers(40, 200),  # mostly valid, so that readings follow each other
+            st.integers(40, 200),
+            st.integers(-10, 300),
+            st.floats(allow_nan=True),
+            st.none(),
+            st.text(max_size=3),
         ),
-        "contact": st.sampled_from(["detected", "not_detected", "not_supported", None, 7]),
-        "accepted": st.one_of(st.booleans(), st.none()),
+        "contact": st.sampled_from(["detected", "detected", "not_detected", "not_supported", 7]),
+        "accepted": st.sampled_from([True, True, True, False, None]),
         "rr_s": st.one_of(
             st.lists(st.one_of(st.floats(allow_nan=True), st.booleans(), st.text(max_size=2))),
             st.none(),
@@ -424,4 +429,5 @@ def test_any_strap_lines_read_and_the_zone_times_add_up_to_the_walked_time(
         for span in log.timer_spans
     )
     assert min(zone.below_s, zone.in_zone_s, zone.above_s, zone.unknown_s) >= 0
+    assert zone.known_s <= walked_s + 1e-6
     assert zone.known_s + zone.unknown_s == pytest.approx(walked_s, abs=1e-6)
