@@ -34,8 +34,9 @@ from treadmill_ctl.history.export_fit import HRV_TIMES_PER_MESSAGE, session_fit
 from treadmill_ctl.history.export_tcx import TCX_NS, session_tcx
 from treadmill_ctl.history.heart_rate import FRESH_S, zone_times
 from treadmill_ctl.history.laps import activity_span
-from treadmill_ctl.history.record import SessionLog, parse_record
+from treadmill_ctl.history.record import parse_record
 from treadmill_ctl.history.report import chart_figure, format_report
+from treadmill_ctl.history.session_log import SessionLog
 
 if TYPE_CHECKING:
     from garmin_fit_sdk.mesgs import FitMessages

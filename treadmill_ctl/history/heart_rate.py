@@ -33,7 +33,7 @@ from treadmill_ctl.safety.heart_rate import MAX_HEART_BPM, MIN_HEART_BPM
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-    from treadmill_ctl.history.record import Sample, SegmentRun, SessionLog
+    from treadmill_ctl.history.session_log import Sample, SegmentRun, SessionLog
 
 FRESH_S: Final = 5.0
 """A reading stands for the person's heart rate this long at most (the session's own
