@@ -36,10 +36,11 @@ from treadmill_ctl.history.heart_rate import FRESH_S, zone_times
 from treadmill_ctl.history.laps import activity_span
 from treadmill_ctl.history.record import parse_record
 from treadmill_ctl.history.report import chart_figure, format_report
-from treadmill_ctl.history.session_log import SessionLog
 
 if TYPE_CHECKING:
     from garmin_fit_sdk.mesgs import FitMessages
+
+    from treadmill_ctl.history.session_log import SessionLog
 
 RECORD = Path("20250314-093000-guided.jsonl")
 NS = {"tcx": TCX_NS}
