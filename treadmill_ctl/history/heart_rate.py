@@ -28,7 +28,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from treadmill_ctl.safety.heart_rate import MAX_HEART_BPM, MIN_HEART_BPM
+from treadmill_ctl.history.session_log import StrapReading
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -48,33 +48,22 @@ TREADMILL_SOURCE: Final = "treadmill"
 """The treadmill's own heart-rate field (its handgrips), as the record names it."""
 _NO_CONTACT: Final = "not_detected"
 
-
-@dataclass(frozen=True, slots=True)
-class StrapReading:
-    """One reading from the strap (``heart_rate.sample``).
-
-    Attributes:
-        t_s: Session time it arrived.
-        heart_rate_bpm: The rate the strap sent (0 is what many send without contact).
-        source: Where it came from (``"strap:AA:BB:..."``).
-        contact: The strap did not say its sensor lost skin contact.
-        accepted: The session's artefact filter accepted it.
-        rr_s: Its plausible RR intervals, in seconds, in the order sent.
-    """
-
-    t_s: float
-    heart_rate_bpm: int
-    source: str
-    contact: bool = True
-    accepted: bool = True
-    rr_s: tuple[float, ...] = ()
-
-    @property
-    def valid(self) -> bool:
-        """Whether it is the person's heart rate (contact, plausible, not an artefact)."""
-        return (
-            self.contact and self.accepted and MIN_HEART_BPM <= self.heart_rate_bpm <= MAX_HEART_BPM
-        )
+__all__ = [
+    "FRESH_S",
+    "MAX_PLAUSIBLE_RR_S",
+    "MIN_PLAUSIBLE_RR_S",
+    "STRAP_SOURCE_PREFIX",
+    "TREADMILL_SOURCE",
+    "StrapReading",
+    "ZoneTime",
+    "heart_rate_points",
+    "plausible_rr",
+    "rr_intervals_s",
+    "strap_reading",
+    "walked_until",
+    "with_strap_heart_rate",
+    "zone_times",
+]
 
 
 def strap_reading(line: Mapping[str, object], t_s: float) -> StrapReading | None:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from treadmill_ctl.history.errors import UnreadableRecord
-from treadmill_ctl.history.heart_rate import StrapReading, strap_reading, with_strap_heart_rate
+from treadmill_ctl.history.heart_rate import strap_reading, with_strap_heart_rate
 from treadmill_ctl.history.session_log import (
     Alarm,
     DeviceInfo,
@@ -33,6 +33,7 @@ from treadmill_ctl.history.session_log import (
     SegmentRun,
     SessionLog,
     Span,
+    StrapReading,
     Summary,
     TurnAround,
 )

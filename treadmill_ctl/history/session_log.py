@@ -1,4 +1,4 @@
-"""What a session record holds, as values: samples, segments, latches and a summary.
+"""What a session record holds, as values: samples, strap readings, segments, latches, a summary.
 
 :class:`SessionLog` is a record read back (by :mod:`~treadmill_ctl.history.record`);
 the reports, exports and the progression read these values and never the lines.
@@ -16,10 +16,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
+from treadmill_ctl.safety.heart_rate import MAX_HEART_BPM, MIN_HEART_BPM
+
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from treadmill_ctl.history.heart_rate import StrapReading
     from treadmill_ctl.safety import Direction
 
 
@@ -270,6 +271,34 @@ class Summary:
     latches: tuple[str, ...]
     segments_completed: int
     segment_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class StrapReading:
+    """One reading from the strap (``heart_rate.sample``).
+
+    Attributes:
+        t_s: Session time it arrived.
+        heart_rate_bpm: The rate the strap sent (0 is what many send without contact).
+        source: Where it came from (``"strap:AA:BB:..."``).
+        contact: The strap did not say its sensor lost skin contact.
+        accepted: The session's artefact filter accepted it.
+        rr_s: Its plausible RR intervals, in seconds, in the order sent.
+    """
+
+    t_s: float
+    heart_rate_bpm: int
+    source: str
+    contact: bool = True
+    accepted: bool = True
+    rr_s: tuple[float, ...] = ()
+
+    @property
+    def valid(self) -> bool:
+        """Whether it is the person's heart rate (contact, plausible, not an artefact)."""
+        return (
+            self.contact and self.accepted and MIN_HEART_BPM <= self.heart_rate_bpm <= MAX_HEART_BPM
+        )
 
 
 @dataclass(frozen=True, slots=True)
