@@ -41,7 +41,7 @@ from treadmill_ctl.safety.heart_rate import (
     ZoneController,
 )
 from treadmill_ctl.safety.states import Direction, GovernorState, LatchReason
-from treadmill_ctl.session.events import Cue
+from treadmill_ctl.session.events import Cue, RecordEvent
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -135,7 +135,7 @@ class HeartRateSession:
                 reading = HeartRateReading(value.heart_rate_bpm, contact=contact, source=source)
                 accepted = self.monitor.feed(reading, at_s)
                 _log.info(
-                    "heart_rate.sample",
+                    RecordEvent.HEART_RATE_SAMPLE,
                     heart_rate_bpm=value.heart_rate_bpm,
                     source=source,
                     contact=value.contact.value,
@@ -270,7 +270,7 @@ class HeartRateSession:
         if step is None:
             return None
         self._emit(
-            "heart_rate.zone_step",
+            RecordEvent.ZONE_STEP,
             speed_kmh=step.speed_kmh,
             zone_bpm=list(segment.hr_zone_bpm),
             heart_rate_bpm=None if heart_rate_bpm is None else round(heart_rate_bpm),
