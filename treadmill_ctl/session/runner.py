@@ -93,18 +93,22 @@ from treadmill_ctl.session.events import (
     Utterance,
 )
 from treadmill_ctl.session.heart_rate import HeartRateSession
+from treadmill_ctl.session.plan_cursor import (
+    HeadsUpDue,
+    PlanCursor,
+    SegmentBegun,
+    SegmentDone,
+    heads_up_cue,
+    segment_target,
+)
 from treadmill_ctl.session.speech import (
     COUNTDOWN_END_S,
     COUNTDOWN_START_S,
-    HEADS_UP_MARGIN_S,
-    HEADS_UP_MAX_LEAD_S,
-    HeadsUp,
     RateModel,
     SpeechTiming,
     SpokenKeys,
     countdown_word,
     name_keys,
-    plan_heads_up,
     spoken,
 )
 
@@ -123,13 +127,6 @@ _log = structlog.get_logger("treadmill_ctl.session")
 
 TICK_S: Final = 0.1
 """The control tick: ramps, countdowns and watchdogs advance at least this often."""
-
-HEADS_UP_START_S: Final = 3.0
-"""Room left at a segment's start for what is said there (its cue, "walk backward now")."""
-
-HEADS_UP_START_LATE_S: Final = 0.5
-"""A heads-up that says "in N seconds" starts at most this late, or a variant without
-the number is said instead."""
 
 STOPPED_KMH: Final = 0.05
 """A reported belt speed at or below this is a stopped belt."""
@@ -282,7 +279,7 @@ class SessionRunner:
     Implements :class:`~treadmill_ctl.session.events.SessionControl`.
     """
 
-    def __init__(  # noqa: PLR0915 - one field a line, until the runner is split (issue 17)
+    def __init__(
         self,
         *,
         plan: Plan,
@@ -300,10 +297,7 @@ class SessionRunner:
         without_heart_rate: bool = False,
     ) -> None:
         self._plan = plan
-        self._segments: list[PlannedSegment] = list(plan.segments)
-        # planned time after each segment, for the snapshot's "session left"
-        durations = [segment.duration_s for segment in self._segments]
-        self._time_after_s = [sum(durations[i + 1 :]) for i in range(len(durations))]
+        self._segments = plan.segments
         self._limits = limits
         self._link = link
         self._clock = clock
@@ -320,21 +314,16 @@ class SessionRunner:
         self._reconnect_task: asyncio.Task[None] | None = None
         self._started_s = 0.0
         self._phase = SessionPhase.CONNECTING
-        self._segment_index = 0
-        self._segment_elapsed_s = 0.0
-        self._segment_started = False
-        self._heads_up_given = False
-        self._heads_up: HeadsUp | None = None
         self._speech_timing: SpeechTiming = (
             speech_timing if speech_timing is not None else RateModel()
         )
+        self._cursor = PlanCursor(plan.segments, self._speech_timing)
         self._keys = keys
         self._stand_in_listens = stand_in_listens
         self._said_until_s = 0.0
         self._person_paused = False
         self._paused_after_turn = False
         self._latch_detail: str | None = None
-        self._time_by_direction = {Direction.FORWARD: 0.0, Direction.BACKWARD: 0.0}
         self._first_distance_m: float | None = None
         self._last_data: ftms_link.DataReceived | None = None
         self._stopped_since_data = False
@@ -342,7 +331,6 @@ class SessionRunner:
         self._end_requested_by: str | None = None
         self._interrupted_by: str | None = None
         self._latches: list[str] = []
-        self._finished_segments = 0
         self._stand_in_next_try_s = 0.0
         self._last_tick_s = 0.0
         self._countdown: tuple[int, float] | None = None
@@ -487,8 +475,9 @@ class SessionRunner:
                 self._refused_for_heart_rate = True
                 self.end("heart-rate-refusal")
             return ControlOutcome(accepted=False, detail=refusal)
-        if governor.state is GovernorState.IDLE and self._segment_index < len(self._segments):
-            self._request(self._segment_target(self._segments[self._segment_index]))
+        segment = self._cursor.current
+        if governor.state is GovernorState.IDLE and segment is not None:
+            self._request(self._segment_target(segment))
         _log.info("session.start_requested", source=source, kind=type(request).__name__.lower())
         return _outcome(request, self._request(request))
 
@@ -638,118 +627,58 @@ class SessionRunner:
         governor = self._require_governor()
         dt = max(0.0, now - self._last_tick_s)
         self._last_tick_s = now
-        if governor.state is GovernorState.RUNNING and self._segment_index < len(self._segments):
+        if governor.state is GovernorState.RUNNING:
             self._advance_plan(dt, now)
         self._apply(governor.tick(now))
-        running = (
-            governor.state is GovernorState.RUNNING
-            and self._segment_started
-            and self._segment_index < len(self._segments)
-        )
-        segment = self._segments[self._segment_index] if running else None
+        segment = self._cursor.walking if governor.state is GovernorState.RUNNING else None
         for request in self._heart_rate.tick(now, governor, segment):
             self._request(request, now)
         self._stand_in_for_person(now)
         self._publish(now)
 
     def _advance_plan(self, dt: float, now: float) -> None:
-        segment = self._segments[self._segment_index]
-        if not self._segment_started:
-            self._segment_started = True
-            self._emit(
-                RecordEvent.SEGMENT_STARTED,
-                index=segment.index,
-                direction=str(segment.direction),
-                speed_kmh=segment.speed_kmh,
-                incline_pct=segment.incline_pct,
-                duration_s=segment.duration_s,
-                cue=segment.cue,
-            )
-            if segment.cue:
-                self._cue(Cue("segment", segment.cue))
-            self._heads_up = self._plan_heads_up(segment)
-        self._segment_elapsed_s += dt
-        self._time_by_direction[Direction(segment.direction)] += dt
-        left_s = segment.duration_s - self._segment_elapsed_s
-        following = self._next_segment()
-        heads_up = self._heads_up
-        if not self._heads_up_given and heads_up is not None and left_s <= heads_up.lead_s:
-            self._heads_up_given = True
-            self._cue(self._heads_up_cue(heads_up, left_s, now))
-        if left_s > 0:
-            return
-        self._finished_segments += 1
-        self._segment_index += 1
-        self._segment_elapsed_s = 0.0
-        self._segment_started = False
-        self._heads_up_given = False
-        if following is None:
-            _log.info("session.plan_done")
-            self._request(End(), now)
-        else:
-            self._request(self._segment_target(following), now)
-
-    def _plan_heads_up(self, segment: PlannedSegment) -> HeadsUp | None:
-        """Plan the heads-up for this segment's end, to be heard whole before it.
-
-        It may start no earlier than the segment's start plus what is said there.
-        """
-        busy_s = HEADS_UP_START_S
-        if segment.cue:
-            busy_s += self._speech_timing.duration_s(spoken(segment.cue))
-        return plan_heads_up(
-            segment,
-            self._next_segment(),
-            self._speech_timing,
-            max_lead_s=min(HEADS_UP_MAX_LEAD_S, segment.duration_s - busy_s),
-        )
-
-    @staticmethod
-    def _heads_up_cue(heads_up: HeadsUp, left_s: float, now: float) -> Cue:
-        """The heads-up, to end before the segment does (``left_s`` from ``now``)."""
-        speech = [Utterance(text) for text in heads_up.shorter]
-        if heads_up.timed:
-            speech.insert(0, Utterance(heads_up.timed, start_by_s=now + HEADS_UP_START_LATE_S))
-        return Cue(
-            "heads_up",
-            heads_up.text,
-            speech=tuple(speech),
-            end_by_s=now + left_s - HEADS_UP_MARGIN_S,
-        )
-
-    def _next_segment(self) -> PlannedSegment | None:
-        index = self._segment_index + 1
-        return self._segments[index] if index < len(self._segments) else None
+        for step in self._cursor.advance(dt):
+            match step:
+                case SegmentBegun(segment=segment):
+                    self._emit(
+                        RecordEvent.SEGMENT_STARTED,
+                        index=segment.index,
+                        direction=str(segment.direction),
+                        speed_kmh=segment.speed_kmh,
+                        incline_pct=segment.incline_pct,
+                        duration_s=segment.duration_s,
+                        cue=segment.cue,
+                    )
+                    if segment.cue:
+                        self._cue(Cue("segment", segment.cue))
+                case HeadsUpDue(heads_up=heads_up, left_s=left_s):
+                    self._cue(heads_up_cue(heads_up, left_s, now))
+                case SegmentDone(following=following):
+                    if following is None:
+                        _log.info("session.plan_done")
+                        self._request(End(), now)
+                    else:
+                        self._request(self._segment_target(following), now)
 
     def _segment_target(self, segment: PlannedSegment) -> SetTarget:
-        """The segment's target, raised to the treadmill's minimum speed (and said so).
-
-        Below the minimum the governor would pause the belt, and every resume would
-        start it again: a segment slower than the treadmill can go is walked at its
-        slowest speed instead.
-        """
-        speed_kmh = segment.speed_kmh
+        """The segment's target, raised to the treadmill's minimum speed (and said so)."""
         floor_kmh = self._require_governor().ranges.min_speed_kmh
-        if speed_kmh < floor_kmh:
+        target = segment_target(segment, floor_kmh)
+        if target.speed_kmh > segment.speed_kmh:
             _log.warning(
                 "session.speed_raised",
                 segment=segment.index,
-                planned_kmh=speed_kmh,
+                planned_kmh=segment.speed_kmh,
                 speed_kmh=floor_kmh,
             )
             self._cue(
                 Cue(
                     "speed_floor",
-                    f"{speed_kmh:g} km/h is below this treadmill's slowest speed: "
+                    f"{segment.speed_kmh:g} km/h is below this treadmill's slowest speed: "
                     f"walking at {floor_kmh:g} km/h.",
                 )
             )
-            speed_kmh = floor_kmh
-        return SetTarget(
-            speed_kmh=speed_kmh,
-            direction=Direction(segment.direction),
-            incline_pct=segment.incline_pct,
-        )
+        return target
 
     def _stand_in_for_person(self, now: float) -> None:
         """Dry runs only: press start or resume where the person would be asked to."""
@@ -1197,14 +1126,9 @@ class SessionRunner:
         """The session's state now, as observers see it."""
         now = self._clock.now_s() if now is None else now
         governor = self._governor
-        index = self._segment_index
-        segment = self._segments[index] if index < len(self._segments) else None
-        following = self._next_segment() if segment is not None else None
+        cursor = self._cursor
+        segment = cursor.current
         data = self._last_data.data if self._last_data is not None else None
-        remaining_segment_s = (
-            max(0.0, segment.duration_s - self._segment_elapsed_s) if segment else None
-        )
-        later_s = self._time_after_s[index] if index < len(self._segments) else 0.0
         countdown: float | None = None
         if (
             self._countdown is not None
@@ -1224,12 +1148,10 @@ class SessionRunner:
                 else None
             ),
             segment=_view(segment),
-            next_segment=_view(following),
+            next_segment=_view(cursor.next_segment if segment is not None else None),
             segment_count=len(self._segments),
-            segment_remaining_s=remaining_segment_s,
-            session_remaining_s=(
-                (remaining_segment_s or 0.0) + later_s if segment is not None else 0.0
-            ),
+            segment_remaining_s=cursor.segment_remaining_s,
+            session_remaining_s=cursor.session_remaining_s,
             direction=str(governor.direction) if governor is not None else None,
             target_speed_kmh=governor.commanded_speed_kmh if governor is not None else 0.0,
             belt_speed_kmh=data.speed_kmh if data is not None else None,
@@ -1299,10 +1221,10 @@ class SessionRunner:
         summary = SessionSummary(
             end=end,
             duration_s=round(self._clock.now_s() - self._started_s, 3),
-            backward_s=round(self._time_by_direction[Direction.BACKWARD], 3),
-            forward_s=round(self._time_by_direction[Direction.FORWARD], 3),
+            backward_s=round(self._cursor.time_by_direction[Direction.BACKWARD], 3),
+            forward_s=round(self._cursor.time_by_direction[Direction.FORWARD], 3),
             distance_m=round(self._distance_m() or 0.0, 1),
-            segments_completed=self._finished_segments,
+            segments_completed=self._cursor.finished_count,
             segment_count=len(self._segments),
             latches=tuple(self._latches),
         )
