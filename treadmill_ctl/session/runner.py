@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections import deque
 from dataclasses import dataclass, fields, is_dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Final
@@ -40,9 +39,6 @@ from typing import TYPE_CHECKING, Final
 import structlog
 
 from treadmill_ctl.errors import (
-    CommandRefused,
-    CommandRejected,
-    CommandTimeout,
     ConfigError,
     LinkError,
 )
@@ -81,6 +77,7 @@ from treadmill_ctl.safety import (
 )
 from treadmill_ctl.safety import Cue as GovernorCue
 from treadmill_ctl.safety.states import CueKind, Direction, GovernorState
+from treadmill_ctl.session.command_writer import CommandWriter
 from treadmill_ctl.session.events import (
     ControlOutcome,
     Cue,
@@ -111,9 +108,10 @@ from treadmill_ctl.session.speech import (
     name_keys,
     spoken,
 )
+from treadmill_ctl.session.tasks import SessionTasks
 
 if TYPE_CHECKING:
-    from collections.abc import Coroutine, Sequence
+    from collections.abc import Sequence
 
     from treadmill_ctl.ftms.heart_rate_link import HeartRateEvent, HeartRateLink
     from treadmill_ctl.ftms.link import FtmsLink, LinkEvent, MachineInfo
@@ -307,10 +305,14 @@ class SessionRunner:
         self._tick_s = tick_s
         self._governor: SafetyGovernor | None = None
         self._events: asyncio.Queue[LinkEvent] = asyncio.Queue()
-        self._commands: deque[Command] = deque()
-        self._commands_ready = asyncio.Event()
-        self._tasks: asyncio.TaskGroup | None = None
-        self._stop_task: asyncio.Task[None] | None = None
+        # every task of the session, owned by one group (session/tasks.py)
+        self._tasks = SessionTasks()
+        self._writer = CommandWriter(
+            link,
+            tasks=self._tasks,
+            on_speed_written=self._speed_written,
+            latched=self._latched,
+        )
         self._reconnect_task: asyncio.Task[None] | None = None
         self._started_s = 0.0
         self._phase = SessionPhase.CONNECTING
@@ -336,10 +338,6 @@ class SessionRunner:
         self._countdown: tuple[int, float] | None = None
         self._gave_up = False
         self._early_emergency: EmergencyStop | None = None
-        self._writing: Command | None = None
-        self._write_scope: asyncio.Timeout | None = None
-        self._halt_tasks: set[asyncio.Task[None]] = set()
-        self._halts = 0
         self._record_failure: str | None = None
         self._holding: _Hold | None = None
         self._belt_stopped: bool | None = None
@@ -498,14 +496,14 @@ class SessionRunner:
         self._started_s = self._clock.now_s()
         self._set_phase(SessionPhase.CONNECTING)
         self._emit("session.connecting", device=self._link_name())
-        # The strap connects in parallel with the treadmill, in a task of its own.
-        heart_rate = asyncio.create_task(self._heart_rate.run(), name="session.heart_rate")
-        try:
-            return await self._run_linked()
-        finally:
-            heart_rate.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heart_rate
+        # One group owns every task of the session, halts included (session/tasks.py);
+        # its end waits for them all. The strap connects beside the treadmill.
+        async with self._tasks.group():
+            heart_rate = self._tasks.start(self._heart_rate.run(), "session.heart_rate")
+            try:
+                return await self._run_linked()
+            finally:
+                heart_rate.cancel()
 
     async def _run_linked(self) -> SessionSummary:
         try:
@@ -591,21 +589,19 @@ class SessionRunner:
                 ),
             )
         )
-        async with asyncio.TaskGroup() as tasks:
-            self._tasks = tasks
-            helpers = [
-                tasks.create_task(self._pump_link_events(), name="session.link_events"),
-                tasks.create_task(self._write_commands(), name="session.commands"),
-            ]
-            try:
-                return await self._control_loop()
-            finally:
-                # The helpers run forever; a stop task still writing is left to finish.
-                self._tasks = None
-                for task in helpers:
-                    task.cancel()
-                if self._reconnect_task is not None:
-                    self._reconnect_task.cancel()
+        helpers = [
+            self._tasks.start(self._pump_link_events(), "session.link_events"),
+            self._tasks.start(self._writer.run(), "session.commands"),
+        ]
+        try:
+            return await self._control_loop()
+        finally:
+            # The helpers run forever; a halt still being written is left to finish
+            # (the shutdown waits for it).
+            for task in helpers:
+                task.cancel()
+            if self._reconnect_task is not None:
+                self._reconnect_task.cancel()
 
     async def _control_loop(self) -> SessionEnd:
         # A dry run with no person has nobody to notice a session that cannot go on
@@ -743,7 +739,7 @@ class SessionRunner:
             self._link.is_connected
             and self._stopped_since_data
             and not self._link.stop_pending
-            and (self._stop_task is None or self._stop_task.done())
+            and not self._writer.stop_in_flight
         )
 
     def _settle_timed_out(self, now: float) -> bool:
@@ -827,11 +823,10 @@ class SessionRunner:
             self._emit(RecordEvent.LINK_BACK)
 
     def _ensure_reconnecting(self) -> None:
-        if self._tasks is None or (
-            self._reconnect_task is not None and not self._reconnect_task.done()
-        ):
+        if self._reconnect_task is not None and not self._reconnect_task.done():
             return
-        self._reconnect_task = self._tasks.create_task(self._reconnect(), name="session.reconnect")
+        with contextlib.suppress(RuntimeError):  # the session is over: nothing to bring back
+            self._reconnect_task = self._tasks.start(self._reconnect(), "session.reconnect")
 
     async def _reconnect(self) -> None:
         """Bring the link back: a pending stop reaches the treadmill, the person may re-arm.
@@ -856,7 +851,7 @@ class SessionRunner:
                 # Before the link is up: the link keeps the stop for the connection,
                 # and the governor starts latched.
                 self._early_emergency = request
-                self._spawn_stop()
+                self._writer.halt(SendStop(request.source))
                 _log.warning("governor.command", command="SendStop", reason=request.source)
                 return []
             return [Refused(request, "the treadmill is not connected yet")]
@@ -885,19 +880,10 @@ class SessionRunner:
                     self._show(decision)
 
     def _halt(self, halt: SendStop | SendPause) -> None:
-        self._commands.clear()
         # Only data reported after this halt can say the belt has stopped (a belt just
         # starting still reports the 0 km/h it had before).
         self._stopped_since_data = False
-        self._halts += 1
-        if self._write_scope is not None:
-            # Ends the write on its way at once, wherever it is waiting (its pacing,
-            # the command lock, control): nothing decided before a halt goes after it.
-            self._write_scope.reschedule(asyncio.get_running_loop().time())
-        if isinstance(halt, SendStop):
-            self._spawn_stop()
-        else:
-            self._spawn_pause()
+        self._writer.halt(halt)
 
     @staticmethod
     def _log_halt(halt: SendStop | SendPause) -> None:
@@ -952,39 +938,15 @@ class SessionRunner:
 
     def _queue_command(self, command: Command) -> None:
         _log.info("governor.command", command=type(command).__name__, **_fields(command))
-        if isinstance(command, SendSpeed):
-            # A newer ramp step replaces a speed still waiting: only the latest matters
-            # (a slow treadmill must not be fed a backlog of stale ramp steps).
-            # The starting speed right after a Start stays: every start begins there.
-            for index, queued in enumerate(self._commands):
-                before = self._commands[index - 1] if index > 0 else self._writing
-                after_start = isinstance(before, SendStart)
-                if isinstance(queued, SendSpeed) and not after_start:
-                    self._commands[index] = command
-                    self._commands_ready.set()
-                    return
-        self._commands.append(command)
-        self._commands_ready.set()
+        self._writer.queue(command)
 
-    def _spawn_stop(self) -> None:
-        self._stop_task = self._halt_now(self._link.stop_now(), "session.stop")
+    def _speed_written(self, speed_kmh: float) -> None:
+        """A speed is about to be written: the governor paces the ramp from it."""
+        governor = self._require_governor()
+        self._apply(governor.observe(SpeedWritten(speed_kmh), self._clock.now_s()))
 
-    def _spawn_pause(self) -> None:
-        self._halt_now(self._link.pause_now(), "session.pause")
-
-    def _halt_now(self, write: Coroutine[object, object, None], name: str) -> asyncio.Task[None]:
-        """Start a halt's write eagerly, before anything else this step does.
-
-        The write runs now, up to the radio; logging, the dashboard and the record
-        get their turn after it. Outside the task group on purpose (a group's tasks
-        start on the loop's next turn); :meth:`_shutdown` awaits every one still running.
-        """
-        task = asyncio.Task(write, loop=asyncio.get_running_loop(), name=name, eager_start=True)
-        if not task.done():
-            self._halt_tasks.add(task)
-            task.add_done_callback(self._halt_tasks.discard)
-        task.add_done_callback(_note_halt_failure)
-        return task
+    def _latched(self) -> bool:
+        return self._require_governor().state is GovernorState.LATCHED
 
     def _on_state_changed(self, change: StateChanged) -> None:
         _log.info(
@@ -1045,55 +1007,6 @@ class SessionRunner:
                 RecordEvent.TURN_AROUND_STARTED,
                 direction=str(towards) if towards is not None else None,
             )
-
-    async def _write_commands(self) -> None:
-        """Write queued commands in order; a slow or silent treadmill delays only this.
-
-        Each write runs in a scope that a halt ends at once (see :meth:`_halt`): a
-        ramp step still being paced, or waiting for the command lock, is dropped.
-        """
-        while True:
-            await self._commands_ready.wait()
-            self._commands_ready.clear()
-            while self._commands:
-                self._writing = command = self._commands.popleft()
-                halts = self._halts
-                try:
-                    async with asyncio.timeout(None) as scope:
-                        self._write_scope = scope
-                        await self._write(command, halts)
-                except TimeoutError:
-                    if not scope.expired():
-                        raise
-                    _log.info("command.dropped", command=type(command).__name__, reason="halt")
-                finally:
-                    self._write_scope = None
-                    self._writing = None
-
-    async def _write(self, command: Command, halts: int) -> None:
-        if self._halts != halts:
-            _log.info("command.dropped", command=type(command).__name__, reason="halt")
-            return
-        if self._require_governor().state is GovernorState.LATCHED:
-            _log.warning("command.dropped", command=type(command).__name__, reason="latched")
-            return
-        try:
-            match command:
-                case SendSpeed(speed_kmh=speed_kmh):
-                    # Noted before the write: it reaches the treadmill even when its
-                    # answer never comes, and the governor sizes the next ramp step
-                    # by the time since (the ramp as the treadmill receives it).
-                    now = self._clock.now_s()
-                    self._apply(self._require_governor().observe(SpeedWritten(speed_kmh), now))
-                    await self._link.set_target_speed(speed_kmh)
-                case SendIncline(incline_pct=incline_pct):
-                    await self._link.set_target_inclination(incline_pct)
-                case SendStart():
-                    await self._link.start_resume()
-                case _:
-                    pass
-        except (CommandRejected, CommandTimeout, CommandRefused, LinkError) as error:
-            _log.warning("command.failed", command=type(command).__name__, error=str(error))
 
     # -- output ------------------------------------------------------------------
 
@@ -1201,9 +1114,7 @@ class SessionRunner:
 
     async def _shutdown(self) -> None:
         """Leave the treadmill commanded to stop, then close the link."""
-        for task in list(self._halt_tasks):  # a stop or pause still being written
-            with contextlib.suppress(Exception):
-                await asyncio.shield(task)
+        await self._tasks.wait_halts()  # a stop or pause still being written
         governor = self._governor
         finished_still = (
             governor is not None
@@ -1211,7 +1122,7 @@ class SessionRunner:
             and self._belt_settled()
         )
         if not finished_still and self._link.is_connected:
-            final_stop = self._halt_now(self._link.stop_now(), "session.final_stop")
+            final_stop = self._writer.final_stop()
             _log.warning("session.final_stop")  # the write is on its way already
             with contextlib.suppress(Exception):
                 await asyncio.shield(final_stop)
@@ -1245,12 +1156,6 @@ class SessionRunner:
         if self._governor is None:
             raise RuntimeError("the governor exists once the link is up")
         return self._governor
-
-
-def _note_halt_failure(task: asyncio.Task[None]) -> None:
-    """A stop or pause write that failed in a way the link did not expect: say so."""
-    if not task.cancelled() and (error := task.exception()) is not None:
-        _log.error("command.halt_failed", task=task.get_name(), exc_info=error)
 
 
 def _outcome(request: object, decisions: list[Decision]) -> ControlOutcome:
