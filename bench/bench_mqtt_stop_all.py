@@ -50,7 +50,8 @@ from treadmill_ctl.profiles import build_plan, load_profile
 from treadmill_ctl.safety import Limits
 from treadmill_ctl.session.clock import LoopClock
 from treadmill_ctl.session.events import ControlOutcome, SessionPhase
-from treadmill_ctl.session.runner import STOPPED_KMH, SessionRunner, SessionSummary
+from treadmill_ctl.session.record_events import STOPPED_KMH
+from treadmill_ctl.session.runner import SessionRunner, SessionSummary
 from treadmill_ctl.telemetry.bridge import MqttBridge
 from treadmill_ctl.telemetry.mqtt_settings import MqttSettings
 from treadmill_ctl.telemetry.topics import Topics

@@ -165,7 +165,7 @@ def test_without_a_person_the_belt_waits_and_a_console_start_is_followed() -> No
 def test_ranges_the_treadmill_reports_badly_are_replaced_not_trusted() -> None:
     from treadmill_ctl.ftms.link import MachineInfo  # noqa: PLC0415
     from treadmill_ctl.ftms.observations import InclineRange, SpeedRange  # noqa: PLC0415
-    from treadmill_ctl.session.runner import ranges_from  # noqa: PLC0415
+    from treadmill_ctl.session.link_observations import ranges_from  # noqa: PLC0415
 
     def info(speed: SpeedRange | None, incline: InclineRange | None) -> MachineInfo:
         return MachineInfo("t", "a", {}, None, speed, incline, has_control_point=True)

@@ -32,35 +32,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from dataclasses import dataclass, fields, is_dataclass
-from enum import Enum
 from typing import TYPE_CHECKING, Final
 
 import structlog
 
 from treadmill_ctl.errors import (
-    ConfigError,
     LinkError,
 )
 from treadmill_ctl.ftms import link as ftms_link
-from treadmill_ctl.ftms.observations import MachineStatusCode, StopPauseKind
+from treadmill_ctl.ftms.observations import MachineStatusCode
 from treadmill_ctl.safety import (
     Alarm,
-    BeltData,
-    ControlLost,
     Decision,
     EmergencyStop,
     End,
-    LatchReason,
-    LinkDown,
-    LinkUp,
-    MachineRanges,
     Pause,
     Rearm,
     Refused,
     Resume,
     SafetyGovernor,
-    SafetyKeyPulled,
     SendIncline,
     SendPause,
     SendSpeed,
@@ -69,27 +59,25 @@ from treadmill_ctl.safety import (
     SetTarget,
     SpeedWritten,
     Start,
-    StartedByUser,
     StateChanged,
-    StoppedByUser,
     TargetLimited,
-    TargetSpeedChanged,
 )
 from treadmill_ctl.safety import Cue as GovernorCue
-from treadmill_ctl.safety.states import CueKind, Direction, GovernorState
+from treadmill_ctl.safety.states import Direction, GovernorState
 from treadmill_ctl.session.command_writer import CommandWriter
+from treadmill_ctl.session.ending import EndFacts, SessionEnding
 from treadmill_ctl.session.events import (
     ControlOutcome,
     Cue,
     RecordEvent,
-    SegmentView,
     SessionEnd,
     SessionEvent,
     SessionPhase,
     SessionSnapshot,
-    Utterance,
 )
+from treadmill_ctl.session.governor_cues import governor_cue
 from treadmill_ctl.session.heart_rate import HeartRateSession
+from treadmill_ctl.session.link_observations import ranges_from, to_observation
 from treadmill_ctl.session.plan_cursor import (
     HeadsUpDue,
     PlanCursor,
@@ -98,16 +86,16 @@ from treadmill_ctl.session.plan_cursor import (
     heads_up_cue,
     segment_target,
 )
+from treadmill_ctl.session.record_events import STOPPED_KMH, RecordEvents
+from treadmill_ctl.session.snapshot import build_snapshot
 from treadmill_ctl.session.speech import (
-    COUNTDOWN_END_S,
-    COUNTDOWN_START_S,
     RateModel,
     SpeechTiming,
     SpokenKeys,
-    countdown_word,
     name_keys,
     spoken,
 )
+from treadmill_ctl.session.summary import SessionSummary, log_fields, outcome_of
 from treadmill_ctl.session.tasks import SessionTasks
 
 if TYPE_CHECKING:
@@ -117,20 +105,16 @@ if TYPE_CHECKING:
     from treadmill_ctl.ftms.link import FtmsLink, LinkEvent, MachineInfo
     from treadmill_ctl.ftms.observations import TreadmillData
     from treadmill_ctl.profiles import Plan, PlannedSegment
-    from treadmill_ctl.safety import Command, Limits, Observation
+    from treadmill_ctl.safety import Command, Limits
     from treadmill_ctl.session.clock import Clock
     from treadmill_ctl.session.events import SessionObserver
+
+__all__ = ["PERSON_SOURCES", "TICK_S", "SessionRunner", "SessionSummary"]
 
 _log = structlog.get_logger("treadmill_ctl.session")
 
 TICK_S: Final = 0.1
 """The control tick: ramps, countdowns and watchdogs advance at least this often."""
-
-STOPPED_KMH: Final = 0.05
-"""A reported belt speed at or below this is a stopped belt."""
-
-SETTLE_TIMEOUT_S: Final = 30.0
-"""After the end or a latch, how long to wait for the belt to report a stop."""
 
 HR_WAIT_S: Final = 30.0
 """Unattended, how long a start refused for want of a heart rate waits for one."""
@@ -153,100 +137,6 @@ _PHASES: Final = {
     GovernorState.LATCHED: SessionPhase.LATCHED,
     GovernorState.FINISHED: SessionPhase.FINISHED,
 }
-
-
-class _Hold(Enum):
-    """A stretch of the session the belt is held still or slow on purpose."""
-
-    PAUSE = "pause"
-    TURN_AROUND = "turn_around"
-
-
-@dataclass(frozen=True, slots=True)
-class SessionSummary:
-    """What a session did, for the record, the screen and the exit status."""
-
-    end: SessionEnd
-    duration_s: float
-    backward_s: float
-    forward_s: float
-    distance_m: float
-    segments_completed: int
-    segment_count: int
-    latches: tuple[str, ...]
-
-
-def ranges_from(info: MachineInfo) -> MachineRanges:
-    """The governor's view of the treadmill's ranges; conservative when not usable.
-
-    :class:`MachineRanges` checks the values; a range it refuses is replaced (a flat
-    deck for a bad incline range, the fallback for a bad speed range), never trusted.
-    """
-    speed, incline = info.speed_range, info.incline_range
-    if speed is None:
-        _log.warning("session.ranges_fallback", reason="no Supported Speed Range")
-        return MachineRanges.fallback()
-    speeds = {
-        "min_speed_kmh": speed.min_kmh,
-        "max_speed_kmh": speed.max_kmh,
-        "speed_increment_kmh": speed.increment_kmh,
-    }
-    if incline is not None:
-        with contextlib.suppress(ConfigError):
-            return MachineRanges(
-                **speeds,
-                min_incline_pct=incline.min_pct,
-                max_incline_pct=incline.max_pct,
-                incline_increment_pct=incline.increment_pct,
-            )
-        _log.warning("session.ranges_fallback", reason=f"unusable incline range {incline}")
-    try:
-        return MachineRanges(**speeds)
-    except ConfigError as error:
-        _log.warning("session.ranges_fallback", reason=str(error))
-        return MachineRanges.fallback()
-
-
-def to_observation(event: LinkEvent) -> Observation | None:
-    """Translate what the link reports into what the governor understands."""
-    match event:
-        case ftms_link.DataReceived(data=data):
-            if data.speed_kmh is None:
-                return None
-            return BeltData(
-                speed_kmh=data.speed_kmh,
-                incline_pct=data.incline_pct,
-                elapsed_s=data.elapsed_s,
-                heart_rate_bpm=data.heart_rate_bpm,
-                frame=data.raw,
-                distance_m=data.distance_m,
-            )
-        case ftms_link.StatusReceived(status=status):
-            return _status_observation(status.code, status.stop_pause, status.target_speed_kmh)
-        case ftms_link.LinkUp():
-            return LinkUp()
-        case ftms_link.LinkDown():
-            return LinkDown()
-        case _:
-            return None
-
-
-def _status_observation(
-    code: MachineStatusCode | None, stop_pause: StopPauseKind | None, target_kmh: float | None
-) -> Observation | None:
-    match code:
-        case MachineStatusCode.STOPPED_OR_PAUSED_BY_USER:
-            return StoppedByUser(paused=stop_pause is StopPauseKind.PAUSE)
-        case MachineStatusCode.STOPPED_BY_SAFETY_KEY:
-            return SafetyKeyPulled()
-        case MachineStatusCode.STARTED_OR_RESUMED_BY_USER:
-            return StartedByUser()
-        case MachineStatusCode.TARGET_SPEED_CHANGED if target_kmh is not None:
-            return TargetSpeedChanged(target_kmh)
-        case MachineStatusCode.CONTROL_PERMISSION_LOST:
-            return ControlLost()
-        case _:
-            return None
 
 
 class SessionRunner:
@@ -329,19 +219,16 @@ class SessionRunner:
         self._first_distance_m: float | None = None
         self._last_data: ftms_link.DataReceived | None = None
         self._stopped_since_data = False
-        self._settle_deadline_s: float | None = None
+        self._ending = SessionEnding()
         self._end_requested_by: str | None = None
         self._interrupted_by: str | None = None
-        self._latches: list[str] = []
         self._stand_in_next_try_s = 0.0
         self._last_tick_s = 0.0
         self._countdown: tuple[int, float] | None = None
         self._gave_up = False
         self._early_emergency: EmergencyStop | None = None
         self._record_failure: str | None = None
-        self._holding: _Hold | None = None
-        self._belt_stopped: bool | None = None
-        self._link_lost = False
+        self._record = RecordEvents(self._emit)
         self._heart_rate = HeartRateSession(
             limits=limits,
             link=heart_rate_link,
@@ -384,7 +271,7 @@ class SessionRunner:
         if source != "stand-in":
             self._person_paused = True  # only the person resumes it (never --yes)
         request = Pause()
-        outcome = _outcome(request, self._request(request))
+        outcome = outcome_of(request, self._request(request))
         _log.info("session.pause_requested", source=source)
         return outcome
 
@@ -398,7 +285,7 @@ class SessionRunner:
         """Leave a latch; the belt stays still until the person starts again."""
         _log.info("governor.rearm_requested", source=source)
         request = Rearm()
-        outcome = _outcome(request, self._request(request))
+        outcome = outcome_of(request, self._request(request))
         self._heart_rate.rearm()
         return outcome
 
@@ -407,7 +294,7 @@ class SessionRunner:
         _log.info("session.end_requested", source=source)
         self._end_requested_by = source
         request = End()
-        return _outcome(request, self._request(request))
+        return outcome_of(request, self._request(request))
 
     def record_failed(self, error: Exception) -> None:
         """The session record can no longer be written: stop the belt, end the session.
@@ -454,7 +341,7 @@ class SessionRunner:
         _log.info("session.speed_nudged", source=source, delta_kmh=delta_kmh)
         self._heart_rate.speed_changed_by_person(self._clock.now_s())
         request = SetTarget(max(0.0, wanted), direction)
-        return _outcome(request, self._request(request))
+        return outcome_of(request, self._request(request))
 
     def _begin(self, request: Start | Resume, source: str) -> ControlOutcome:
         governor = self._governor
@@ -477,7 +364,7 @@ class SessionRunner:
         if governor.state is GovernorState.IDLE and segment is not None:
             self._request(self._segment_target(segment))
         _log.info("session.start_requested", source=source, kind=type(request).__name__.lower())
-        return _outcome(request, self._request(request))
+        return outcome_of(request, self._request(request))
 
     # -- the run ---------------------------------------------------------------------
 
@@ -684,7 +571,7 @@ class SessionRunner:
             return
         state = self._require_governor().state
         if state is GovernorState.IDLE and self._phase is SessionPhase.WAITING_FOR_START:
-            if not self._latches:
+            if not self._record.latches:
                 self._stand_in_next_try_s = now + 1.0
                 self.start("stand-in")
         elif (
@@ -699,40 +586,20 @@ class SessionRunner:
             self.resume("stand-in")
 
     def _session_end(self, now: float) -> SessionEnd | None:
-        """How the session ends now, or None while it goes on."""
-        state = self._require_governor().state
-        if state is GovernorState.FINISHED:
-            return self._end_when_settled(now, self._finished_end())
-        if state is GovernorState.LATCHED:
-            ends_here = (
-                self._interrupted_by is not None
-                or self._end_requested_by is not None
-                or not self._interactive
-            )
-            return self._end_when_settled(now, self._latched_end()) if ends_here else None
-        self._settle_deadline_s = None
-        return None
-
-    def _end_when_settled(self, now: float, end: SessionEnd) -> SessionEnd | None:
-        """``end`` once the belt reports a stop (or waiting for it timed out)."""
-        if self._belt_settled() or self._settle_timed_out(now):
-            return end
-        return None
-
-    def _finished_end(self) -> SessionEnd:
-        if self._refused_for_heart_rate:
-            return SessionEnd.SAFETY_LATCH
-        if self._end_requested_by is not None:
-            return SessionEnd.STOPPED_BY_PERSON
-        return SessionEnd.COMPLETED
-
-    def _latched_end(self) -> SessionEnd:
-        if self._gave_up or self._record_failure is not None:
-            return SessionEnd.ERROR
-        reason = self._require_governor().latch_reason
-        if self._interrupted_by is not None or reason is LatchReason.EMERGENCY_STOP:
-            return SessionEnd.STOPPED_BY_PERSON
-        return SessionEnd.SAFETY_LATCH
+        """How the session ends now, or None while it goes on (session/ending.py)."""
+        governor = self._require_governor()
+        facts = EndFacts(
+            state=governor.state,
+            latch_reason=governor.latch_reason,
+            belt_settled=self._belt_settled(),
+            interactive=self._interactive,
+            interrupted=self._interrupted_by is not None,
+            end_requested=self._end_requested_by is not None,
+            refused_for_heart_rate=self._refused_for_heart_rate,
+            gave_up=self._gave_up,
+            record_failed=self._record_failure is not None,
+        )
+        return self._ending.end(facts, now)
 
     def _belt_settled(self) -> bool:
         return (
@@ -741,14 +608,6 @@ class SessionRunner:
             and not self._link.stop_pending
             and not self._writer.stop_in_flight
         )
-
-    def _settle_timed_out(self, now: float) -> bool:
-        if self._settle_deadline_s is None:
-            self._settle_deadline_s = now + SETTLE_TIMEOUT_S
-        if now >= self._settle_deadline_s:
-            _log.error("session.stop_unconfirmed", waited_s=SETTLE_TIMEOUT_S)
-            return True
-        return False
 
     # -- link events --------------------------------------------------------------
 
@@ -774,7 +633,7 @@ class SessionRunner:
                     self._first_distance_m = float(data.distance_m)
                 if data.speed_kmh is not None:
                     self._stopped_since_data = data.speed_kmh <= STOPPED_KMH
-                    self._record_belt(data.speed_kmh)
+                    self._record.belt_speed(data.speed_kmh)
                 self._heart_rate.treadmill_heart_rate(data.heart_rate_bpm, now)
                 _log.info(
                     RecordEvent.BELT_DATA,
@@ -789,12 +648,12 @@ class SessionRunner:
                 _log.info("machine.status", code=status.code, raw=status.raw)
                 if status.code is MachineStatusCode.CONTROL_PERMISSION_LOST:
                     self._link.control_lost()
-            case ftms_link.LinkDown():
+            case ftms_link.LinkDown(reason=reason):
                 self._stopped_since_data = False
-                self._record_link(event)
+                self._record.link_down(reason)
                 self._ensure_reconnecting()
             case ftms_link.LinkUp():
-                self._record_link(event)
+                self._record.link_up()
             case ftms_link.DecodeFailed():
                 pass  # counted and logged by the link; never a command
             case _:
@@ -802,25 +661,6 @@ class SessionRunner:
         observation = to_observation(event)
         if observation is not None:
             self._apply(self._require_governor().observe(observation, now))
-
-    def _record_belt(self, speed_kmh: float) -> None:
-        """The treadmill's own word that the belt stopped or moves again, for the record."""
-        stopped = speed_kmh <= STOPPED_KMH
-        if self._belt_stopped is None:
-            self._belt_stopped = stopped
-        elif stopped is not self._belt_stopped:
-            self._belt_stopped = stopped
-            kind = RecordEvent.BELT_STOPPED if stopped else RecordEvent.BELT_MOVING
-            self._emit(kind, speed_kmh=speed_kmh)
-
-    def _record_link(self, event: ftms_link.LinkUp | ftms_link.LinkDown) -> None:
-        """A loss of the link and its return, once each, for the record's gaps."""
-        if isinstance(event, ftms_link.LinkDown) and not self._link_lost:
-            self._link_lost = True
-            self._emit(RecordEvent.LINK_LOST, reason=event.reason)
-        elif isinstance(event, ftms_link.LinkUp) and self._link_lost:
-            self._link_lost = False
-            self._emit(RecordEvent.LINK_BACK)
 
     def _ensure_reconnecting(self) -> None:
         if self._reconnect_task is not None and not self._reconnect_task.done():
@@ -908,36 +748,19 @@ class SessionRunner:
                     "governor.refused", item=type(decision.item).__name__, reason=decision.reason
                 )
             case TargetLimited():
-                _log.info("governor.target_limited", **_fields(decision))
+                _log.info("governor.target_limited", **log_fields(decision))
             case _:
                 pass
 
     def _governor_cue(self, cue: GovernorCue) -> Cue:
-        """The governor's cue as the person hears it.
-
-        A countdown is one word per second, said on its second or not at all; the
-        key to press is named (no "press" at all where no key is read).
-        """
+        """The governor's cue as the person hears it (session/governor_cues.py)."""
         now = self._clock.now_s()
         if cue.seconds_left is not None:
             self._countdown = (cue.seconds_left, now)
-            word = Utterance(countdown_word(cue.seconds_left), start_by_s=now + COUNTDOWN_START_S)
-            return Cue(str(cue.kind), cue.text, speech=(word,), end_by_s=now + COUNTDOWN_END_S)
-        governor = self._require_governor()
-        text = cue.text
-        if cue.kind is CueKind.PRESS_RESUME:
-            text = name_keys(f"Press resume to walk {governor.direction}.", self._keys)
-            text = text or f"Turned round: the belt waits to walk {governor.direction}."
-        elif cue.kind is CueKind.TURN_AROUND_SLOWING and governor.pending_direction is not None:
-            # short, so that the countdown's first words are not taken by it
-            text = f"Slowing down: turn round to walk {governor.pending_direction}."
-            return Cue(str(cue.kind), text, speech=(Utterance("Slowing down to turn round."),))
-        else:
-            text = name_keys(text, self._keys) or text
-        return Cue(str(cue.kind), text)
+        return governor_cue(cue, self._require_governor(), self._keys, now)
 
     def _queue_command(self, command: Command) -> None:
-        _log.info("governor.command", command=type(command).__name__, **_fields(command))
+        _log.info("governor.command", command=type(command).__name__, **log_fields(command))
         self._writer.queue(command)
 
     def _speed_written(self, speed_kmh: float) -> None:
@@ -966,47 +789,7 @@ class SessionRunner:
             self._person_paused = False
         if change.new is GovernorState.LATCHED:
             self._latch_detail = change.reason
-        self._record_holds(change)
-        if change.new is GovernorState.LATCHED and change.latch_reason is not None:
-            reason = change.latch_reason.name.lower()
-            self._latches.append(reason)
-            _log.error(RecordEvent.LATCHED, reason=reason, detail=change.reason)
-            self._emit(RecordEvent.LATCHED, log=False, reason=reason, detail=change.reason)
-        elif change.old is GovernorState.LATCHED and change.new is GovernorState.IDLE:
-            self._emit(RecordEvent.REARMED)
-
-    def _record_holds(self, change: StateChanged) -> None:
-        """Pauses and turn-arounds for the record, from the governor's state changes.
-
-        A turn-around runs from the governor's TURNING_AROUND until the belt runs
-        again: the pause it may end in (a zero-speed turn-around waits for the
-        person's resume) is part of it. Any other pause is a pause. A latch or the
-        end closes either (readers close them there; nothing is written for it).
-        """
-        old, new = change.old, change.new
-        governor = self._require_governor()
-        if new is GovernorState.PAUSED:
-            if old is GovernorState.TURNING_AROUND and governor.pending_direction is None:
-                return  # the turn-around's own wait for the resume
-            if self._holding is _Hold.TURN_AROUND:
-                self._emit(RecordEvent.TURN_AROUND_ENDED, outcome="paused")
-            self._holding = _Hold.PAUSE
-            self._emit(RecordEvent.PAUSED, reason=change.reason, during=str(old))
-            return
-        if self._holding is _Hold.PAUSE:
-            if new is GovernorState.RUNNING:
-                self._emit(RecordEvent.RESUMED, reason=change.reason)
-            self._holding = None
-        elif self._holding is _Hold.TURN_AROUND and new is not GovernorState.TURNING_AROUND:
-            self._emit(RecordEvent.TURN_AROUND_ENDED, outcome=str(new))
-            self._holding = None
-        if new is GovernorState.TURNING_AROUND and self._holding is None:
-            self._holding = _Hold.TURN_AROUND
-            towards = governor.pending_direction
-            self._emit(
-                RecordEvent.TURN_AROUND_STARTED,
-                direction=str(towards) if towards is not None else None,
-            )
+        self._record.state_changed(change, self._require_governor().pending_direction)
 
     # -- output ------------------------------------------------------------------
 
@@ -1038,64 +821,22 @@ class SessionRunner:
     def snapshot(self, now: float | None = None) -> SessionSnapshot:
         """The session's state now, as observers see it."""
         now = self._clock.now_s() if now is None else now
-        governor = self._governor
-        cursor = self._cursor
-        segment = cursor.current
         data = self._last_data.data if self._last_data is not None else None
-        countdown: float | None = None
-        if (
-            self._countdown is not None
-            and governor is not None
-            and governor.pending_direction is not None
-            and governor.state in {GovernorState.TURNING_AROUND, GovernorState.PAUSED}
-        ):
-            seconds_left, given_s = self._countdown
-            countdown = max(0.0, seconds_left - (now - given_s))
-        return SessionSnapshot(
-            t_s=now - self._started_s,
+        return build_snapshot(
+            now_s=now,
+            started_s=self._started_s,
             phase=self._phase,
-            profile_name=self._plan.name,
-            latch_reason=(
-                governor.latch_reason.name.lower()
-                if governor is not None and governor.latch_reason is not None
-                else None
-            ),
-            segment=_view(segment),
-            next_segment=_view(cursor.next_segment if segment is not None else None),
-            segment_count=len(self._segments),
-            segment_remaining_s=cursor.segment_remaining_s,
-            session_remaining_s=cursor.session_remaining_s,
-            direction=str(governor.direction) if governor is not None else None,
-            target_speed_kmh=governor.commanded_speed_kmh if governor is not None else 0.0,
-            belt_speed_kmh=data.speed_kmh if data is not None else None,
-            incline_pct=data.incline_pct if data is not None else None,
+            plan_name=self._plan.name,
+            cursor=self._cursor,
+            governor=self._governor,
+            data=data,
             distance_m=self._distance_m(),
-            elapsed_s=now - self._started_s,
             heart_rate_bpm=self._shown_heart_rate(now, data),
             link_up=self._link.is_connected,
-            turnaround_countdown_s=countdown,
-            turning_to=self._turning_to(),
-            resume_after_turn=(
-                self._paused_after_turn
-                and governor is not None
-                and governor.state is GovernorState.PAUSED
-            ),
-            latch_detail=self._latch_detail if self._phase is SessionPhase.LATCHED else None,
+            countdown=self._countdown,
+            paused_after_turn=self._paused_after_turn,
+            latch_detail=self._latch_detail,
         )
-
-    def _turning_to(self) -> str | None:
-        """The direction being turned to: while turning, and while waiting to walk it."""
-        governor = self._governor
-        if governor is None:
-            return None
-        if governor.pending_direction is not None and governor.state in {
-            GovernorState.TURNING_AROUND,
-            GovernorState.PAUSED,
-        }:
-            return str(governor.pending_direction)
-        if self._paused_after_turn and governor.state is GovernorState.PAUSED:
-            return str(governor.direction)
-        return None
 
     def _shown_heart_rate(self, now: float, data: TreadmillData | None) -> int | None:
         """The robust heart rate when there is one, else what the treadmill reports."""
@@ -1137,14 +878,14 @@ class SessionRunner:
             distance_m=round(self._distance_m() or 0.0, 1),
             segments_completed=self._cursor.finished_count,
             segment_count=len(self._segments),
-            latches=tuple(self._latches),
+            latches=tuple(self._record.latches),
         )
         self._set_phase(SessionPhase.FINISHED)
         self._emit(
             RecordEvent.ENDED,
             end=str(end),
             exit_status=end.exit_status,
-            summary=_fields(summary),
+            summary=log_fields(summary),
         )
         return summary
 
@@ -1156,44 +897,3 @@ class SessionRunner:
         if self._governor is None:
             raise RuntimeError("the governor exists once the link is up")
         return self._governor
-
-
-def _outcome(request: object, decisions: list[Decision]) -> ControlOutcome:
-    """Whether the governor acted on ``request``: refused, limited or taken."""
-    for decision in decisions:
-        if isinstance(decision, Refused) and decision.item is request:
-            return ControlOutcome(accepted=False, detail=decision.reason)
-    for decision in decisions:
-        if isinstance(decision, TargetLimited):
-            return ControlOutcome(accepted=True, detail=decision.reason)
-    return ControlOutcome(accepted=True)
-
-
-def _view(segment: PlannedSegment | None) -> SegmentView | None:
-    if segment is None:
-        return None
-    return SegmentView(
-        index=segment.index,
-        direction=str(segment.direction),
-        speed_kmh=segment.speed_kmh,
-        incline_pct=segment.incline_pct,
-        duration_s=segment.duration_s,
-        cue=segment.cue,
-    )
-
-
-def _fields(value: object) -> dict[str, object]:
-    """A decision or summary as plain fields for the log (enums by name)."""
-    if not is_dataclass(value) or isinstance(value, type):
-        return {}
-    out: dict[str, object] = {}
-    for item in fields(value):
-        field_value = getattr(value, item.name)
-        if isinstance(field_value, Enum):
-            field_value = (
-                str(field_value.value)
-                if isinstance(field_value.value, str)
-                else (field_value.name.lower())
-            )
-        out[item.name] = field_value
-    return out
