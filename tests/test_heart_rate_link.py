@@ -7,6 +7,7 @@ import re
 from typing import TYPE_CHECKING
 
 import pytest
+from link_events import collect
 
 from simulator import open_virtual_treadmill
 from treadmill_ctl.cli_scan import format_machines
@@ -71,14 +72,17 @@ async def listen_with_link(
         start = clock.now_s()
         link = HeartRateLink(
             "sim-hrm" if by_name else sim.hr_strap.ble_device,
-            on_event=lambda event: events.append((clock.now_s() - start, event)),
             clock=clock,
             client_backend=sim.client_backend,
             scanner_backend=sim.scanner_backend,
         )
+        reading = collect(
+            link.events(), lambda event: events.append((clock.now_s() - start, event))
+        )
         task = asyncio.create_task(link.run())
         await asyncio.sleep(seconds)
         task.cancel()
+        reading.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
         assert not link.is_connected

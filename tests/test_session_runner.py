@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from simulator import open_virtual_treadmill
-from treadmill_ctl.ftms.heart_rate_link import HeartRateEvent, HeartRateLink
-from treadmill_ctl.ftms.link import FtmsLink, LinkEvent
+from treadmill_ctl.ftms.heart_rate_link import HeartRateLink
+from treadmill_ctl.ftms.link import FtmsLink
 from treadmill_ctl.profiles import build_plan, load_profile
 from treadmill_ctl.safety import SafetyGovernor
 from treadmill_ctl.session.clock import AcceleratedEventLoop, LoopClock, run_accelerated
@@ -43,23 +43,14 @@ def _runner_for(
     sim: VirtualTreadmill, profile: Profile, *, stand_in_person: bool = True
 ) -> SessionRunner:
     """A runner wired as `treadmill-ctl run` wires it (by default standing in for the person)."""
-    runner: SessionRunner | None = None
-
-    def on_event(event: LinkEvent) -> None:
-        assert runner is not None
-        runner.on_link_event(event)
-
-    link = FtmsLink(
-        sim.ble_device, on_event=on_event, clock=LoopClock(), client_backend=sim.client_backend
-    )
-    runner = SessionRunner(
+    link = FtmsLink(sim.ble_device, clock=LoopClock(), client_backend=sim.client_backend)
+    return SessionRunner(
         plan=build_plan(profile),
         limits=profile.limits,
         link=link,
         clock=LoopClock(),
         stand_in_person=stand_in_person,
     )
-    return runner
 
 
 def test_an_unexpected_error_mid_session_stops_the_belt_before_it_propagates(
@@ -284,23 +275,12 @@ def test_the_shown_heart_rate_is_the_straps_and_telemetry_follows_it() -> None:
         # the strap's heart climbs to 150 and stays; the treadmill's own stays near 85
         async with open_virtual_treadmill(hr_strap=True, faults=["strap-rise@40:150"]) as sim:
             assert sim.hr_strap is not None
-            runner: SessionRunner | None = None
             clock = LoopClock()
-
-            def on_event(event: LinkEvent) -> None:
-                assert runner is not None
-                runner.on_link_event(event)
-
-            def on_heart_rate(event: HeartRateEvent) -> None:
-                assert runner is not None
-                runner.heart_rate_event(event)
-
             runner = SessionRunner(
                 plan=build_plan(profile),
                 limits=profile.limits,
                 link=FtmsLink(
                     sim.ble_device,
-                    on_event=on_event,
                     clock=clock,
                     client_backend=sim.client_backend,
                 ),
@@ -308,7 +288,6 @@ def test_the_shown_heart_rate_is_the_straps_and_telemetry_follows_it() -> None:
                 stand_in_person=True,
                 heart_rate_link=HeartRateLink(
                     sim.hr_strap.ble_device,
-                    on_event=on_heart_rate,
                     clock=clock,
                     client_backend=sim.client_backend,
                 ),

@@ -20,7 +20,7 @@ from e2e_support import REPO, STOP_WRITE, read_lines, speed_kmh
 
 from simulator import open_virtual_treadmill
 from simulator.model import MachineConfig
-from treadmill_ctl.ftms.link import FtmsLink, LinkEvent
+from treadmill_ctl.ftms.link import FtmsLink
 from treadmill_ctl.profiles import build_plan, load_profile
 from treadmill_ctl.session.clock import LoopClock, run_accelerated
 from treadmill_ctl.session.events import Cue, SessionEnd
@@ -46,25 +46,16 @@ def _runner_for(
     sim: VirtualTreadmill, profile: Profile, links: list[FtmsLink] | None = None
 ) -> SessionRunner:
     """A runner wired as ``treadmill-ctl run`` wires it; ``links`` gets its link."""
-    runner: SessionRunner | None = None
-
-    def on_event(event: LinkEvent) -> None:
-        assert runner is not None
-        runner.on_link_event(event)
-
-    link = FtmsLink(
-        sim.ble_device, on_event=on_event, clock=LoopClock(), client_backend=sim.client_backend
-    )
+    link = FtmsLink(sim.ble_device, clock=LoopClock(), client_backend=sim.client_backend)
     if links is not None:
         links.append(link)
-    runner = SessionRunner(
+    return SessionRunner(
         plan=build_plan(profile),
         limits=profile.limits,
         link=link,
         clock=LoopClock(),
         stand_in_person=True,
     )
-    return runner
 
 
 def _writes(records: list[dict[str, object]]) -> list[dict[str, object]]:

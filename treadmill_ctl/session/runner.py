@@ -101,7 +101,7 @@ from treadmill_ctl.session.tasks import SessionTasks
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from treadmill_ctl.ftms.heart_rate_link import HeartRateEvent, HeartRateLink
+    from treadmill_ctl.ftms.heart_rate_link import HeartRateLink
     from treadmill_ctl.ftms.link import FtmsLink, LinkEvent, MachineInfo
     from treadmill_ctl.ftms.observations import TreadmillData
     from treadmill_ctl.profiles import Plan, PlannedSegment
@@ -194,7 +194,6 @@ class SessionRunner:
         self._interactive = interactive
         self._tick_s = tick_s
         self._governor: SafetyGovernor | None = None
-        self._events: asyncio.Queue[LinkEvent] = asyncio.Queue()
         # every task of the session, owned by one group (session/tasks.py)
         self._tasks = SessionTasks()
         self._writer = CommandWriter(
@@ -611,17 +610,9 @@ class SessionRunner:
 
     # -- link events --------------------------------------------------------------
 
-    def on_link_event(self, event: LinkEvent) -> None:
-        """The link's callback: queue the event (returns at once)."""
-        self._events.put_nowait(event)
-
-    def heart_rate_event(self, event: HeartRateEvent) -> None:
-        """The heart-rate link's callback: queue the event (returns at once)."""
-        self._heart_rate.on_link_event(event)
-
     async def _pump_link_events(self) -> None:
-        while True:
-            event = await self._events.get()
+        """The link's own event stream into the governor, each event as it comes."""
+        async for event in self._link.events():
             self._handle_link_event(event)
 
     def _handle_link_event(self, event: LinkEvent) -> None:
