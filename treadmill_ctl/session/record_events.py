@@ -9,6 +9,7 @@ refuse it):
   runs from the governor's TURNING_AROUND until the belt runs again, the pause it may
   end in included; any other pause is a pause; a latch or the end closes either;
 * latches and re-arms, from the same state changes;
+* the device and the plan at the start, each segment as the belt first runs it;
 * the belt stopping and moving again, from the treadmill's own speed
   (:meth:`RecordEvents.belt_speed`);
 * the link lost and back, once each (:meth:`RecordEvents.link_down`, :meth:`RecordEvents.link_up`).
@@ -27,6 +28,8 @@ from treadmill_ctl.session.events import RecordEvent
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from treadmill_ctl.ftms.link import MachineInfo
+    from treadmill_ctl.profiles import Plan, PlannedSegment
     from treadmill_ctl.safety import StateChanged
     from treadmill_ctl.safety.states import Direction
 
@@ -63,6 +66,44 @@ class RecordEvents:
         self._link_lost = False
         self.latches: list[str] = []
         """Every latch so far, by reason (lower-case names), for the summary."""
+
+    def device(self, info: MachineInfo) -> None:
+        """The treadmill connected, as it described itself."""
+        self._emit(
+            RecordEvent.DEVICE,
+            name=info.name,
+            address=info.address,
+            information=dict(info.device_information),
+        )
+
+    def plan(self, plan: Plan) -> None:
+        """The plan about to be walked."""
+        self._emit(
+            RecordEvent.PLAN,
+            name=plan.name,
+            segments=[
+                {
+                    "index": segment.index,
+                    "direction": str(segment.direction),
+                    "speed_kmh": segment.speed_kmh,
+                    "incline_pct": segment.incline_pct,
+                    "duration_s": segment.duration_s,
+                }
+                for segment in plan.segments
+            ],
+        )
+
+    def segment_started(self, segment: PlannedSegment) -> None:
+        """The belt runs in ``segment`` for the first time."""
+        self._emit(
+            RecordEvent.SEGMENT_STARTED,
+            index=segment.index,
+            direction=str(segment.direction),
+            speed_kmh=segment.speed_kmh,
+            incline_pct=segment.incline_pct,
+            duration_s=segment.duration_s,
+            cue=segment.cue,
+        )
 
     def state_changed(self, change: StateChanged, pending_direction: Direction | None) -> None:
         """A governor state change; ``pending_direction``: where a turn-around turns to."""

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 from typing import TYPE_CHECKING, Final
 
 import structlog
@@ -46,10 +45,7 @@ from treadmill_ctl.safety import (
     Decision,
     EmergencyStop,
     End,
-    Pause,
-    Rearm,
     Refused,
-    Resume,
     SafetyGovernor,
     SendIncline,
     SendPause,
@@ -58,26 +54,25 @@ from treadmill_ctl.safety import (
     SendStop,
     SetTarget,
     SpeedWritten,
-    Start,
     StateChanged,
     TargetLimited,
 )
 from treadmill_ctl.safety import Cue as GovernorCue
 from treadmill_ctl.safety.states import Direction, GovernorState
 from treadmill_ctl.session.command_writer import CommandWriter
+from treadmill_ctl.session.controls import PERSON_SOURCES, GovernorRequest, SessionControls
 from treadmill_ctl.session.ending import EndFacts, SessionEnding
 from treadmill_ctl.session.events import (
-    ControlOutcome,
     Cue,
     RecordEvent,
     SessionEnd,
-    SessionEvent,
     SessionPhase,
     SessionSnapshot,
 )
 from treadmill_ctl.session.governor_cues import governor_cue
 from treadmill_ctl.session.heart_rate import HeartRateSession
 from treadmill_ctl.session.link_observations import ranges_from, to_observation
+from treadmill_ctl.session.output import SessionOutput
 from treadmill_ctl.session.plan_cursor import (
     HeadsUpDue,
     PlanCursor,
@@ -93,9 +88,9 @@ from treadmill_ctl.session.speech import (
     SpeechTiming,
     SpokenKeys,
     name_keys,
-    spoken,
 )
-from treadmill_ctl.session.summary import SessionSummary, log_fields, outcome_of
+from treadmill_ctl.session.stand_in import Press, StandIn
+from treadmill_ctl.session.summary import SessionSummary, log_fields
 from treadmill_ctl.session.tasks import SessionTasks
 
 if TYPE_CHECKING:
@@ -116,17 +111,8 @@ _log = structlog.get_logger("treadmill_ctl.session")
 TICK_S: Final = 0.1
 """The control tick: ramps, countdowns and watchdogs advance at least this often."""
 
-HR_WAIT_S: Final = 30.0
-"""Unattended, how long a start refused for want of a heart rate waits for one."""
-
 DRY_RUN_SLACK_S: Final = 600.0
 """A dry run may take three times its plan plus this before it is declared stuck."""
-
-STAND_IN_LISTEN_S: Final = 0.5
-"""A listening stand-in presses this long after what was said has ended."""
-
-PERSON_SOURCES: Final = frozenset({"hotkey", "keyboard", "person", "stand-in"})
-"""Sources whose start and resume count as a person's own action at the treadmill."""
 
 _PHASES: Final = {
     GovernorState.IDLE: SessionPhase.WAITING_FOR_START,
@@ -139,7 +125,7 @@ _PHASES: Final = {
 }
 
 
-class SessionRunner:
+class SessionRunner(SessionControls):
     """Runs one session: the plan through the governor to the link.
 
     Args:
@@ -184,14 +170,12 @@ class SessionRunner:
         heart_rate_link: HeartRateLink | None = None,
         without_heart_rate: bool = False,
     ) -> None:
+        super().__init__(clock=clock, interactive=interactive)
         self._plan = plan
         self._segments = plan.segments
         self._limits = limits
         self._link = link
-        self._clock = clock
-        self._observers = list(observers)
-        self._stand_in = stand_in_person
-        self._interactive = interactive
+        self._stand_in = StandIn(listens=stand_in_listens) if stand_in_person else None
         self._tick_s = tick_s
         self._governor: SafetyGovernor | None = None
         # every task of the session, owned by one group (session/tasks.py)
@@ -203,30 +187,25 @@ class SessionRunner:
             latched=self._latched,
         )
         self._reconnect_task: asyncio.Task[None] | None = None
-        self._started_s = 0.0
         self._phase = SessionPhase.CONNECTING
         self._speech_timing: SpeechTiming = (
             speech_timing if speech_timing is not None else RateModel()
         )
         self._cursor = PlanCursor(plan.segments, self._speech_timing)
+        self._out = SessionOutput(clock, self._speech_timing, observers)
+        self._emit = self._out.emit
+        self._cue = self._out.cue
         self._keys = keys
-        self._stand_in_listens = stand_in_listens
-        self._said_until_s = 0.0
-        self._person_paused = False
         self._paused_after_turn = False
         self._latch_detail: str | None = None
         self._first_distance_m: float | None = None
         self._last_data: ftms_link.DataReceived | None = None
         self._stopped_since_data = False
         self._ending = SessionEnding()
-        self._end_requested_by: str | None = None
-        self._interrupted_by: str | None = None
-        self._stand_in_next_try_s = 0.0
         self._last_tick_s = 0.0
         self._countdown: tuple[int, float] | None = None
         self._gave_up = False
         self._early_emergency: EmergencyStop | None = None
-        self._record_failure: str | None = None
         self._record = RecordEvents(self._emit)
         self._heart_rate = HeartRateSession(
             limits=limits,
@@ -235,135 +214,13 @@ class SessionRunner:
             emit=self._emit,
             cue=self._cue,
         )
-        self._refused_for_heart_rate = False
 
     def add_observer(self, observer: SessionObserver) -> None:
         """Let one more observer see snapshots, events and cues.
 
         The UI is built after the runner: its hotkeys need the runner to send to.
         """
-        self._observers.append(observer)
-
-    # -- what the outside may ask (SessionControl) -------------------------------
-
-    def emergency_stop(self, source: str) -> ControlOutcome:
-        """Latch and write Stop now, ahead of anything queued; log it after."""
-        self._request(EmergencyStop(source))
-        _log.warning("session.emergency_stop", source=source)
-        return ControlOutcome(accepted=True)
-
-    def interrupt(self, source: str) -> None:
-        """Ctrl-C, SIGTERM: stop now and end the session (no re-arm)."""
-        self._interrupted_by = source
-        self.emergency_stop(source)
-
-    def start(self, source: str) -> ControlOutcome:
-        """The person's start, or start again after a re-arm."""
-        return self._begin(Start(by_person=source in PERSON_SOURCES), source)
-
-    def resume(self, source: str) -> ControlOutcome:
-        """Resume after a pause or a turn-around; a person's action."""
-        return self._begin(Resume(by_person=source in PERSON_SOURCES), source)
-
-    def pause(self, source: str) -> ControlOutcome:
-        """Pause the belt; log it after."""
-        if source != "stand-in":
-            self._person_paused = True  # only the person resumes it (never --yes)
-        request = Pause()
-        outcome = outcome_of(request, self._request(request))
-        _log.info("session.pause_requested", source=source)
-        return outcome
-
-    def toggle_pause(self, source: str) -> ControlOutcome:
-        """Pause when moving, resume when paused."""
-        if self._phase is SessionPhase.PAUSED:
-            return self.resume(source)
-        return self.pause(source)
-
-    def rearm(self, source: str) -> ControlOutcome:
-        """Leave a latch; the belt stays still until the person starts again."""
-        _log.info("governor.rearm_requested", source=source)
-        request = Rearm()
-        outcome = outcome_of(request, self._request(request))
-        self._heart_rate.rearm()
-        return outcome
-
-    def end(self, source: str) -> ControlOutcome:
-        """End the session with a normal ramp down and a stop."""
-        _log.info("session.end_requested", source=source)
-        self._end_requested_by = source
-        request = End()
-        return outcome_of(request, self._request(request))
-
-    def record_failed(self, error: Exception) -> None:
-        """The session record can no longer be written: stop the belt, end the session.
-
-        Called by the record from inside whatever was logging: the stop is requested
-        on the loop's next turn (never in the middle of another decision), and the
-        session ends once the belt has stopped, with the reason in its summary.
-        """
-        if self._record_failure is not None:
-            return
-        strerror = error.strerror if isinstance(error, OSError) else None
-        self._record_failure = strerror or str(error) or type(error).__name__
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self.interrupt("record-failed")
-        else:
-            loop.call_soon(self.interrupt, "record-failed")
-
-    def nudge_speed(self, delta_kmh: float, source: str) -> ControlOutcome:
-        """Change the current target a little; the governor keeps it within the caps.
-
-        A slow-down never goes below the treadmill's minimum speed (below it the
-        belt would pause, and every resume start it again): it stops there, and says so.
-        """
-        governor = self._governor
-        if governor is None:
-            return ControlOutcome(accepted=False, detail="the treadmill is not connected yet")
-        if not math.isfinite(delta_kmh):
-            return ControlOutcome(accepted=False, detail=f"{delta_kmh!r} is not a speed change")
-        current = governor.target_speed_kmh or 0.0
-        direction = governor.pending_direction or governor.direction
-        wanted = current + delta_kmh
-        floor_kmh = governor.ranges.min_speed_kmh
-        if wanted < floor_kmh:
-            if delta_kmh < 0 and current <= floor_kmh:
-                self._cue(Cue("speed_floor", f"Already at the slowest speed, {floor_kmh:g} km/h."))
-                return ControlOutcome(
-                    accepted=False, detail=f"already at the slowest speed, {floor_kmh:g} km/h"
-                )
-            wanted = floor_kmh
-            if delta_kmh < 0:
-                self._cue(Cue("speed_floor", f"Slowest speed: {floor_kmh:g} km/h."))
-        _log.info("session.speed_nudged", source=source, delta_kmh=delta_kmh)
-        self._heart_rate.speed_changed_by_person(self._clock.now_s())
-        request = SetTarget(max(0.0, wanted), direction)
-        return outcome_of(request, self._request(request))
-
-    def _begin(self, request: Start | Resume, source: str) -> ControlOutcome:
-        governor = self._governor
-        if governor is None:
-            return ControlOutcome(accepted=False, detail="the treadmill is not connected yet")
-        now = self._clock.now_s()
-        refusal = self._heart_rate.start_refusal(
-            now, by_person=source in PERSON_SOURCES and source != "stand-in"
-        )
-        if refusal is not None:
-            self._emit("heart_rate.start_refused", source=source, detail=refusal)
-            self._cue(Cue("heart_rate", refusal, urgent=True))
-            first = self._heart_rate.first_refusal_s()
-            if not self._interactive and first is not None and now - first > HR_WAIT_S:
-                # nobody can confirm, and no heart rate came: the session does not start
-                self._refused_for_heart_rate = True
-                self.end("heart-rate-refusal")
-            return ControlOutcome(accepted=False, detail=refusal)
-        segment = self._cursor.current
-        if governor.state is GovernorState.IDLE and segment is not None:
-            self._request(self._segment_target(segment))
-        _log.info("session.start_requested", source=source, kind=type(request).__name__.lower())
-        return outcome_of(request, self._request(request))
+        self._out.add(observer)
 
     # -- the run ---------------------------------------------------------------------
 
@@ -379,7 +236,7 @@ class SessionRunner:
         treadmill is commanded to stop before this returns or raises, as far as the
         link allows (SAFETY.md invariant 6).
         """
-        self._started_s = self._clock.now_s()
+        self._out.started_s = self._clock.now_s()
         self._set_phase(SessionPhase.CONNECTING)
         self._emit("session.connecting", device=self._link_name())
         # One group owns every task of the session, halts included (session/tasks.py);
@@ -404,26 +261,8 @@ class SessionRunner:
             )
             await self._link.disconnect()
             return self._summary(SessionEnd.CONNECT_FAILED)
-        self._emit(
-            RecordEvent.DEVICE,
-            name=info.name,
-            address=info.address,
-            information=dict(info.device_information),
-        )
-        self._emit(
-            RecordEvent.PLAN,
-            name=self._plan.name,
-            segments=[
-                {
-                    "index": segment.index,
-                    "direction": str(segment.direction),
-                    "speed_kmh": segment.speed_kmh,
-                    "incline_pct": segment.incline_pct,
-                    "duration_s": segment.duration_s,
-                }
-                for segment in self._segments
-            ],
-        )
+        self._record.device(info)
+        self._record.plan(self._plan)
         end: SessionEnd | None = None
         failure: Exception | None = None
         try:
@@ -439,11 +278,6 @@ class SessionRunner:
             if end is None:  # an error or a cancellation: the record still says it ended
                 self._summary(SessionEnd.ERROR)
         return self._summary(end)
-
-    @property
-    def record_failure(self) -> str | None:
-        """Why the session record could not be written, if it could not."""
-        return self._record_failure
 
     @property
     def connected_once(self) -> bool:
@@ -492,11 +326,11 @@ class SessionRunner:
     async def _control_loop(self) -> SessionEnd:
         # A dry run with no person has nobody to notice a session that cannot go on
         # (a belt that never stops, a resume refused for ever): it gives up instead.
-        give_up_s = self._started_s + 3 * self._plan.total_s + DRY_RUN_SLACK_S
+        give_up_s = self._out.started_s + 3 * self._plan.total_s + DRY_RUN_SLACK_S
         while True:
             now = self._clock.now_s()
-            if self._stand_in and now > give_up_s and self._interrupted_by is None:
-                _log.error("session.dry_run_stuck", waited_s=round(now - self._started_s))
+            if self._stand_in is not None and now > give_up_s and self._interrupted_by is None:
+                _log.error("session.dry_run_stuck", waited_s=round(now - self._out.started_s))
                 self._gave_up = True
                 self.interrupt("dry-run-guard")
             self._tick(now)
@@ -522,15 +356,7 @@ class SessionRunner:
         for step in self._cursor.advance(dt):
             match step:
                 case SegmentBegun(segment=segment):
-                    self._emit(
-                        RecordEvent.SEGMENT_STARTED,
-                        index=segment.index,
-                        direction=str(segment.direction),
-                        speed_kmh=segment.speed_kmh,
-                        incline_pct=segment.incline_pct,
-                        duration_s=segment.duration_s,
-                        cue=segment.cue,
-                    )
+                    self._record.segment_started(segment)
                     if segment.cue:
                         self._cue(Cue("segment", segment.cue))
                 case HeadsUpDue(heads_up=heads_up, left_s=left_s):
@@ -541,6 +367,10 @@ class SessionRunner:
                         self._request(End(), now)
                     else:
                         self._request(self._segment_target(following), now)
+
+    def _starting_target(self) -> SetTarget | None:
+        segment = self._cursor.current
+        return None if segment is None else self._segment_target(segment)
 
     def _segment_target(self, segment: PlannedSegment) -> SetTarget:
         """The segment's target, raised to the treadmill's minimum speed (and said so)."""
@@ -564,24 +394,21 @@ class SessionRunner:
 
     def _stand_in_for_person(self, now: float) -> None:
         """Dry runs only: press start or resume where the person would be asked to."""
-        if not self._stand_in or now < self._stand_in_next_try_s:
+        if self._stand_in is None:
             return
-        if self._stand_in_listens and now < self._said_until_s + STAND_IN_LISTEN_S:
-            return
-        state = self._require_governor().state
-        if state is GovernorState.IDLE and self._phase is SessionPhase.WAITING_FOR_START:
-            if not self._record.latches:
-                self._stand_in_next_try_s = now + 1.0
-                self.start("stand-in")
-        elif (
-            state is GovernorState.PAUSED
-            and self._paused_after_turn
-            and not self._person_paused
-            and self._end_requested_by is None
-        ):
-            # the person's resume after a turn-around; a pause the person (or the
-            # console) asked for is theirs to end
-            self._stand_in_next_try_s = now + 1.0
+        press = self._stand_in.press(
+            now,
+            state=self._require_governor().state,
+            waiting_for_start=self._phase is SessionPhase.WAITING_FOR_START,
+            latched_before=bool(self._record.latches),
+            paused_after_turn=self._paused_after_turn,
+            person_paused=self._person_paused,
+            ending=self._end_requested_by is not None,
+            said_until_s=self._out.said_until_s,
+        )
+        if press is Press.START:
+            self.start("stand-in")
+        elif press is Press.RESUME:
             self.resume("stand-in")
 
     def _session_end(self, now: float) -> SessionEnd | None:
@@ -670,11 +497,7 @@ class SessionRunner:
 
     # -- decisions -----------------------------------------------------------------
 
-    def _request(
-        self,
-        request: EmergencyStop | SetTarget | Start | Resume | Pause | End | Rearm,
-        now: float | None = None,
-    ) -> list[Decision]:
+    def _request(self, request: GovernorRequest, now: float | None = None) -> list[Decision]:
         """Ask the governor, act on its decisions and return them (for a true answer)."""
         governor = self._governor
         if governor is None:
@@ -788,26 +611,8 @@ class SessionRunner:
         if phase is not self._phase:
             self._phase = phase
 
-    def _emit(self, kind: str, *, log: bool = True, **fields_: object) -> None:
-        kind = str(kind)
-        if log:
-            _log.info(kind, **fields_)
-        event = SessionEvent(kind, self._clock.now_s() - self._started_s, fields_)
-        for observer in self._observers:
-            observer.on_event(event)
-
-    def _cue(self, cue: Cue) -> None:
-        _log.info("cue.given", kind=cue.kind, text=cue.text, urgent=cue.urgent)
-        now = self._clock.now_s()
-        said = cue.speech[0].text if cue.speech else spoken(cue.text)
-        self._said_until_s = max(self._said_until_s, now) + self._speech_timing.duration_s(said)
-        for observer in self._observers:
-            observer.on_cue(cue)
-
     def _publish(self, now: float) -> None:
-        snapshot = self.snapshot(now)
-        for observer in self._observers:
-            observer.on_snapshot(snapshot)
+        self._out.publish(self.snapshot(now))
 
     def snapshot(self, now: float | None = None) -> SessionSnapshot:
         """The session's state now, as observers see it."""
@@ -815,7 +620,7 @@ class SessionRunner:
         data = self._last_data.data if self._last_data is not None else None
         return build_snapshot(
             now_s=now,
-            started_s=self._started_s,
+            started_s=self._out.started_s,
             phase=self._phase,
             plan_name=self._plan.name,
             cursor=self._cursor,
@@ -863,7 +668,7 @@ class SessionRunner:
     def _summary(self, end: SessionEnd) -> SessionSummary:
         summary = SessionSummary(
             end=end,
-            duration_s=round(self._clock.now_s() - self._started_s, 3),
+            duration_s=round(self._clock.now_s() - self._out.started_s, 3),
             backward_s=round(self._cursor.time_by_direction[Direction.BACKWARD], 3),
             forward_s=round(self._cursor.time_by_direction[Direction.FORWARD], 3),
             distance_m=round(self._distance_m() or 0.0, 1),
