@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from treadmill_ctl.ftms.link import MachineInfo
+    from treadmill_ctl.ftms.observations import TreadmillData
     from treadmill_ctl.profiles import Plan, PlannedSegment
     from treadmill_ctl.safety import StateChanged
     from treadmill_ctl.safety.states import Direction
@@ -139,6 +140,20 @@ class RecordEvents:
                 RecordEvent.TURN_AROUND_STARTED,
                 direction=str(pending_direction) if pending_direction is not None else None,
             )
+
+    def belt_data(self, data: TreadmillData) -> None:
+        """A Treadmill Data record (logged), and the belt stopping or moving again."""
+        if data.speed_kmh is not None:
+            self.belt_speed(data.speed_kmh)
+        _log.info(
+            RecordEvent.BELT_DATA,
+            speed_kmh=data.speed_kmh,
+            incline_pct=data.incline_pct,
+            distance_m=data.distance_m,
+            elapsed_s=data.elapsed_s,
+            heart_rate_bpm=data.heart_rate_bpm,
+            heart_rate_source="treadmill" if data.heart_rate_bpm is not None else None,
+        )
 
     def belt_speed(self, speed_kmh: float) -> None:
         """The treadmill's own word that the belt stopped or moves again."""

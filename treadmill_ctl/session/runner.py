@@ -1,30 +1,25 @@
 """The control loop: a plan, a governor and a link, run on the injected clock.
 
-:class:`SessionRunner` owns one session. It feeds the safety governor with the
-profile's segments, the person's requests and everything the treadmill reports, and
-writes the governor's commands to the link:
+:class:`SessionRunner` owns one session: it connects, feeds the safety governor the
+plan's segments (:mod:`~treadmill_ctl.session.plan_cursor`), the asks of people and
+remotes (:mod:`~treadmill_ctl.session.controls`) and every event the link reports
+(its own stream, read as it comes), and acts on the governor's decisions:
 
-* a ``SendStop`` is written at once by its own task, ahead of anything queued, and
-  everything queued before it is dropped, a write already on its way included
-  (SAFETY.md invariants 4 and 5);
-* the stop never waits on, or fails with, anything else (SAFETY.md invariant 6): a
-  halt is handed to the link before anything is logged, shown or recorded about it,
-  and a record that can no longer be written ends the session with the belt stopped;
-* other commands go, in order, through one writer task that never holds up the
-  control loop (a treadmill that never answers only delays the next write);
-* a control tick (0.1 s) lets the governor ramp, count down and watch for stale data,
-  moves the plan on, and publishes a :class:`SessionSnapshot` to the observers.
+* a halt (``SendStop``, ``SendPause``) goes to the link at once, ahead of everything
+  queued, before anything about it is logged, shown or recorded; nothing decided
+  before it is written after it (the :mod:`~treadmill_ctl.session.command_writer`;
+  SAFETY.md invariants 4 to 6); a record that can no longer be written ends the
+  session with the belt stopped;
+* other commands go in order through the writer's task, which never holds up the loop;
+* a control tick (0.1 s) lets the governor ramp, count down and watch, moves the plan
+  on, and publishes a snapshot (:mod:`~treadmill_ctl.session.snapshot`);
+* the record's events come from what happened, never from a request
+  (:mod:`~treadmill_ctl.session.record_events`); the end from the rules of
+  :mod:`~treadmill_ctl.session.ending`.
 
-The record's events that history, reports and exports read
-(:class:`~treadmill_ctl.session.events.RecordEvent`) are written here from what
-happened: pauses, resumes, turn-arounds, latches and re-arms from the governor's state
-changes, alarms from its decisions, the belt stopping and moving and the link going
-and coming back from what the treadmill and the link reported; never from a request,
-which the governor may refuse.
-
-The runner never starts or resumes the belt by itself: only ``start``/``resume``
-from a person (a key), or, in an unattended dry run (``stand_in_person``), the
-runner standing in for that person's key presses against the simulator.
+Every task is in one group for the whole run (:mod:`~treadmill_ctl.session.tasks`).
+The runner never starts or resumes the belt by itself: only ``start``/``resume`` from
+a person, or, in an unattended dry run, the stand-in for that person's key presses.
 """
 
 from __future__ import annotations
@@ -82,7 +77,7 @@ from treadmill_ctl.session.plan_cursor import (
     segment_target,
 )
 from treadmill_ctl.session.record_events import STOPPED_KMH, RecordEvents
-from treadmill_ctl.session.snapshot import build_snapshot
+from treadmill_ctl.session.snapshot import ShownState, build_snapshot
 from treadmill_ctl.session.speech import (
     RateModel,
     SpeechTiming,
@@ -113,16 +108,6 @@ TICK_S: Final = 0.1
 
 DRY_RUN_SLACK_S: Final = 600.0
 """A dry run may take three times its plan plus this before it is declared stuck."""
-
-_PHASES: Final = {
-    GovernorState.IDLE: SessionPhase.WAITING_FOR_START,
-    GovernorState.RUNNING: SessionPhase.RUNNING,
-    GovernorState.TURNING_AROUND: SessionPhase.TURNING_AROUND,
-    GovernorState.PAUSED: SessionPhase.PAUSED,
-    GovernorState.ENDING: SessionPhase.ENDING,
-    GovernorState.LATCHED: SessionPhase.LATCHED,
-    GovernorState.FINISHED: SessionPhase.FINISHED,
-}
 
 
 class SessionRunner(SessionControls):
@@ -187,7 +172,7 @@ class SessionRunner(SessionControls):
             latched=self._latched,
         )
         self._reconnect_task: asyncio.Task[None] | None = None
-        self._phase = SessionPhase.CONNECTING
+        self._shown = ShownState()
         self._speech_timing: SpeechTiming = (
             speech_timing if speech_timing is not None else RateModel()
         )
@@ -196,14 +181,11 @@ class SessionRunner(SessionControls):
         self._emit = self._out.emit
         self._cue = self._out.cue
         self._keys = keys
-        self._paused_after_turn = False
-        self._latch_detail: str | None = None
         self._first_distance_m: float | None = None
         self._last_data: ftms_link.DataReceived | None = None
         self._stopped_since_data = False
         self._ending = SessionEnding()
         self._last_tick_s = 0.0
-        self._countdown: tuple[int, float] | None = None
         self._gave_up = False
         self._early_emergency: EmergencyStop | None = None
         self._record = RecordEvents(self._emit)
@@ -227,7 +209,7 @@ class SessionRunner(SessionControls):
     @property
     def phase(self) -> SessionPhase:
         """Where the session is now."""
-        return self._phase
+        return self._shown.phase
 
     async def run(self) -> SessionSummary:
         """Connect, run the plan, end with the belt stopped; return how it went.
@@ -237,7 +219,7 @@ class SessionRunner(SessionControls):
         link allows (SAFETY.md invariant 6).
         """
         self._out.started_s = self._clock.now_s()
-        self._set_phase(SessionPhase.CONNECTING)
+        self._shown.phase = SessionPhase.CONNECTING
         self._emit("session.connecting", device=self._link_name())
         # One group owns every task of the session, halts included (session/tasks.py);
         # its end waits for them all. The strap connects beside the treadmill.
@@ -295,7 +277,7 @@ class SessionRunner(SessionControls):
             self._limits, ranges_from(info), now_s=now, link_up=True, writes_reported=True
         )
         self._last_tick_s = now
-        self._set_phase(SessionPhase.WAITING_FOR_START)
+        self._shown.phase = SessionPhase.WAITING_FOR_START
         if self._early_emergency is not None:
             self._request(self._early_emergency)
         self._request(self._segment_target(self._segments[0]))
@@ -399,9 +381,9 @@ class SessionRunner(SessionControls):
         press = self._stand_in.press(
             now,
             state=self._require_governor().state,
-            waiting_for_start=self._phase is SessionPhase.WAITING_FOR_START,
+            waiting_for_start=self._shown.phase is SessionPhase.WAITING_FOR_START,
             latched_before=bool(self._record.latches),
-            paused_after_turn=self._paused_after_turn,
+            paused_after_turn=self._shown.paused_after_turn,
             person_paused=self._person_paused,
             ending=self._end_requested_by is not None,
             said_until_s=self._out.said_until_s,
@@ -451,17 +433,8 @@ class SessionRunner(SessionControls):
                     self._first_distance_m = float(data.distance_m)
                 if data.speed_kmh is not None:
                     self._stopped_since_data = data.speed_kmh <= STOPPED_KMH
-                    self._record.belt_speed(data.speed_kmh)
                 self._heart_rate.treadmill_heart_rate(data.heart_rate_bpm, now)
-                _log.info(
-                    RecordEvent.BELT_DATA,
-                    speed_kmh=data.speed_kmh,
-                    incline_pct=data.incline_pct,
-                    distance_m=data.distance_m,
-                    elapsed_s=data.elapsed_s,
-                    heart_rate_bpm=data.heart_rate_bpm,
-                    heart_rate_source="treadmill" if data.heart_rate_bpm is not None else None,
-                )
+                self._record.belt_data(data)
             case ftms_link.StatusReceived(status=status):
                 _log.info("machine.status", code=status.code, raw=status.raw)
                 if status.code is MachineStatusCode.CONTROL_PERMISSION_LOST:
@@ -570,7 +543,7 @@ class SessionRunner(SessionControls):
         """The governor's cue as the person hears it (session/governor_cues.py)."""
         now = self._clock.now_s()
         if cue.seconds_left is not None:
-            self._countdown = (cue.seconds_left, now)
+            self._shown.countdown = (cue.seconds_left, now)
         return governor_cue(cue, self._require_governor(), self._keys, now)
 
     def _queue_command(self, command: Command) -> None:
@@ -593,23 +566,12 @@ class SessionRunner(SessionControls):
             latch_reason=change.latch_reason,
             reason=change.reason,
         )
-        self._set_phase(_PHASES[change.new])
-        self._paused_after_turn = (
-            change.old is GovernorState.TURNING_AROUND and change.new is GovernorState.PAUSED
-        )
-        if change.new is GovernorState.TURNING_AROUND:
-            self._countdown = None  # each turn-around counts down its own hold
+        self._shown.state_changed(change)
         if change.new is GovernorState.RUNNING:
             self._person_paused = False
-        if change.new is GovernorState.LATCHED:
-            self._latch_detail = change.reason
         self._record.state_changed(change, self._require_governor().pending_direction)
 
     # -- output ------------------------------------------------------------------
-
-    def _set_phase(self, phase: SessionPhase) -> None:
-        if phase is not self._phase:
-            self._phase = phase
 
     def _publish(self, now: float) -> None:
         self._out.publish(self.snapshot(now))
@@ -621,7 +583,7 @@ class SessionRunner(SessionControls):
         return build_snapshot(
             now_s=now,
             started_s=self._out.started_s,
-            phase=self._phase,
+            shown=self._shown,
             plan_name=self._plan.name,
             cursor=self._cursor,
             governor=self._governor,
@@ -629,9 +591,6 @@ class SessionRunner(SessionControls):
             distance_m=self._distance_m(),
             heart_rate_bpm=self._shown_heart_rate(now, data),
             link_up=self._link.is_connected,
-            countdown=self._countdown,
-            paused_after_turn=self._paused_after_turn,
-            latch_detail=self._latch_detail,
         )
 
     def _shown_heart_rate(self, now: float, data: TreadmillData | None) -> int | None:
@@ -676,7 +635,7 @@ class SessionRunner(SessionControls):
             segment_count=len(self._segments),
             latches=tuple(self._record.latches),
         )
-        self._set_phase(SessionPhase.FINISHED)
+        self._shown.phase = SessionPhase.FINISHED
         self._emit(
             RecordEvent.ENDED,
             end=str(end),

@@ -1,12 +1,15 @@
 """The session's state as observers see it: one :class:`SessionSnapshot` from its parts.
 
-Pure: :func:`build_snapshot` reads the plan cursor, the governor and the last belt
-data it is given and builds the snapshot the dashboard, the MQTT bridge and the cue
-player are shown each tick; nothing here changes the session.
+Pure: :func:`build_snapshot` reads the plan cursor, the governor, the last belt data
+and the :class:`ShownState` it is given and builds the snapshot the dashboard, the
+MQTT bridge and the cue player are shown each tick; :class:`ShownState` follows the
+governor's state changes into what a person is shown (the phase, a turn-around's
+countdown and the resume after it, a latch's detail).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from treadmill_ctl.safety.states import GovernorState
@@ -15,19 +18,57 @@ from treadmill_ctl.session.events import SegmentView, SessionPhase, SessionSnaps
 if TYPE_CHECKING:
     from treadmill_ctl.ftms.observations import TreadmillData
     from treadmill_ctl.profiles import PlannedSegment
-    from treadmill_ctl.safety import SafetyGovernor
+    from treadmill_ctl.safety import SafetyGovernor, StateChanged
     from treadmill_ctl.session.plan_cursor import PlanCursor
 
-__all__ = ["build_snapshot", "segment_view"]
+__all__ = ["ShownState", "build_snapshot", "segment_view"]
 
 _HOLDING: Final = frozenset({GovernorState.TURNING_AROUND, GovernorState.PAUSED})
+
+_PHASES: Final = {
+    GovernorState.IDLE: SessionPhase.WAITING_FOR_START,
+    GovernorState.RUNNING: SessionPhase.RUNNING,
+    GovernorState.TURNING_AROUND: SessionPhase.TURNING_AROUND,
+    GovernorState.PAUSED: SessionPhase.PAUSED,
+    GovernorState.ENDING: SessionPhase.ENDING,
+    GovernorState.LATCHED: SessionPhase.LATCHED,
+    GovernorState.FINISHED: SessionPhase.FINISHED,
+}
+
+
+@dataclass(slots=True)
+class ShownState:
+    """What a person is shown of the governor's state, kept from its state changes.
+
+    Attributes:
+        phase: Where the session is.
+        paused_after_turn: The belt waits for the person's resume after a turn-around.
+        countdown: The last turn-around countdown said: (seconds left, when said).
+        latch_detail: Why the governor latched, in its words (shown while latched).
+    """
+
+    phase: SessionPhase = SessionPhase.CONNECTING
+    paused_after_turn: bool = False
+    countdown: tuple[int, float] | None = None
+    latch_detail: str | None = None
+
+    def state_changed(self, change: StateChanged) -> None:
+        """Follow one governor state change."""
+        self.phase = _PHASES[change.new]
+        self.paused_after_turn = (
+            change.old is GovernorState.TURNING_AROUND and change.new is GovernorState.PAUSED
+        )
+        if change.new is GovernorState.TURNING_AROUND:
+            self.countdown = None  # each turn-around counts down its own hold
+        if change.new is GovernorState.LATCHED:
+            self.latch_detail = change.reason
 
 
 def build_snapshot(
     *,
     now_s: float,
     started_s: float,
-    phase: SessionPhase,
+    shown: ShownState,
     plan_name: str,
     cursor: PlanCursor,
     governor: SafetyGovernor | None,
@@ -35,16 +76,10 @@ def build_snapshot(
     distance_m: float | None,
     heart_rate_bpm: int | None,
     link_up: bool,
-    countdown: tuple[int, float] | None,
-    paused_after_turn: bool,
-    latch_detail: str | None,
 ) -> SessionSnapshot:
-    """The session now.
-
-    ``countdown`` is the last turn-around countdown said (seconds left, when said);
-    ``paused_after_turn``: the belt waits for the person's resume after a turn-around.
-    """
+    """The session now."""
     segment = cursor.current
+    phase, countdown, paused_after_turn = shown.phase, shown.countdown, shown.paused_after_turn
     countdown_s: float | None = None
     if (
         countdown is not None
@@ -81,7 +116,7 @@ def build_snapshot(
         resume_after_turn=(
             paused_after_turn and governor is not None and governor.state is GovernorState.PAUSED
         ),
-        latch_detail=latch_detail if phase is SessionPhase.LATCHED else None,
+        latch_detail=shown.latch_detail if phase is SessionPhase.LATCHED else None,
     )
 
 
