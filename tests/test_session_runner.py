@@ -22,6 +22,7 @@ from treadmill_ctl.telemetry.payloads import telemetry_json
 
 if TYPE_CHECKING:
     from simulator.radio import VirtualTreadmill
+    from treadmill_ctl.ftms.link import LinkEvent
     from treadmill_ctl.profiles import Profile
 
 DEMO = Path(__file__).resolve().parent.parent / "profiles" / "demo.toml"
@@ -79,6 +80,40 @@ def test_an_unexpected_error_mid_session_stops_the_belt_before_it_propagates(
     belt_kmh, records = run_accelerated(main())
     assert _stop_writes(records)
     assert belt_kmh == 0.0
+
+
+def test_a_helper_task_failing_mid_session_stops_the_belt_before_it_propagates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bug in the link's event pump (a task of the group, not the loop) ends the session.
+
+    The group is shutting down when the final stop is written (it refuses new tasks):
+    the stop goes all the same, before the error reaches the caller.
+    """
+    profile = load_profile(DEMO)
+    real_handle = SessionRunner._handle_link_event
+
+    def failing_handle(self: SessionRunner, event: LinkEvent) -> None:
+        real_handle(self, event)
+        if (self.snapshot().belt_speed_kmh or 0) >= 1.9:
+            raise _Boom("a bug in the event pump")
+
+    monkeypatch.setattr(SessionRunner, "_handle_link_event", failing_handle)
+
+    async def main() -> tuple[float, list[dict[str, object]]]:
+        async with open_virtual_treadmill() as sim:
+            runner = _runner_for(sim, profile)
+            with pytest.raises(ExceptionGroup) as raised:
+                await runner.run()
+            assert raised.group_contains(_Boom)
+            await asyncio.sleep(5)
+            return sim.model.belt_speed_kmh, list(map(dict, sim.trace.records))
+
+    belt_kmh, records = run_accelerated(main())
+    assert _stop_writes(records)
+    assert belt_kmh == 0.0
+    speeds = [r for r in records if r["kind"] == "sample" and float(r["belt_speed_kmh"]) > 1.0]  # type: ignore[arg-type]
+    assert speeds  # the belt did run before the fault
 
 
 def test_a_treadmill_without_control_point_is_refused_not_driven() -> None:

@@ -494,6 +494,7 @@ class FtmsLink:
                 commands.request_control(), answer_timeout_s=PENDING_STOP_CONTROL_WAIT_S
             ),
             loop=asyncio.get_running_loop(),
+            name="link.request_control",
             eager_start=True,
         )
         self._log.warning("command.stop_on_reconnect")
@@ -649,6 +650,7 @@ class FtmsLink:
                 write = asyncio.Task(
                     client.write_gatt_char(control_point, payload, response=True),
                     loop=asyncio.get_running_loop(),
+                    name="link.control_point_write",
                     eager_start=True,
                 )
                 write.add_done_callback(_retrieved)  # its failure may outlive the caller
