@@ -145,14 +145,16 @@ class SafetyGovernor:
         self._latches = Latches()
         self._link_up = link_up
         self._envelope = Envelope(limits, ranges)
-        self._turn = TurnAround(self._envelope.turn_h, limits.turnaround_hold_s, now_s=now_s)
+        self._turn = TurnAround(
+            self._envelope.turn_hundredths, limits.turnaround_hold_s, now_s=now_s
+        )
         self._target_speed_kmh: float | None = None
         self._target_incline_pct: float | None = None
 
         self._ramp = Ramp(
             limits, ranges, now_s=now_s, step_s=ramp_step_s, writes_reported=writes_reported
         )
-        self._commanded_incline_h: int | None = None
+        self._commanded_incline_hundredths: int | None = None
         self._belt_speed_kmh: float | None = None
 
         self._stale = StaleData(limits.stale_data_timeout_s, now_s=now_s)
@@ -203,7 +205,7 @@ class SafetyGovernor:
     @property
     def commanded_speed_kmh(self) -> float:
         """The last speed commanded; 0.0 while stopped or paused."""
-        return self._ramp.commanded_h / 100
+        return self._ramp.commanded_hundredths / 100
 
     @property
     def target_speed_kmh(self) -> float | None:
@@ -221,7 +223,7 @@ class SafetyGovernor:
 
     def starting_speed_kmh(self, direction: Direction) -> float:
         """The effective starting speed for a direction; 0.0 if it cannot run at all."""
-        return self._envelope.starting_h(direction) / 100
+        return self._envelope.starting_hundredths(direction) / 100
 
     # ------------------------------------------------------------------ entry points
 
@@ -336,18 +338,24 @@ class SafetyGovernor:
         self._target_speed_kmh = float(speed_kmh)
         if incline_pct is not None:
             self._target_incline_pct = float(incline_pct)
-        goal_h = self._envelope.speed_goal_h(self._target_speed_kmh, request.direction)
-        if goal_h < hundredths_floor(speed_kmh):
-            allowed = f"{goal_h / 100:g} km/h" + (" (a pause)" if goal_h == 0 else "")
+        goal_hundredths = self._envelope.speed_goal_hundredths(
+            self._target_speed_kmh, request.direction
+        )
+        if goal_hundredths < hundredths_floor(speed_kmh):
+            allowed = f"{goal_hundredths / 100:g} km/h" + (
+                " (a pause)" if goal_hundredths == 0 else ""
+            )
             why = f"the {request.direction} limit and the treadmill's range allow {allowed}"
-            out.append(TargetLimited(float(speed_kmh), goal_h / 100, why))
+            out.append(TargetLimited(float(speed_kmh), goal_hundredths / 100, why))
         self._note_direction(request.direction, out)
         state = self.state
         if state is GovernorState.RUNNING:
-            self._send_incline(self._incline_goal_h(self._turn.direction), "target incline", out)
+            self._send_incline(
+                self._incline_goal_hundredths(self._turn.direction), "target incline", out
+            )
         elif state is GovernorState.TURNING_AROUND:
-            incline_h = self._envelope.turn_incline_h(self._target_incline_pct)
-            self._send_incline(incline_h, "incline for the turn-around", out)
+            incline_hundredths = self._envelope.turn_incline_hundredths(self._target_incline_pct)
+            self._send_incline(incline_hundredths, "incline for the turn-around", out)
 
     def _note_direction(self, direction: Direction, out: list[Decision]) -> None:
         """Take a requested direction: at once before the first start, else via a turn-around."""
@@ -362,7 +370,7 @@ class SafetyGovernor:
         elif state is GovernorState.TURNING_AROUND and turn.pending is None:
             why = f"direction change cancelled: staying {turn.direction}"
             turn.quiet()
-            if self._ramp.commanded_h > 0:
+            if self._ramp.commanded_hundredths > 0:
                 self._change(GovernorState.RUNNING, why, out)
             else:
                 self._change(GovernorState.PAUSED, why, out)
@@ -405,7 +413,7 @@ class SafetyGovernor:
         direction = self._turn.start_direction(now)
         if not isinstance(direction, Direction):
             return f"turning around: wait {math.ceil(direction)} s more"
-        if self._envelope.starting_h(direction) == 0:
+        if self._envelope.starting_hundredths(direction) == 0:
             return (
                 f"the treadmill's minimum speed {self._ranges.min_speed_kmh:g} km/h is above "
                 f"the {direction} speed limit"
@@ -416,8 +424,10 @@ class SafetyGovernor:
         """Command the starting speed and arm the watchdogs for a belt about to move."""
         self._turn.take()
         self._stop_check.cancel()
-        self._send_speed(self._envelope.starting_h(self._turn.direction), now, why, out)
-        self._send_incline(self._incline_goal_h(self._turn.direction), "target incline", out)
+        self._send_speed(self._envelope.starting_hundredths(self._turn.direction), now, why, out)
+        self._send_incline(
+            self._incline_goal_hundredths(self._turn.direction), "target incline", out
+        )
         self._stale.arm(now)
         self._divergence.restart()
         self._frozen.reset()
@@ -431,7 +441,7 @@ class SafetyGovernor:
             reason, stop_why = self._latch_after_ramp
             self._latch(reason, f"{stop_why}: paused while ramping down", now, out, alarmed=True)
             return
-        if self._ramp.commanded_h > 0:
+        if self._ramp.commanded_hundredths > 0:
             self._halt(SendPause(why), now, out)
         self._change(GovernorState.PAUSED, why, out)
         out.append(Cue(CueKind.PAUSED, "Paused. Press resume to continue.", why))
@@ -445,7 +455,7 @@ class SafetyGovernor:
             out.append(Refused(request, "the session has already finished"))
         elif state is GovernorState.LATCHED:
             self._halt(SendStop("end requested while latched"), now, out)
-        elif request.immediate or state not in _ACTIVE or self._ramp.commanded_h == 0:
+        elif request.immediate or state not in _ACTIVE or self._ramp.commanded_hundredths == 0:
             why = "end requested" + (": stop at once" if request.immediate else "")
             self._halt(SendStop(why), now, out)
             self._finish(why, "Session over: the belt is stopping.", out)
@@ -463,7 +473,7 @@ class SafetyGovernor:
         Not an abrupt stop for a person who may be walking backward; a belt already
         still (or already latched) latches at once.
         """
-        if self.state not in _ACTIVE or self._ramp.commanded_h == 0:
+        if self.state not in _ACTIVE or self._ramp.commanded_hundredths == 0:
             self._latch(reason, why, now, out)
             return
         if self._latch_after_ramp is not None:
@@ -516,7 +526,7 @@ class SafetyGovernor:
 
     def _on_stopped_by_user(self, status: StoppedByUser, now: float, out: list[Decision]) -> None:
         self._belt_speed_kmh = 0.0
-        if self.state not in _ACTIVE or self._ramp.commanded_h == 0:
+        if self.state not in _ACTIVE or self._ramp.commanded_hundredths == 0:
             # Not driving the belt, or our own pause or stop announced back by the
             # treadmill (FTMS 4.17): the turn-around or the end goes on as planned.
             return
@@ -576,9 +586,9 @@ class SafetyGovernor:
         if self.state in _ACTIVE:
             # What the treadmill was told, and when, widens what counts as asked for,
             # and the next ramp step counts from it.
-            speed_h = round(speed_kmh * 100)
-            self._divergence.asked(speed_h, now)
-            self._ramp.written(speed_h, now)
+            speed_hundredths = round(speed_kmh * 100)
+            self._divergence.asked(speed_hundredths, now)
+            self._ramp.written(speed_hundredths, now)
 
     def _on_lost(self, lost: ControlLost | LinkDown, now: float, out: list[Decision]) -> None:
         """Control or the link lost: latched unless nothing moves (before a start, at the end)."""
@@ -611,24 +621,24 @@ class SafetyGovernor:
 
     def _step(self, now: float, out: list[Decision]) -> None:
         """Move the belt on: one ramp step when due, and the turn-around's clock."""
-        if self._ramp.commanded_h:  # a still belt has no ramp
-            goal_h = self._goal_h()
-            next_h = self._ramp.next_h(goal_h, now)
-            if next_h == 0:
+        if self._ramp.commanded_hundredths:  # a still belt has no ramp
+            goal_hundredths = self._goal_hundredths()
+            next_hundredths = self._ramp.next_hundredths(goal_hundredths, now)
+            if next_hundredths == 0:
                 self._finish_ramp_down(now, out)
-            elif next_h is not None:
-                rising = next_h > self._ramp.commanded_h
-                why = f"ramp {'up' if rising else 'down'} toward {goal_h / 100:g} km/h"
-                self._send_speed(next_h, now, why, out)
+            elif next_hundredths is not None:
+                rising = next_hundredths > self._ramp.commanded_hundredths
+                why = f"ramp {'up' if rising else 'down'} toward {goal_hundredths / 100:g} km/h"
+                self._send_speed(next_hundredths, now, why, out)
         if self._mode is GovernorState.TURNING_AROUND:
             self._turn_around_clock(now, out)
 
-    def _goal_h(self) -> int:
+    def _goal_hundredths(self) -> int:
         if self._mode is GovernorState.ENDING:
             return 0
         if self._mode is GovernorState.TURNING_AROUND:
-            return min(self._ramp.commanded_h, self._envelope.turn_h)
-        return self._envelope.speed_goal_h(self._target_speed_kmh, self._turn.direction)
+            return min(self._ramp.commanded_hundredths, self._envelope.turn_hundredths)
+        return self._envelope.speed_goal_hundredths(self._target_speed_kmh, self._turn.direction)
 
     def _finish_ramp_down(self, now: float, out: list[Decision]) -> None:
         if self._mode is GovernorState.ENDING and self._latch_after_ramp is not None:
@@ -657,10 +667,10 @@ class SafetyGovernor:
             out.append(Cue(CueKind.TURN_AROUND_COUNTDOWN, text, "turn-around hold", seconds))
             return
         why = f"turn-around hold done: now walking {new_direction}"
-        if self._ramp.commanded_h > 0:
+        if self._ramp.commanded_hundredths > 0:
             self._change(GovernorState.RUNNING, why, out)
             out.append(Cue(CueKind.TURN_AROUND_DONE, f"Walk {new_direction} now.", why))
-            self._send_incline(self._incline_goal_h(new_direction), "target incline", out)
+            self._send_incline(self._incline_goal_hundredths(new_direction), "target incline", out)
         else:
             self._change(GovernorState.PAUSED, why, out)
             text = f"Turned round: press resume to walk {new_direction}."
@@ -676,7 +686,7 @@ class SafetyGovernor:
 
     def _watching(self) -> bool:
         """Whether the belt is commanded to move, so its data must keep coming."""
-        return self._mode in _ACTIVE and self._ramp.commanded_h > 0
+        return self._mode in _ACTIVE and self._ramp.commanded_hundredths > 0
 
     def _change(self, mode: GovernorState, why: str, out: list[Decision]) -> None:
         """Move the session to ``mode`` (never while latched: only a re-arm leaves a latch)."""
@@ -723,32 +733,32 @@ class SafetyGovernor:
     def _halt(self, halt: SendStop | SendPause, now: float, out: list[Decision]) -> None:
         """Command a stop or pause and start verifying it against the belt."""
         belt = self._belt_speed_kmh
-        commanded_h = self._ramp.commanded_h
+        commanded_hundredths = self._ramp.commanded_hundredths
         out.append(halt)
         self._mark_halted(now)
-        if commanded_h > 0 or (belt is not None and belt > STOPPED_KMH):
-            commanded_kmh = commanded_h / 100 if commanded_h > 0 else math.inf
+        if commanded_hundredths > 0 or (belt is not None and belt > STOPPED_KMH):
+            commanded_kmh = commanded_hundredths / 100 if commanded_hundredths > 0 else math.inf
             self._stop_check.arm(now, belt_kmh=belt, commanded_kmh=commanded_kmh)
 
     def _mark_halted(self, now: float) -> None:
         """Record that the belt is now meant to be still."""
-        if self._ramp.commanded_h != 0:
+        if self._ramp.commanded_hundredths != 0:
             self._divergence.asked(0, now)
         self._ramp.command(0, now)
         self._turn.commanded(0, now)
         self._divergence.restart()
 
-    def _send_speed(self, speed_h: int, now: float, why: str, out: list[Decision]) -> None:
-        out.append(SendSpeed(speed_h / 100, self._turn.direction, why))
-        self._ramp.command(speed_h, now)
-        self._divergence.asked(speed_h, now)
-        self._turn.commanded(speed_h, now)
+    def _send_speed(self, speed_hundredths: int, now: float, why: str, out: list[Decision]) -> None:
+        out.append(SendSpeed(speed_hundredths / 100, self._turn.direction, why))
+        self._ramp.command(speed_hundredths, now)
+        self._divergence.asked(speed_hundredths, now)
+        self._turn.commanded(speed_hundredths, now)
 
-    def _send_incline(self, incline_h: int | None, why: str, out: list[Decision]) -> None:
-        if incline_h is None or incline_h == self._commanded_incline_h:
+    def _send_incline(self, incline_hundredths: int | None, why: str, out: list[Decision]) -> None:
+        if incline_hundredths is None or incline_hundredths == self._commanded_incline_hundredths:
             return
-        self._commanded_incline_h = incline_h
-        out.append(SendIncline(incline_h / 100, self._turn.direction, why))
+        self._commanded_incline_hundredths = incline_hundredths
+        out.append(SendIncline(incline_hundredths / 100, self._turn.direction, why))
 
-    def _incline_goal_h(self, direction: Direction) -> int | None:
-        return self._envelope.incline_goal_h(self._target_incline_pct, direction)
+    def _incline_goal_hundredths(self, direction: Direction) -> int | None:
+        return self._envelope.incline_goal_hundredths(self._target_incline_pct, direction)

@@ -156,9 +156,9 @@ class SpeedDivergence:
         self._out_since_s: float | None = None
         self._seen_moving = False
 
-    def asked(self, speed_h: int, now_s: float) -> None:
+    def asked(self, speed_hundredths: int, now_s: float) -> None:
         """A speed was commanded (or written to the treadmill), 0 for a halt."""
-        self._asked.append((now_s, speed_h))
+        self._asked.append((now_s, speed_hundredths))
 
     def restart(self) -> None:
         """The belt starts or stops anew: what it did before says nothing now."""
@@ -171,23 +171,27 @@ class SpeedDivergence:
         horizon = now_s - self._limits.speed_divergence_grace_s
         while len(asked) > 1 and asked[1][0] <= horizon:
             asked.popleft()
-        speeds = [speed_h for _, speed_h in asked]
+        speeds = [speed_hundredths for _, speed_hundredths in asked]
         return min(speeds), max(speeds)
 
     def is_echo(self, speed_kmh: float, now_s: float) -> bool:
         """Whether a target speed the treadmill reports (0x05) is one we asked for."""
-        low_h, high_h = self.band(now_s)
-        return low_h - _ECHO_TOLERANCE_H <= round(speed_kmh * 100) <= high_h + _ECHO_TOLERANCE_H
+        low_hundredths, high_hundredths = self.band(now_s)
+        return (
+            low_hundredths - _ECHO_TOLERANCE_H
+            <= round(speed_kmh * 100)
+            <= high_hundredths + _ECHO_TOLERANCE_H
+        )
 
     def see(self, belt_kmh: float, now_s: float) -> Trip | None:
         """Compare one reported belt speed; the trip once it has diverged for too long."""
         if belt_kmh > STOPPED_KMH:
             self._seen_moving = True
-        low_h, high_h = self.band(now_s)
-        belt_h = round(belt_kmh * 100)
-        tolerance_h = hundredths_floor(self._limits.speed_divergence_tolerance_kmh)
-        too_fast = belt_h > high_h + tolerance_h
-        too_slow = self._seen_moving and belt_h < low_h - tolerance_h
+        low_hundredths, high_hundredths = self.band(now_s)
+        belt_hundredths = round(belt_kmh * 100)
+        tolerance_hundredths = hundredths_floor(self._limits.speed_divergence_tolerance_kmh)
+        too_fast = belt_hundredths > high_hundredths + tolerance_hundredths
+        too_slow = self._seen_moving and belt_hundredths < low_hundredths - tolerance_hundredths
         if not (too_fast or too_slow):
             self._out_since_s = None
             return None
@@ -196,8 +200,9 @@ class SpeedDivergence:
         if now_s - self._out_since_s < self._limits.speed_divergence_persist_s:
             return None
         why = (
-            f"belt at {belt_kmh:g} km/h, asked for {low_h / 100:g}-{high_h / 100:g} km/h "
-            f"(tolerance {tolerance_h / 100:g})"
+            f"belt at {belt_kmh:g} km/h, asked for "
+            f"{low_hundredths / 100:g}-{high_hundredths / 100:g} km/h "
+            f"(tolerance {tolerance_hundredths / 100:g})"
         )
         return Trip(LatchReason.UNREQUESTED_SPEED_CHANGE, why)
 
