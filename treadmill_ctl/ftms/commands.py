@@ -172,7 +172,7 @@ def set_target_speed(
     speed_range: SpeedRange | None = None,
     unit: SpeedUnit = SpeedUnit.KMH,
 ) -> bytes:
-    """Set Target Speed (0x02, uint16 of 0.01 km/h; section 4.16.2.5).
+    """Set Target Speed (0x02, uint16 of 0.01 km/h; section 4.16.2.3).
 
     Args:
         speed_kmh: The target belt speed.
@@ -227,7 +227,7 @@ def quantise_incline_pct(incline_pct: float, *, incline_range: InclineRange | No
 def set_target_inclination(
     incline_pct: float, *, incline_range: InclineRange | None = None
 ) -> bytes:
-    """Set Target Inclination (0x03, sint16 of 0.1 %; section 4.16.2.6).
+    """Set Target Inclination (0x03, sint16 of 0.1 %; section 4.16.2.4).
 
     Negative values are declines and are allowed when the range allows them.
 

@@ -9,7 +9,7 @@ user's config file may set any value up to its hard ceiling; a profile may only
 tighten what it is given (:meth:`Limits.tightened`).
 
 :class:`MachineRanges` is what the treadmill itself reports (Supported Speed Range
-0x2AD4 and Supported Inclination Range 0x2AD5, FTMS v1.0 sections 4.13 and 4.14). It
+0x2AD4 and Supported Inclination Range 0x2AD5, FTMS v1.0 sections 4.11 and 4.12). It
 clamps every target and quantises it to the treadmill's increment. Speeds are worked
 out in integer hundredths of a km/h (the FTMS unit), so rounding never lifts a value
 past a cap.
