@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from treadmill_ctl.safety.decisions import TargetLimited
 from treadmill_ctl.safety.limits import hundredths_floor
 from treadmill_ctl.safety.states import Direction
 
@@ -90,6 +91,24 @@ class Envelope:
             goal_hundredths = self._ranges.speed_floor_hundredths(wanted_hundredths)
         self._last_goal = (target_kmh, direction, goal_hundredths)
         return goal_hundredths
+
+    def limited(self, target_kmh: float, direction: Direction) -> TargetLimited | None:
+        """What the person is told when the caps allow less than a target asks for."""
+        goal_hundredths = self.speed_goal_hundredths(target_kmh, direction)
+        if goal_hundredths >= hundredths_floor(target_kmh):
+            return None
+        allowed = f"{goal_hundredths / 100:g} km/h" + (" (a pause)" if goal_hundredths == 0 else "")
+        why = f"the {direction} limit and the treadmill's range allow {allowed}"
+        return TargetLimited(target_kmh, goal_hundredths / 100, why)
+
+    def cannot_run(self, direction: Direction) -> str | None:
+        """Why the belt cannot run at all in a direction, or ``None`` when it can."""
+        if self._starting_hundredths[direction]:
+            return None
+        return (
+            f"the treadmill's minimum speed {self._ranges.min_speed_kmh:g} km/h is above "
+            f"the {direction} speed limit"
+        )
 
     def incline_goal_hundredths(self, target_pct: float | None, direction: Direction) -> int | None:
         """The incline to aim for in hundredths, or ``None``: no target, or none possible."""
