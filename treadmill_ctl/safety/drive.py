@@ -46,7 +46,7 @@ class Drive:
             :class:`~treadmill_ctl.safety.ramp.Ramp`).
     """
 
-    __slots__ = ("_envelope", "_incline_hundredths", "_ramp", "_turn", "_watchdogs")
+    __slots__ = ("_envelope", "_incline_hundredths", "_ramp", "_turn", "_watchdogs", "next_step")
 
     def __init__(
         self,
@@ -67,6 +67,8 @@ class Drive:
         self._turn = turn
         self._watchdogs = watchdogs
         self._incline_hundredths: int | None = None
+        self.next_step = self._ramp.next_hundredths
+        """The next ramp step toward a goal, if one is due (``Ramp.next_hundredths``)."""
 
     @property
     def commanded_hundredths(self) -> int:
@@ -83,10 +85,6 @@ class Drive:
         self.speed(self._envelope.starting_hundredths(direction), now, why, out)
         incline = self._envelope.incline_goal_hundredths(target_incline_pct, direction)
         self.incline(incline, "target incline", out)
-
-    def next_step(self, goal_hundredths: int, now: float) -> int | None:
-        """The next ramp step toward the goal, if one is due (see ``Ramp.next_hundredths``)."""
-        return self._ramp.next_hundredths(goal_hundredths, now)
 
     def speed(self, speed_hundredths: int, now: float, why: str, out: list[Decision]) -> None:
         """Command a speed (a ramp step or the starting speed) in the current direction."""

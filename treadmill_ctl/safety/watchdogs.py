@@ -326,7 +326,15 @@ class Watchdogs:
         now_s: The clock's time at creation.
     """
 
-    __slots__ = ("_divergence", "_frozen", "_odometer", "_stale", "_stop")
+    __slots__ = (
+        "_divergence",
+        "_frozen",
+        "_odometer",
+        "_stale",
+        "_stop",
+        "silence",
+        "unconfirmed_halt",
+    )
 
     def __init__(self, limits: Limits, *, now_s: float) -> None:
         self._stale = StaleData(limits.stale_data_timeout_s, now_s=now_s)
@@ -334,6 +342,11 @@ class Watchdogs:
         self._divergence = SpeedDivergence(limits, now_s=now_s)
         self._odometer = Odometer()
         self._stop = StopConfirmation(limits.stop_verify_s)
+        # Asked at every tick: the detectors' own checks, bound once.
+        self.unconfirmed_halt = self._stop.check
+        """The trip when the belt has not obeyed a halt in time (again as long after)."""
+        self.silence = self._stale.check
+        """The trip when the data has been silent too long (ask only while watching)."""
 
     def starting(self, now_s: float) -> None:
         """The belt is about to move: a fresh watch, and no halt left to confirm."""
@@ -376,11 +389,3 @@ class Watchdogs:
             or self._divergence.see(data.speed_kmh, now_s)
             or self._odometer.see(data.speed_kmh, data.distance_m, now_s)
         )
-
-    def unconfirmed_halt(self, now_s: float) -> Trip | None:
-        """The trip when the belt has not obeyed a halt in time (again as long after)."""
-        return self._stop.check(now_s)
-
-    def silence(self, now_s: float) -> Trip | None:
-        """The trip when the data has been silent too long (ask only while watching)."""
-        return self._stale.check(now_s)
