@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
-from treadmill_ctl.errors import CommandRefused, CommandRejected, CommandTimeout, LinkError
+from treadmill_ctl.errors import CommandRefused, CommandTimeout, LinkError
+from treadmill_ctl.ftms.commands import CommandRejected
 from treadmill_ctl.safety import SendIncline, SendSpeed, SendStart, SendStop
 
 if TYPE_CHECKING:

@@ -33,11 +33,19 @@ class RecordEvent(StrEnum):
     STARTED = "session.started"
     """The session began: the profile, the device, the plan's totals, ``simulator``."""
     PLAN = "session.plan"
-    """The plan's segments, in order (``segments``: index, direction, speed, incline, duration)."""
+    """The plan's segments, in order (``segments``: index, direction, speed, incline, duration,
+    ``hr_zone_bpm``: a guided segment's zone, else null)."""
     DEVICE = "session.device"
     """The treadmill's Device Information (manufacturer, model, serial, revisions)."""
     SEGMENT_STARTED = "segment.started"
-    """A segment of the plan began to run (the belt is moving toward its target)."""
+    """A segment of the plan began to run (the belt is moving toward its target).
+
+    ``hr_zone_bpm`` is a guided segment's zone ``[low, high]``, null otherwise."""
+    HEART_RATE_SAMPLE = "heart_rate.sample"
+    """One reading from the heart-rate strap: ``heart_rate_bpm``, ``source``, ``contact``,
+    ``rr_s`` (its plausible RR intervals, s), ``accepted`` (not held back as an artefact)."""
+    ZONE_STEP = "heart_rate.zone_step"
+    """The zone guide changed the speed (``speed_kmh``, ``zone_bpm``, ``heart_rate_bpm``)."""
     BELT_DATA = "belt.data"
     """One Treadmill Data record as the treadmill reported it."""
     STATE_CHANGED = "governor.state_changed"

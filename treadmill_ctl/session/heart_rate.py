@@ -41,7 +41,7 @@ from treadmill_ctl.safety.heart_rate import (
     ZoneController,
 )
 from treadmill_ctl.safety.states import Direction, GovernorState, LatchReason
-from treadmill_ctl.session.events import Cue
+from treadmill_ctl.session.events import Cue, RecordEvent
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -135,7 +135,7 @@ class HeartRateSession:
                 reading = HeartRateReading(value.heart_rate_bpm, contact=contact, source=source)
                 accepted = self.monitor.feed(reading, at_s)
                 _log.info(
-                    "heart_rate.sample",
+                    RecordEvent.HEART_RATE_SAMPLE,
                     heart_rate_bpm=value.heart_rate_bpm,
                     source=source,
                     contact=value.contact.value,
@@ -229,7 +229,8 @@ class HeartRateSession:
         requests: list[End | SetTarget] = []
         if update.news is not None:
             self._emit("heart_rate." + update.news.name.lower(), detail=update.why)
-            if update.news is HeartRateNews.LOST:
+            if update.news is HeartRateNews.LOST and update.stop is None:
+                # (with a stop, its alarm says so: this cue would only be cut off by it)
                 self._cue(Cue("heart_rate", "Heart rate lost: check the strap."))
         if update.stop is not None:
             self._emit("heart_rate.stop", verdict=update.stop.value, detail=update.why)
@@ -269,7 +270,7 @@ class HeartRateSession:
         if step is None:
             return None
         self._emit(
-            "heart_rate.zone_step",
+            RecordEvent.ZONE_STEP,
             speed_kmh=step.speed_kmh,
             zone_bpm=list(segment.hr_zone_bpm),
             heart_rate_bpm=None if heart_rate_bpm is None else round(heart_rate_bpm),

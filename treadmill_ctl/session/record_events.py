@@ -89,6 +89,7 @@ class RecordEvents:
                     "speed_kmh": segment.speed_kmh,
                     "incline_pct": segment.incline_pct,
                     "duration_s": segment.duration_s,
+                    "hr_zone_bpm": segment.hr_zone_bpm,
                 }
                 for segment in plan.segments
             ],
@@ -104,6 +105,7 @@ class RecordEvents:
             incline_pct=segment.incline_pct,
             duration_s=segment.duration_s,
             cue=segment.cue,
+            hr_zone_bpm=segment.hr_zone_bpm,
         )
 
     def state_changed(self, change: StateChanged, pending_direction: Direction | None) -> None:
