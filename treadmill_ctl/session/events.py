@@ -5,6 +5,11 @@ link: they read :class:`SessionSnapshot` values and :class:`SessionEvent` values
 that the runner publishes, and they send requests through :class:`SessionControl`.
 Every request goes through the safety governor; an emergency stop is written to the
 treadmill at once, whatever else is going on.
+
+The names that cross this boundary are typed, never free strings: who asked is a
+:class:`RequestSource` (which alone knows whether it is the person). They are defined
+once, in the safety package below, and handed on from here, so that the layers above
+(``ui``, ``telemetry``) import them from the session they talk to.
 """
 
 from __future__ import annotations
@@ -13,8 +18,25 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
+from treadmill_ctl.safety.requests import RequestSource
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+__all__ = [
+    "ControlOutcome",
+    "Cue",
+    "RecordEvent",
+    "RequestSource",
+    "SegmentView",
+    "SessionControl",
+    "SessionEnd",
+    "SessionEvent",
+    "SessionObserver",
+    "SessionPhase",
+    "SessionSnapshot",
+    "Utterance",
+]
 
 
 class RecordEvent(StrEnum):
@@ -231,30 +253,31 @@ class SessionControl(Protocol):
     """What the dashboard, the hotkeys and the MQTT bridge may ask of a session.
 
     Each method returns at once; the request goes through the safety governor.
-    ``source`` names who asked (``"hotkey"``, ``"mqtt"``...), for the record. The
+    ``source`` says who asked: the record names it, and only a source that
+    :attr:`~RequestSource.counts_as_person` can start or resume the belt. The
     answer says what the governor decided; ``None`` from a control that cannot tell.
     """
 
-    def emergency_stop(self, source: str) -> ControlOutcome | None:
+    def emergency_stop(self, source: RequestSource) -> ControlOutcome | None:
         """Latch and write Stop to the treadmill now, ahead of anything else."""
 
-    def start(self, source: str) -> ControlOutcome | None:
+    def start(self, source: RequestSource) -> ControlOutcome | None:
         """The person's start (or start again after a re-arm). Refused from remote."""
 
-    def pause(self, source: str) -> ControlOutcome | None:
+    def pause(self, source: RequestSource) -> ControlOutcome | None:
         """Pause the belt (ramps down); ``resume`` continues."""
 
-    def resume(self, source: str) -> ControlOutcome | None:
+    def resume(self, source: RequestSource) -> ControlOutcome | None:
         """Resume after a pause; a person's action."""
 
-    def toggle_pause(self, source: str) -> ControlOutcome | None:
+    def toggle_pause(self, source: RequestSource) -> ControlOutcome | None:
         """Pause when running, resume when paused."""
 
-    def rearm(self, source: str) -> ControlOutcome | None:
+    def rearm(self, source: RequestSource) -> ControlOutcome | None:
         """Leave a latch; the belt stays still until the person starts again."""
 
-    def end(self, source: str) -> ControlOutcome | None:
+    def end(self, source: RequestSource) -> ControlOutcome | None:
         """End the session with a normal ramp down and a stop."""
 
-    def nudge_speed(self, delta_kmh: float, source: str) -> ControlOutcome | None:
+    def nudge_speed(self, delta_kmh: float, source: RequestSource) -> ControlOutcome | None:
         """Change the target speed a little, within the caps."""
