@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from simulator.radio import VirtualTreadmill
+    from treadmill_ctl.clock import Clock
     from treadmill_ctl.profiles import Profile
-    from treadmill_ctl.session.clock import Clock
 
 PROFILES = REPO / "profiles"
 DEMO = PROFILES / "demo.toml"

@@ -111,12 +111,12 @@ from treadmill_ctl.session.speech import (
 if TYPE_CHECKING:
     from collections.abc import Coroutine, Sequence
 
+    from treadmill_ctl.clock import Clock
     from treadmill_ctl.ftms.heart_rate_link import HeartRateEvent, HeartRateLink
     from treadmill_ctl.ftms.link import FtmsLink, LinkEvent, MachineInfo
     from treadmill_ctl.ftms.observations import TreadmillData
     from treadmill_ctl.profiles import Plan, PlannedSegment
     from treadmill_ctl.safety import Command, Limits, Observation
-    from treadmill_ctl.session.clock import Clock
     from treadmill_ctl.session.events import SessionObserver
 
 _log = structlog.get_logger("treadmill_ctl.session")

@@ -45,7 +45,7 @@ from treadmill_ctl.session.speech import WORDS_PER_MINUTE, RateModel, spoken
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from treadmill_ctl.session.clock import Clock
+    from treadmill_ctl.clock import Clock
     from treadmill_ctl.session.events import Cue, SessionEvent, SessionSnapshot
 
 _log = structlog.get_logger(__name__)
