@@ -40,16 +40,18 @@ __all__ = [
 
 
 class RecordEvent(StrEnum):
-    """The events of the session record that its readers rely on, by their ``noun.verb`` name.
+    """Every kind of :class:`SessionEvent`, by the ``noun.verb`` name the record gives it.
 
     The runner writes them (``session.started`` is written by the run command) and
     the history, the report and the exports read them; both sides use this one
     vocabulary, so a reader cannot wait for an event no writer writes. Each is
     written from what happened, never from what was asked: the governor's state
-    changes and what the treadmill reported.
+    changes and what the treadmill reported. The observers (the dashboard, plain
+    lines, the MQTT bridge) get the same events, and tell them apart by member and
+    by the properties below, never by the text of a name.
 
-    The record holds many more events (every link, command and governor decision);
-    readers skip those.
+    The record holds many more lines (every link, command and governor decision, the
+    heart-rate samples); those are log lines, not session events.
     """
 
     STARTED = "session.started"
@@ -88,6 +90,43 @@ class RecordEvent(StrEnum):
     """The link is up again after a loss."""
     ENDED = "session.ended"
     """The session ended (``end``, ``exit_status``, ``summary``)."""
+    CONNECTING = "session.connecting"
+    """The session began to connect to the treadmill (``device``)."""
+    HEART_RATE_CONNECTED = "heart_rate.connected"
+    """The heart-rate strap is connected (``name``, ``address``, ``location``)."""
+    HEART_RATE_LINK_LOST = "heart_rate.link_lost"
+    """The strap's link dropped, or it could not be reached (``reason``)."""
+    HEART_RATE_LOST = "heart_rate.lost"
+    """No valid heart rate any more (``detail``); with a ceiling, a stop may follow."""
+    HEART_RATE_BACK = "heart_rate.back"
+    """A valid heart rate again after it was lost (``detail``)."""
+    HEART_RATE_START_REFUSED = "heart_rate.start_refused"
+    """A start refused for want of a heart rate (``source``, ``detail``)."""
+    HEART_RATE_CONFIRMED_WITHOUT = "heart_rate.confirmed_without"
+    """The person confirmed going on without a heart rate (``ceiling_bpm``)."""
+    HEART_RATE_STOP = "heart_rate.stop"
+    """The heart-rate rules stop the belt (``verdict``, ``detail``)."""
+    HEART_RATE_ZONE_STEP = "heart_rate.zone_step"
+    """The zone guide changed the speed (``speed_kmh``, ``zone_bpm``, ``heart_rate_bpm``)."""
+    MQTT_STATUS = "mqtt.status"
+    """The MQTT bridge's connection changed (``status``, ``detail``, ``line``); the bridge
+    tells its status observers, not the record (it logs its own line)."""
+
+    @property
+    def is_loss(self) -> bool:
+        """Something the session relied on is gone: the treadmill's link, the heart rate."""
+        return self in _LOSSES
+
+    @property
+    def is_return(self) -> bool:
+        """Something lost is back: the treadmill's link, the heart rate, the strap."""
+        return self in _RETURNS
+
+
+_LOSSES: frozenset[RecordEvent] = frozenset(
+    {RecordEvent.LINK_LOST, RecordEvent.HEART_RATE_LINK_LOST, RecordEvent.HEART_RATE_LOST}
+)
+_RETURNS: frozenset[RecordEvent] = frozenset({RecordEvent.LINK_BACK, RecordEvent.HEART_RATE_BACK})
 
 
 class SessionPhase(StrEnum):
