@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 
 import treadmill_ctl
 from treadmill_ctl.safety import LatchReason
-from treadmill_ctl.session.events import SessionEvent, SessionPhase, SessionSnapshot
+from treadmill_ctl.session.events import (
+    Direction,
+    RecordEvent,
+    SessionEvent,
+    SessionPhase,
+    SessionSnapshot,
+)
 from treadmill_ctl.telemetry.discovery import (
     NO_VALUE,
     STOP_PRESS_PAYLOAD,
@@ -101,7 +107,7 @@ class _Code(Enum):
 class TestEvents:
     def test_odd_field_values_are_written_as_text_not_lost(self) -> None:
         event = SessionEvent(
-            "command.sent",
+            RecordEvent.ALARM,
             1.0,
             {"payload": b"\x08\x01", "code": _Code.SAFETY_KEY, "ratio": math.nan, "obj": object},
         )
@@ -202,8 +208,14 @@ class TestDiscoveryByHomeAssistantsRules:
         ("snapshot", "expected"),
         [
             (SessionSnapshot(0.0, SessionPhase.CONNECTING, "p"), NO_VALUE),
-            (SessionSnapshot(0.0, SessionPhase.RUNNING, "p", direction="backward"), "backward"),
-            (SessionSnapshot(0.0, SessionPhase.RUNNING, "p", direction="forward"), "forward"),
+            (
+                SessionSnapshot(0.0, SessionPhase.RUNNING, "p", direction=Direction.BACKWARD),
+                "backward",
+            ),
+            (
+                SessionSnapshot(0.0, SessionPhase.RUNNING, "p", direction=Direction.FORWARD),
+                "forward",
+            ),
         ],
     )
     def test_the_direction_sensor_shows_only_its_declared_options(

@@ -11,6 +11,9 @@ from rich.console import Console
 
 from treadmill_ctl.session.events import (
     Cue,
+    CueKind,
+    Direction,
+    RecordEvent,
     SegmentView,
     SessionEvent,
     SessionPhase,
@@ -25,8 +28,12 @@ from treadmill_ctl.ui.dashboard import (
 )
 from treadmill_ctl.ui.keys import Bindings
 
-BACKWARD = SegmentView(index=2, direction="backward", speed_kmh=1.5, incline_pct=0, duration_s=30)
-FORWARD = SegmentView(index=3, direction="forward", speed_kmh=3.0, incline_pct=1, duration_s=60)
+BACKWARD = SegmentView(
+    index=2, direction=Direction.BACKWARD, speed_kmh=1.5, incline_pct=0, duration_s=30
+)
+FORWARD = SegmentView(
+    index=3, direction=Direction.FORWARD, speed_kmh=3.0, incline_pct=1, duration_s=60
+)
 
 
 def running(**changes: object) -> SessionSnapshot:
@@ -39,7 +46,7 @@ def running(**changes: object) -> SessionSnapshot:
         segment_count=12,
         segment_remaining_s=12.3,
         session_remaining_s=605.0,
-        direction="backward",
+        direction=Direction.BACKWARD,
         target_speed_kmh=1.5,
         belt_speed_kmh=1.4,
         incline_pct=0.0,
@@ -81,7 +88,7 @@ class TestPhases:
         assert "face away from the console" in text
 
     def test_a_forward_segment_shows_forward_in_block_letters(self) -> None:
-        text = text_of(render_dashboard(running(direction="forward", segment=FORWARD)))
+        text = text_of(render_dashboard(running(direction=Direction.FORWARD, segment=FORWARD)))
         assert big("FORWARD") in text
         assert "face the console" in text
 
@@ -144,7 +151,7 @@ class TestPhases:
             phase=SessionPhase.TURNING_AROUND,
             segment=BACKWARD,
             next_segment=FORWARD,
-            turning_to="backward",
+            turning_to=Direction.BACKWARD,
             turnaround_countdown_s=2.9,
         )
         text = text_of(render_dashboard(turning))
@@ -153,13 +160,15 @@ class TestPhases:
         assert "FORWARD in" not in text
 
     def test_before_the_hold_starts_the_turn_banner_shows_no_stale_countdown(self) -> None:
-        slowing = running(phase=SessionPhase.TURNING_AROUND, turning_to="forward")
+        slowing = running(phase=SessionPhase.TURNING_AROUND, turning_to=Direction.FORWARD)
         text = text_of(render_dashboard(slowing))
         assert "slowing down, then turn round to walk FORWARD" in text
         assert " in 0 s" not in text
 
     def test_after_a_turn_the_banner_names_the_key_to_walk_on(self) -> None:
-        waiting = running(phase=SessionPhase.PAUSED, turning_to="backward", resume_after_turn=True)
+        waiting = running(
+            phase=SessionPhase.PAUSED, turning_to=Direction.BACKWARD, resume_after_turn=True
+        )
         assert "Press p to walk BACKWARD" in text_of(render_dashboard(waiting))
         bindings = Bindings.from_config({"pause_toggle": "f7"})
         assert "Press F7 to walk BACKWARD" in text_of(render_dashboard(waiting, bindings=bindings))
@@ -223,7 +232,7 @@ class TestLegend:
 
 class TestCuesAndNotes:
     def test_the_latest_cue_is_shown_as_text(self) -> None:
-        cue = Cue("turn", "Turn around. Backward in 3, 2, 1")
+        cue = Cue(CueKind.TURN_AROUND_COUNTDOWN, "Turn around. Backward in 3, 2, 1")
         assert "Cue: Turn around. Backward in 3, 2, 1" in text_of(
             render_dashboard(running(), last_cue=cue)
         )
@@ -231,9 +240,9 @@ class TestCuesAndNotes:
     def test_the_observer_keeps_the_latest_snapshot_cue_and_notable_events(self) -> None:
         dashboard = Dashboard(console=Console(file=StringIO(), width=80))
         dashboard.on_snapshot(running(phase=SessionPhase.LATCHED, latch_reason="safety_key"))
-        dashboard.on_cue(Cue("stop", "Stop", urgent=True))
-        dashboard.on_event(SessionEvent("governor.latched", 61.0, {"reason": "safety_key"}))
-        dashboard.on_event(SessionEvent("segment.started", 62.0, {"index": 4}))
+        dashboard.on_cue(Cue(CueKind.ALARM, "Stop", urgent=True))
+        dashboard.on_event(SessionEvent(RecordEvent.LATCHED, 61.0, {"reason": "safety_key"}))
+        dashboard.on_event(SessionEvent(RecordEvent.SEGMENT_STARTED, 62.0, {"index": 4}))
         text = text_of(dashboard.renderable())
         assert "STOPPED (latched): safety key" in text
         assert "Cue: Stop" in text
@@ -265,7 +274,9 @@ class TestCuesAndNotes:
             "latches": latches,
         }
         dashboard.on_event(
-            SessionEvent("session.ended", 108.1, {"end": end, "exit_status": 0, "summary": summary})
+            SessionEvent(
+                RecordEvent.ENDED, 108.1, {"end": end, "exit_status": 0, "summary": summary}
+            )
         )
         text = text_of(dashboard.renderable())
         assert big(word) in text
@@ -279,13 +290,13 @@ class TestCuesAndNotes:
         console = Console(file=output, width=80, color_system=None, force_terminal=True)
         with Dashboard(console=console, refresh_per_second=1) as dashboard:
             dashboard.on_snapshot(running(phase=SessionPhase.FINISHED))
-            dashboard.on_event(SessionEvent("session.ended", 1.0, {"end": "completed"}))
+            dashboard.on_event(SessionEvent(RecordEvent.ENDED, 1.0, {"end": "completed"}))
         assert big("DONE") in output.getvalue()
 
 
 SIZES = [(100, 30), (80, 24), (60, 20)]
 LONG_CUE = Cue(
-    "heads_up", "In 9 seconds, turn around: the belt stops, then walk backward at 1.2 km/h."
+    CueKind.HEADS_UP, "In 9 seconds, turn around: the belt stops, then walk backward at 1.2 km/h."
 )
 NOTES = ("1:01  stopped: stale data", "1:30  re-armed: the belt waits for your start")
 
@@ -299,9 +310,13 @@ class TestLayout:
         [
             running(),
             running(
-                phase=SessionPhase.TURNING_AROUND, turning_to="forward", turnaround_countdown_s=2
+                phase=SessionPhase.TURNING_AROUND,
+                turning_to=Direction.FORWARD,
+                turnaround_countdown_s=2,
             ),
-            running(phase=SessionPhase.PAUSED, turning_to="backward", resume_after_turn=True),
+            running(
+                phase=SessionPhase.PAUSED, turning_to=Direction.BACKWARD, resume_after_turn=True
+            ),
             running(phase=SessionPhase.ENDING),
             running(heart_rate_bpm=120),
             running(
@@ -384,7 +399,7 @@ def test_text_from_a_profile_is_shown_as_text_never_as_markup_or_raw_escapes() -
     shown = text_of(
         render_dashboard(
             running(profile_name=hostile),
-            last_cue=Cue("segment", "walk \x1b[31mred\x1b[0m"),
+            last_cue=Cue(CueKind.SEGMENT, "walk \x1b[31mred\x1b[0m"),
             notes=("0:10  governor.latched detail=\x1b[2J",),
         ),
         width=120,
@@ -399,7 +414,7 @@ def test_the_final_screen_shows_a_hostile_profile_name_as_text() -> None:
     """A name with markup or escape sequences is shown escaped, never interpreted."""
     dashboard = Dashboard(console=Console(file=StringIO(), width=80))
     dashboard.on_snapshot(running(phase=SessionPhase.ENDING, profile_name="[red]x\x1b[2J"))
-    dashboard.on_event(SessionEvent("session.ended", 1.0, {"end": "completed", "summary": {}}))
+    dashboard.on_event(SessionEvent(RecordEvent.ENDED, 1.0, {"end": "completed", "summary": {}}))
     text = text_of(dashboard.renderable())
     assert "[red]x\\x1b[2J" in text
     assert "\x1b[2J" not in text

@@ -7,7 +7,9 @@ Every request goes through the safety governor; an emergency stop is written to 
 treadmill at once, whatever else is going on.
 
 The names that cross this boundary are typed, never free strings: who asked is a
-:class:`RequestSource` (which alone knows whether it is the person). They are defined
+:class:`RequestSource` (which alone knows whether it is the person), the way the
+person faces a :class:`Direction`, a latch's cause a :class:`LatchReason`, a cue's
+subject a :class:`CueKind`, an event's kind a :class:`RecordEvent`. They are defined
 once, in the safety package below, and handed on from here, so that the layers above
 (``ui``, ``telemetry``) import them from the session they talk to.
 """
@@ -19,6 +21,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from treadmill_ctl.safety.requests import RequestSource
+from treadmill_ctl.safety.states import CueKind, Direction, LatchReason
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -26,6 +29,9 @@ if TYPE_CHECKING:
 __all__ = [
     "ControlOutcome",
     "Cue",
+    "CueKind",
+    "Direction",
+    "LatchReason",
     "RecordEvent",
     "RequestSource",
     "SegmentView",
