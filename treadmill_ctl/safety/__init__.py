@@ -23,6 +23,7 @@ from treadmill_ctl.safety.decisions import (
     SendStop,
     StateChanged,
     TargetLimited,
+    Utterance,
 )
 from treadmill_ctl.safety.failsafe import CAUSES, LATCH_CLEARS, Action, Cause
 from treadmill_ctl.safety.governor import SafetyGovernor
@@ -112,4 +113,5 @@ __all__ = [
     "StoppedByUser",
     "TargetLimited",
     "TargetSpeedChanged",
+    "Utterance",
 ]
