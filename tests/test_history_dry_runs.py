@@ -28,7 +28,8 @@ from treadmill_ctl.history.commands import (
 )
 from treadmill_ctl.history.errors import NoSessionYet
 from treadmill_ctl.history.progression import Outcome, judge, propose_next
-from treadmill_ctl.history.record import Ending, read_record
+from treadmill_ctl.history.record import read_record
+from treadmill_ctl.history.session_log import Ending
 from treadmill_ctl.history.store import list_records
 
 ROOT = Path(__file__).resolve().parents[1]

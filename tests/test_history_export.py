@@ -17,10 +17,12 @@ from treadmill_ctl.history.errors import NothingToExport
 from treadmill_ctl.history.export_csv import COLUMNS, session_csv
 from treadmill_ctl.history.export_fit import session_fit
 from treadmill_ctl.history.export_tcx import EXT_NS, TCX_NS, TcxSport, session_tcx
-from treadmill_ctl.history.record import SessionLog, parse_record
+from treadmill_ctl.history.record import parse_record
 
 if TYPE_CHECKING:
     from garmin_fit_sdk.mesgs import FitMessages
+
+    from treadmill_ctl.history.session_log import SessionLog
 
 RECORD = Path("20250314-093000-backward-beginner.jsonl")
 NS = {"tcx": TCX_NS, "ext": EXT_NS}

@@ -22,7 +22,8 @@ from treadmill_ctl.history.progression import (
     propose_next,
     write_proposal,
 )
-from treadmill_ctl.history.record import Ending, SessionLog, parse_record, read_record
+from treadmill_ctl.history.record import parse_record, read_record
+from treadmill_ctl.history.session_log import Ending, SessionLog
 from treadmill_ctl.profiles import Profile, Repeat, Segment, load_profile, parse_profile
 from treadmill_ctl.safety import Direction, Limits
 

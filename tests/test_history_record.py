@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from test_history_fixtures import START, Seg, SyntheticRecord
 
 from treadmill_ctl.history.errors import UnreadableRecord
-from treadmill_ctl.history.record import Ending, parse_record, read_record
+from treadmill_ctl.history.record import parse_record, read_record
+from treadmill_ctl.history.session_log import Ending
 from treadmill_ctl.safety import Direction
 
 RECORD = Path("20250314-093000-backward-beginner.jsonl")

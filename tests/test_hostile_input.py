@@ -28,7 +28,8 @@ from treadmill_ctl.config import load_settings
 from treadmill_ctl.errors import ConfigError
 from treadmill_ctl.files import MAX_FILE_BYTES
 from treadmill_ctl.profiles.check import check_command
-from treadmill_ctl.profiles.loader import InvalidProfileError, load_profile, parse_profile
+from treadmill_ctl.profiles.checker import InvalidProfileError
+from treadmill_ctl.profiles.loader import load_profile, parse_profile
 from treadmill_ctl.text import escape_text, wrap_words
 
 if TYPE_CHECKING:

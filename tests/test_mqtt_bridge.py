@@ -30,12 +30,9 @@ from treadmill_ctl.session.events import (
     SessionPhase,
     SessionSnapshot,
 )
-from treadmill_ctl.telemetry.bridge import (
-    STATUS_EVENT,
-    MqttBridge,
-    MqttStatus,
-)
+from treadmill_ctl.telemetry.bridge import STATUS_EVENT, MqttBridge
 from treadmill_ctl.telemetry.discovery import STOP_PRESS_PAYLOAD
+from treadmill_ctl.telemetry.health import MqttStatus
 from treadmill_ctl.telemetry.mqtt_settings import GUARANTEED_CLIENT_ID_CHARS, MqttSettings
 from treadmill_ctl.telemetry.topics import Topics
 from treadmill_ctl.ui.dashboard import Dashboard

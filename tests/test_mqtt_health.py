@@ -15,25 +15,23 @@ from treadmill_ctl.session.events import ControlOutcome, SessionPhase, SessionSn
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-from treadmill_ctl.telemetry.bridge import (
+from treadmill_ctl.telemetry.answering import CommandInbox, Dropped, Pending
+from treadmill_ctl.telemetry.bridge import MqttBridge
+from treadmill_ctl.telemetry.commands import CommandName, RemoteCommand, decide
+from treadmill_ctl.telemetry.health import (
     FLAP_WINDOW_S,
     SHORT_LIVED_S,
-    CommandInbox,
     LinkHealth,
-    MqttBridge,
     MqttStatus,
-    _Dropped,
-    _Pending,
     run_client_id,
 )
-from treadmill_ctl.telemetry.commands import CommandName, RemoteCommand, decide
 from treadmill_ctl.telemetry.mqtt_settings import MqttSettings
 from treadmill_ctl.telemetry.topics import Topics
 from treadmill_ctl.ui.dashboard import render_dashboard
 
 
-def _pending(name: CommandName, request_id: int) -> _Pending:
-    return _Pending(RemoteCommand(name, request_id=request_id), "p/tm/cmd", b"")
+def _pending(name: CommandName, request_id: int) -> Pending:
+    return Pending(RemoteCommand(name, request_id=request_id), "p/tm/cmd", b"")
 
 
 class TestCommandInbox:
@@ -46,11 +44,11 @@ class TestCommandInbox:
             taken.append(item)
         assert kept == [True, True, True, False, False]
         first, batch, *rest = taken
-        assert isinstance(first, _Pending)
+        assert isinstance(first, Pending)
         assert first.outcome.request_id == 99
-        assert isinstance(batch, _Dropped)
+        assert isinstance(batch, Dropped)
         assert (batch.count, batch.request_ids) == (2, [3, 4])
-        assert [item.outcome.request_id for item in rest if isinstance(item, _Pending)] == [
+        assert [item.outcome.request_id for item in rest if isinstance(item, Pending)] == [
             0,
             1,
             2,
@@ -61,7 +59,7 @@ class TestCommandInbox:
         inbox.put(_pending(CommandName.PAUSE, 1), urgent=False)
         assert inbox.put(_pending(CommandName.STOP, 2), urgent=True)
         item = inbox.take()
-        assert isinstance(item, _Pending)
+        assert isinstance(item, Pending)
         assert isinstance(item.outcome, RemoteCommand)
         assert item.outcome.name is CommandName.STOP
 
@@ -70,7 +68,7 @@ class TestCommandInbox:
         inbox.put(_pending(CommandName.PAUSE, 1), urgent=False)
         inbox.put_back(_pending(CommandName.END, 2))
         item = inbox.take()
-        assert isinstance(item, _Pending)
+        assert isinstance(item, Pending)
         assert item.outcome.request_id == 2
 
 
@@ -183,10 +181,10 @@ class TestArrivalFuzz:
         bridge = MqttBridge(_SETTINGS, control)
         message = aiomqtt.Message(topic, payload, qos=1, retain=retain, mid=1, properties=None)
         with structlog.testing.capture_logs() as logs:
-            bridge._on_arrival(message)
+            bridge._desk.arrive(message)
         assert [log for log in logs if log["event"] == "mqtt.arrival_failed"] == []
         is_command_topic = topic in {_TOPICS.cmd, _TOPICS.broadcast_cmd}
-        waiting = len(bridge._inbox)
+        waiting = len(bridge._desk.inbox)
         assert waiting == (1 if is_command_topic else 0)
         outcome = decide(
             payload,
@@ -202,7 +200,7 @@ def test_a_stop_behind_a_full_inbox_is_acted_on_at_arrival_and_answered_first() 
     """No task runs here: what a stop gets, it gets in the arrival callback itself."""
     control = _Control()
     bridge = MqttBridge(_SETTINGS, control, inbox_capacity=256)
-    arrive = bridge._on_arrival
+    arrive = bridge._desk.arrive
     for index in range(300):
         payload = json.dumps({"command": "pause", "id": index}).encode()
         arrive(aiomqtt.Message(_TOPICS.cmd, payload, qos=0, retain=False, mid=0, properties=None))
@@ -210,9 +208,9 @@ def test_a_stop_behind_a_full_inbox_is_acted_on_at_arrival_and_answered_first() 
     stop = b'{"command": "stop", "id": "late"}'
     arrive(aiomqtt.Message(_TOPICS.cmd, stop, qos=1, retain=False, mid=1, properties=None))
     assert control.calls == ["emergency_stop"]
-    first = bridge._inbox.take()
-    second = bridge._inbox.take()
-    assert isinstance(first, _Pending)
+    first = bridge._desk.inbox.take()
+    second = bridge._desk.inbox.take()
+    assert isinstance(first, Pending)
     assert first.outcome.request_id == "late"
-    assert isinstance(second, _Dropped)
+    assert isinstance(second, Dropped)
     assert (second.count, bridge.stats.commands_dropped) == (44, 44)

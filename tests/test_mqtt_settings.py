@@ -11,7 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from treadmill_ctl.errors import ConfigError
-from treadmill_ctl.telemetry.bridge import backoff_delays
+from treadmill_ctl.telemetry.health import backoff_delays
 from treadmill_ctl.telemetry.mqtt_settings import MqttSettings, check_mqtt_table, topic_safe_id
 from treadmill_ctl.telemetry.topics import Topics
 

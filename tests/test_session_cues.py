@@ -31,8 +31,8 @@ from treadmill_ctl.session.clock import LoopClock, run_accelerated
 from treadmill_ctl.session.events import SessionPhase
 from treadmill_ctl.session.runner import SessionRunner
 from treadmill_ctl.session.speech import COUNTDOWN_START_S, SpokenKeys
+from treadmill_ctl.ui.banner import banner_for
 from treadmill_ctl.ui.cues import CuePlayer, Heard
-from treadmill_ctl.ui.dashboard import banner_for
 
 if TYPE_CHECKING:
     from treadmill_ctl.session.events import Cue, SessionEvent, SessionSnapshot

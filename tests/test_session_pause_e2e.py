@@ -26,7 +26,7 @@ from person_runs import PAUSE_FOR_S, START_AFTER_S, STOP_AT_S
 from treadmill_ctl.history.commands import HistoryStatus, export_command, report_command
 from treadmill_ctl.history.export_tcx import TCX_NS
 from treadmill_ctl.history.laps import laps
-from treadmill_ctl.history.record import SessionLog, read_record
+from treadmill_ctl.history.record import read_record
 from treadmill_ctl.history.report import chart_figure
 from treadmill_ctl.session.events import RecordEvent
 
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from e2e_support import Line
     from garmin_fit_sdk.mesgs import FitMessages
     from person_runs import ScriptedRun
+
+    from treadmill_ctl.history.session_log import SessionLog
 
 pytest_plugins = ["scripted_runs"]
 

@@ -19,13 +19,8 @@ from treadmill_ctl.session.events import (
     SessionPhase,
     SessionSnapshot,
 )
-from treadmill_ctl.ui.dashboard import (
-    Dashboard,
-    DeviceSettings,
-    block_letters,
-    format_duration,
-    render_dashboard,
-)
+from treadmill_ctl.ui.banner import block_letters
+from treadmill_ctl.ui.dashboard import Dashboard, DeviceSettings, format_duration, render_dashboard
 from treadmill_ctl.ui.keys import Bindings
 
 BACKWARD = SegmentView(

@@ -2,7 +2,8 @@
 
 One module per idea: :mod:`~treadmill_ctl.history.store` (where records live, which
 one a person means), :mod:`~treadmill_ctl.history.record` (a record parsed into a
-:class:`~treadmill_ctl.history.record.SessionLog`, tolerant of a record cut short),
+:class:`~treadmill_ctl.history.session_log.SessionLog`, tolerant of a record cut short;
+the values it holds in :mod:`~treadmill_ctl.history.session_log`),
 :mod:`~treadmill_ctl.history.report` (summary text and a PNG chart),
 :mod:`~treadmill_ctl.history.export_fit`, :mod:`~treadmill_ctl.history.export_tcx`
 and :mod:`~treadmill_ctl.history.export_csv` (files for Garmin Connect, Strava and

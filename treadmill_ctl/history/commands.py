@@ -20,11 +20,12 @@ from treadmill_ctl.history.errors import (
     SessionNotFound,
     UnreadableRecord,
 )
-from treadmill_ctl.history.record import SessionLog, read_record
+from treadmill_ctl.history.record import read_record
 from treadmill_ctl.history.report import clock, ending_text, format_report, local_time
 from treadmill_ctl.history.store import list_records, resolve_session
 
 if TYPE_CHECKING:
+    from treadmill_ctl.history.session_log import SessionLog
     from treadmill_ctl.profiles import Profile
     from treadmill_ctl.safety import Limits
 

@@ -15,7 +15,7 @@ from treadmill_ctl.profiles.energy import DEFAULT_WEIGHT_KG, kcal_per_min
 from treadmill_ctl.safety import Direction
 
 if TYPE_CHECKING:
-    from treadmill_ctl.history.record import SessionLog
+    from treadmill_ctl.history.session_log import SessionLog
 
 _S_PER_MIN: Final = 60.0
 _MAX_GAP_S: Final = 5.0

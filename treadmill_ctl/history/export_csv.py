@@ -18,7 +18,7 @@ import io
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
-    from treadmill_ctl.history.record import SessionLog
+    from treadmill_ctl.history.session_log import SessionLog
 
 COLUMNS: Final = (
     "time_utc",

@@ -73,7 +73,7 @@ from treadmill_ctl.history.laps import (
 if TYPE_CHECKING:
     from fit_tool.data_message import DataMessage
 
-    from treadmill_ctl.history.record import DeviceInfo, PlannedStep, Sample, SessionLog
+    from treadmill_ctl.history.session_log import DeviceInfo, PlannedStep, Sample, SessionLog
 
 _KMH_PER_MS: Final = 3.6
 _MS_PER_S: Final = 1000

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
-    from treadmill_ctl.history.record import Sample, SessionLog
+    from treadmill_ctl.history.session_log import Sample, SessionLog
 
 TCX_NS: Final = "http://www.garmin.com/xmlschemas/TrainingCenterDatabase/v2"
 EXT_NS: Final = "http://www.garmin.com/xmlschemas/ActivityExtension/v2"

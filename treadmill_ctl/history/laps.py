@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from treadmill_ctl.history.errors import NothingToExport
 
 if TYPE_CHECKING:
-    from treadmill_ctl.history.record import Sample, SegmentRun, SessionLog, Span
+    from treadmill_ctl.history.session_log import Sample, SegmentRun, SessionLog, Span
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from treadmill_ctl.history.errors import HistoryError, NoSessionYet
-from treadmill_ctl.history.record import Ending, SessionLog
+from treadmill_ctl.history.session_log import Ending, SessionLog
 from treadmill_ctl.profiles import InvalidProfileError, Profile, Repeat, Segment, load_profile
 from treadmill_ctl.profiles.durations import format_duration
 from treadmill_ctl.safety import Direction, Limits

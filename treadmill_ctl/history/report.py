@@ -20,7 +20,7 @@ import statistics
 from typing import TYPE_CHECKING, Final
 
 from treadmill_ctl.history.energy import kcal_between, session_weight_kg
-from treadmill_ctl.history.record import reason_label
+from treadmill_ctl.history.session_log import reason_label
 from treadmill_ctl.profiles.durations import format_duration
 from treadmill_ctl.profiles.energy import BACKWARD_EQUATION, FORWARD_EQUATION
 from treadmill_ctl.safety import Direction
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from treadmill_ctl.history.record import SegmentRun, SessionLog
+    from treadmill_ctl.history.session_log import SegmentRun, SessionLog
 
 _S_PER_MIN: Final = 60.0
 _M_PER_KM: Final = 1000.0

@@ -4,6 +4,9 @@ The public face of the package; the modules behind it are one idea each:
 :mod:`~treadmill_ctl.profiles.durations` (``"1m30s"``),
 :mod:`~treadmill_ctl.profiles.model` (the checked values),
 :mod:`~treadmill_ctl.profiles.loader` (TOML in, problems out),
+:mod:`~treadmill_ctl.profiles.checker` (every problem, located),
+:mod:`~treadmill_ctl.profiles.rules` (the keys and bounds it checks against),
+:mod:`~treadmill_ctl.profiles.source_map` (the line of each key),
 :mod:`~treadmill_ctl.profiles.plan` (the timeline and its statistics),
 :mod:`~treadmill_ctl.profiles.energy` (SAFETY.md's equations),
 :mod:`~treadmill_ctl.profiles.report` (the plan as text and JSON) and
@@ -11,6 +14,7 @@ The public face of the package; the modules behind it are one idea each:
 """
 
 from treadmill_ctl.profiles.check import CheckStatus, check_command
+from treadmill_ctl.profiles.checker import InvalidProfileError
 from treadmill_ctl.profiles.durations import format_duration, parse_duration
 from treadmill_ctl.profiles.energy import (
     BACKWARD_EQUATION,
@@ -20,7 +24,7 @@ from treadmill_ctl.profiles.energy import (
     kcal_per_min,
     vo2_ml_per_kg_min,
 )
-from treadmill_ctl.profiles.loader import InvalidProfileError, load_profile, parse_profile
+from treadmill_ctl.profiles.loader import load_profile, parse_profile
 from treadmill_ctl.profiles.model import Profile, Repeat, Segment, Step
 from treadmill_ctl.profiles.plan import (
     DirectionEnergy,

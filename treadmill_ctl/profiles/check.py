@@ -10,7 +10,8 @@ import json
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
-from treadmill_ctl.profiles.loader import InvalidProfileError, load_profile
+from treadmill_ctl.profiles.checker import InvalidProfileError
+from treadmill_ctl.profiles.loader import load_profile
 from treadmill_ctl.profiles.plan import build_plan
 from treadmill_ctl.profiles.report import format_plan, plan_to_json
 
