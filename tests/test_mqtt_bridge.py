@@ -30,7 +30,7 @@ from treadmill_ctl.session.events import (
     SessionPhase,
     SessionSnapshot,
 )
-from treadmill_ctl.telemetry.bridge import STATUS_EVENT, MqttBridge
+from treadmill_ctl.telemetry.bridge import MqttBridge
 from treadmill_ctl.telemetry.discovery import STOP_PRESS_PAYLOAD
 from treadmill_ctl.telemetry.health import MqttStatus
 from treadmill_ctl.telemetry.mqtt_settings import GUARANTEED_CLIENT_ID_CHARS, MqttSettings
@@ -658,7 +658,7 @@ class TestClientId:
         assert watcher.statuses[0] == "up"
         assert "taken_over" in watcher.statuses
         taken = next(e for e in watcher.events if e.fields["status"] == "taken_over")
-        assert taken.kind == STATUS_EVENT
+        assert taken.kind == RecordEvent.MQTT_STATUS
         assert pinned in str(taken.fields["detail"])
         assert line.startswith("TAKEN OVER: ")
         console.print(dashboard.renderable())

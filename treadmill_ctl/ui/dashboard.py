@@ -33,7 +33,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from treadmill_ctl.session.events import SessionPhase
+from treadmill_ctl.session.events import RecordEvent, SessionPhase
 from treadmill_ctl.text import escape_text
 from treadmill_ctl.ui.banner import Banner, banner_for, latch_reason_text
 from treadmill_ctl.ui.keys import DEFAULT_BINDINGS, Bindings, HotkeyAction, key_label
@@ -412,8 +412,6 @@ def _mqtt_line(status: str) -> Text:
 
 # --- the live observer ---------------------------------------------------------------
 
-_MQTT_STATUS_EVENT: Final = "mqtt.status"
-"""The event the MQTT bridge sends its status observers (its ``line`` field is shown)."""
 _MAX_NOTES: Final = 3
 
 
@@ -532,7 +530,7 @@ class Dashboard:
 
     def on_event(self, event: SessionEvent) -> None:
         """Keep a line in words for notable events (latches, link loss), the last few."""
-        if event.kind == _MQTT_STATUS_EVENT:
+        if event.kind == RecordEvent.MQTT_STATUS:  # its ``line`` is shown
             line = event.fields.get("line")
             self.state = dataclasses.replace(self.state, mqtt=str(line)[:200])
             return
