@@ -260,7 +260,11 @@ class TreadmillModel:
     @property
     def heart_rate_bpm(self) -> int | None:
         """The person's heart rate, or None when the machine has no sensor."""
-        return round(self._heart_rate_bpm) if self.config.heart_rate else None
+        return round(self._heart_rate_bpm) if self._reports_heart_rate else None
+
+    @property
+    def _reports_heart_rate(self) -> bool:
+        return self.config.heart_rate and Quirk.NO_HEART_RATE not in self.quirks
 
     @property
     def safety_key_in(self) -> bool:
@@ -421,7 +425,7 @@ class TreadmillModel:
         machine = (
             MachineFeature.TOTAL_DISTANCE | MachineFeature.INCLINATION | MachineFeature.ELAPSED_TIME
         )
-        if self.config.heart_rate:
+        if self._reports_heart_rate:
             machine |= MachineFeature.HEART_RATE_MEASUREMENT
         target = TargetSettingFeature.SPEED_TARGET | TargetSettingFeature.INCLINATION_TARGET
         return FitnessMachineFeature(machine, target)

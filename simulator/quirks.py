@@ -38,6 +38,9 @@ class Quirk(StrEnum):
     """Treadmill Data is split across two notifications, the first with More Data."""
     IGNORES_STOP = "ignores-stop"
     """A faulty machine that answers Stop with success and keeps the belt running."""
+    NO_HEART_RATE = "no-heart-rate"
+    """No heart rate in Treadmill Data: no handgrip sensor (most walking pads), or
+    grips nobody holds walking backward."""
 
 
 def parse_quirks(names: Iterable[str]) -> frozenset[Quirk]:

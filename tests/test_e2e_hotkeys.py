@@ -142,17 +142,18 @@ class Terminal:
 
 
 @contextlib.contextmanager
-def run_in_terminal(tmp_path: Path) -> Iterator[Terminal]:
+def run_in_terminal(tmp_path: Path, command: list[str] | None = None) -> Iterator[Terminal]:
     """Run the session in a new pseudo-terminal; kill it if the test leaves early.
 
-    A thread keeps reading the terminal's output, so the dashboard never blocks on a
-    full terminal buffer.
+    ``command`` is the demo run of :func:`run_command` unless given. A thread keeps
+    reading the terminal's output, so the dashboard never blocks on a full terminal
+    buffer.
     """
     master_fd, slave_fd = os.openpty()
     fcntl.ioctl(slave_fd, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
     try:
         process = subprocess.Popen(  # noqa: S603 - our own command line
-            run_command(tmp_path),
+            command or run_command(tmp_path),
             stdin=slave_fd,
             stdout=slave_fd,
             stderr=slave_fd,

@@ -39,7 +39,7 @@ from e2e_support import (
     speed_kmh,
     stop_latency_s,
 )
-from ha_rules import check_config
+from ha_rules import PAYLOAD_NONE, check_config, render
 
 from simulator.radio import DEFAULT_ADDRESS
 from treadmill_ctl.telemetry.mqtt_settings import DEFAULT_PREFIX, topic_safe_id
@@ -168,11 +168,18 @@ class Controller:
 
 @contextlib.asynccontextmanager
 async def controller(
-    tmp_path: Path, broker: BrokerProcess | None, *, speedup: int, mqtt_url: str | None = None
+    tmp_path: Path,
+    broker: BrokerProcess | None,
+    *,
+    speedup: int,
+    mqtt_url: str | None = None,
+    profile: Path = REPO / "profiles/demo.toml",
+    options: tuple[str, ...] = (),
 ) -> AsyncIterator[Controller]:
-    """Run the demo profile with ``--mqtt`` on ``broker``; kill it if the test leaves early.
+    """Run a profile (the demo's) with ``--mqtt`` on ``broker``; kill it if the test leaves early.
 
     ``mqtt_url=""`` leaves ``--mqtt`` out: the settings file's ``[mqtt]`` table is used.
+    ``options`` go on the command line after the others (``--sim-hr-strap``...).
     """
     url = mqtt_url if mqtt_url is not None else broker.url if broker is not None else ""
     mqtt = ["--mqtt", url] if url else []
@@ -187,7 +194,7 @@ async def controller(
             "-m",
             "treadmill_ctl",
             "run",
-            str(REPO / "profiles/demo.toml"),
+            str(profile),
             "--simulator",
             "--speedup",
             str(speedup),
@@ -199,6 +206,7 @@ async def controller(
             str(seen.trace_path),
             "--record",
             str(seen.record_path),
+            *options,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=output,
             stderr=asyncio.subprocess.STDOUT,
@@ -708,3 +716,78 @@ async def test_a_password_file_others_can_read_is_warned_about_and_never_printed
     for name, text in texts.items():
         for form in password_forms(secret):
             assert form not in text, name
+
+
+HEART_PROFILE: Final = """
+name = "Heart rate to Home Assistant"
+[[step]]
+direction = "forward"
+speed_kmh = 4.0
+duration = "80s"
+"""
+CONTACT_LOST: Final = (40.0, 15.0)
+"""The strap loses skin contact 40 s in, for 15 s (it sends zeros)."""
+
+
+def _values_near(lines: list[dict[str, object]], t_s: float, window_s: float) -> list[float]:
+    return [
+        number(line, "heart_rate_bpm")
+        for line in lines
+        if abs(number(line, "t") - t_s) <= window_s and line.get("heart_rate_bpm")
+    ]
+
+
+async def test_home_assistants_heart_rate_follows_the_strap_not_the_handgrips(
+    tmp_path: Path, restartable_mqtt_broker: BrokerProcess
+) -> None:
+    """With a strap, HA's heart-rate sensor shows the strap's rate; lost contact is unknown.
+
+    The simulated treadmill relays a heart rate of its own (its handgrips), 5-10 bpm
+    above the strap's after the first 20 s: the sensor must show the strap's, and while
+    the strap has no contact it must go unknown, never fall back to the handgrips'.
+    """
+    profile = tmp_path / "heart.toml"
+    profile.write_text(HEART_PROFILE)
+    start_s, length_s = CONTACT_LOST
+    options = ("--sim-hr-strap", "--sim-fault", f"strap-contact@{start_s:g}:{length_s:g}")
+    async with (
+        subscribed(restartable_mqtt_broker) as watcher,
+        controller(
+            tmp_path, restartable_mqtt_broker, speedup=10, profile=profile, options=options
+        ) as run,
+    ):
+        status = await run.exit_status(SESSION_S)
+    assert status == EXIT_COMPLETED, (tmp_path / "output.txt").read_text()[-2000:]
+    record = [json.loads(line) for line in run.seen.record_path.read_text().splitlines()]
+    strap = [
+        line
+        for line in record
+        if line["event"] == "heart_rate.sample" and line["accepted"] and line["heart_rate_bpm"]
+    ]
+    handgrips = [line for line in record if line["event"] == "belt.data"]
+    sensor = latest_json(watcher, f"homeassistant/sensor/{DISCOVERY_NODE}/heart_rate/config")
+    assert sensor["state_topic"] == TOPICS.telemetry
+    template = str(sensor["value_template"])
+    shown: list[tuple[float, str]] = []
+    for message in watcher.on(TOPICS.telemetry):
+        elapsed = message.json().get("elapsed_s")
+        if isinstance(elapsed, int | float):
+            shown.append((float(elapsed), render(template, message.payload)))
+    assert len(shown) >= 5
+
+    window_s = 4.0  # telemetry's elapsed time and the record's clock, a tick or two apart
+    told_apart = 0
+    for elapsed, value in shown:
+        near = _values_near(strap, elapsed, window_s)
+        if value == PAYLOAD_NONE or not near:
+            continue
+        assert min(near) - 1 <= float(value) <= max(near) + 1, (elapsed, value, near)
+        grips = _values_near(handgrips, elapsed, window_s)
+        told_apart += bool(grips) and not min(grips) - 1 <= float(value) <= max(grips) + 1
+    assert told_apart >= 3, shown
+
+    no_contact = [v for e, v in shown if start_s + 7 <= e <= start_s + length_s - 3]
+    assert no_contact, shown
+    assert set(no_contact) == {PAYLOAD_NONE}, shown  # unknown, not the handgrips' figure
+    assert _values_near(handgrips, start_s + 10, 3.0), "the handgrips had a figure to show"
+    assert any(v != PAYLOAD_NONE for e, v in shown if e >= start_s + length_s + 5), shown

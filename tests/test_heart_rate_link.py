@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pytest
 
 from simulator import open_virtual_treadmill
+from treadmill_ctl.cli import build_parser
+from treadmill_ctl.cli_run import _prepare
 from treadmill_ctl.cli_scan import format_machines
 from treadmill_ctl.config import describe_settings, load_settings
 from treadmill_ctl.errors import ConfigError, LinkError
@@ -23,9 +25,6 @@ from treadmill_ctl.ftms.heart_rate_link import (
     scan_devices,
 )
 from treadmill_ctl.session.clock import LoopClock, run_accelerated
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 class TestScan:
@@ -133,3 +132,39 @@ class TestSettings:
         with pytest.raises(ConfigError, match=re.escape(message)) as error:
             load_settings(path)
         assert str(path) in str(error.value)
+
+
+class TestChoosingTheStrap:
+    """``run --hr-sensor NAME|ADDRESS`` and ``[heart_rate] sensor`` choose the strap."""
+
+    @pytest.fixture
+    def demo(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+        monkeypatch.setenv("TREADMILL_CTL_CONFIG", str(tmp_path / "config.toml"))
+        monkeypatch.setenv("TREADMILL_CTL_DATA_DIR", str(tmp_path / "data"))
+        return Path(__file__).resolve().parent.parent / "profiles" / "demo.toml"
+
+    @staticmethod
+    def link_for(*argv: str) -> HeartRateLink | None:
+        args = build_parser().parse_args(["run", *argv])
+        session, _ = _prepare(args)
+        return session._heart_rate_link(None, None, LoopClock(), lambda: None)
+
+    def test_no_strap_set_means_no_strap_link(self, demo: Path) -> None:
+        assert self.link_for(str(demo)) is None
+
+    @pytest.mark.parametrize("sensor", ["Polar H10 8C4A2B1D", "A0:9E:1A:12:34:56"])
+    def test_the_command_line_names_it_by_name_or_address(self, demo: Path, sensor: str) -> None:
+        link = self.link_for(str(demo), "--hr-sensor", sensor)
+        assert link is not None
+        assert link.label == sensor
+
+    def test_the_settings_name_it_and_the_command_line_wins(
+        self, demo: Path, tmp_path: Path
+    ) -> None:
+        (tmp_path / "config.toml").write_text('[heart_rate]\nsensor = "TICKR 1234"\n')
+        link = self.link_for(str(demo))
+        assert link is not None
+        assert link.label == "TICKR 1234"
+        link = self.link_for(str(demo), "--hr-sensor", "Polar H10")
+        assert link is not None
+        assert link.label == "Polar H10"

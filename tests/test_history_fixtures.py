@@ -35,6 +35,44 @@ class Seg:
     speed_kmh: float
     duration_s: float
     incline_pct: float = 0.0
+    hr_zone: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Strap:
+    """A chest strap worn in the synthetic session: a reading 0.5 s after each belt sample.
+
+    Its rate is ``95 + t % 30`` (never the treadmill's ``90 + t % 40`` at the same
+    moment), one RR interval per reading and two every third second. ``lost`` is a
+    stretch without readings, ``no_contact`` one of zeros without skin contact,
+    ``spike_at_s`` one artefact (200 bpm, not accepted) and ``bogus_rr_at_s`` a reading
+    that also carries a 52 ms interval (no heart beats that fast).
+    """
+
+    lost: tuple[float, float] | None = None
+    no_contact: tuple[float, float] | None = None
+    spike_at_s: float | None = None
+    bogus_rr_at_s: float | None = None
+    many_rr_at_s: float | None = None
+    """A reading with seven RR intervals (a notification holds up to nine)."""
+
+    def reading(self, t_s: float) -> dict[str, object] | None:
+        if self.lost is not None and self.lost[0] <= t_s < self.lost[1]:
+            return None
+        if self.no_contact is not None and self.no_contact[0] <= t_s < self.no_contact[1]:
+            return {"heart_rate_bpm": 0, "contact": "not_detected", "rr_s": [], "accepted": False}
+        if t_s == self.spike_at_s:
+            return {"heart_rate_bpm": 200, "contact": "detected", "rr_s": [0.3], "accepted": False}
+        bpm = 95 + round(t_s) % 30
+        rr = [round(60 / bpm, 4)] * (2 if round(t_s) % 3 == 0 else 1)
+        if t_s == self.bogus_rr_at_s:
+            rr.append(0.052)
+        if t_s == self.many_rr_at_s:
+            rr = [round(0.6 + index / 100, 4) for index in range(7)]
+        return {"heart_rate_bpm": bpm, "contact": "detected", "rr_s": rr, "accepted": True}
+
+
+STRAP_SOURCE = "strap:AA:BB:CC:DD:EE:FF"
 
 
 BEGINNER: tuple[Seg, ...] = (
@@ -74,6 +112,7 @@ class SyntheticRecord:
     cut_at_s: float | None = None
     partial_tail: bool = False
     simulator: bool = False
+    strap: Strap | None = None
     lines: list[dict[str, object]] = field(default_factory=list)
 
     def _line(self, t_s: float, event: str, **fields: object) -> None:
@@ -165,6 +204,7 @@ class SyntheticRecord:
             incline_pct=seg.incline_pct,
             duration_s=seg.duration_s,
             cue=None,
+            hr_zone_bpm=list(seg.hr_zone) if seg.hr_zone is not None else None,
         )
         seg_end = state.t_s + seg.duration_s
         while state.t_s < seg_end:
@@ -192,6 +232,15 @@ class SyntheticRecord:
                 heart_rate_bpm=(90 + round(t_s) % 40) if self.heart_rate else None,
             )
             self._line(t_s + 0.2, "command.sent", op="set_target_speed", value="0001")
+            reading = self.strap.reading(t_s) if self.strap is not None else None
+            if reading is not None:
+                self._line(
+                    t_s + 0.5,
+                    RecordEvent.HEART_RATE_SAMPLE,
+                    source=STRAP_SOURCE,
+                    notes=None,
+                    **reading,
+                )
             if state.latched:
                 return
             state.t_s += 1.0

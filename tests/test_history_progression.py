@@ -14,7 +14,9 @@ from test_history_fixtures import START, SyntheticRecord
 
 from treadmill_ctl.history.errors import HistoryError, NoSessionYet
 from treadmill_ctl.history.progression import (
+    EQUIPMENT_LATCHES,
     MAX_BACKWARD_INTERVAL_S,
+    PERSON_LATCHES,
     Outcome,
     format_proposal,
     judge,
@@ -25,7 +27,7 @@ from treadmill_ctl.history.progression import (
 from treadmill_ctl.history.record import parse_record, read_record
 from treadmill_ctl.history.session_log import Ending, SessionLog
 from treadmill_ctl.profiles import Profile, Repeat, Segment, load_profile, parse_profile
-from treadmill_ctl.safety import Direction, Limits
+from treadmill_ctl.safety import Direction, LatchReason, Limits
 
 if TYPE_CHECKING:
     from person_runs import ScriptedRun
@@ -55,9 +57,30 @@ class TestJudge:
         assert outcome is Outcome.EASE
         assert reason in why
 
-    @pytest.mark.parametrize("reason", ["link_lost", "stale_data", "unrequested_speed_change"])
+    @pytest.mark.parametrize(
+        "reason",
+        [
+            "link_lost",
+            "stale_data",
+            "unrequested_speed_change",
+            "control_lost",
+            "stop_not_confirmed",
+            "heart_rate_unknown",
+        ],
+    )
     def test_a_technical_latch_keeps_the_session_the_same(self, reason: str) -> None:
-        assert judge(_log(latch_at_s=100, latch_reason=reason))[0] is Outcome.SAME
+        """A lost strap ("heart rate unknown") is the equipment's, not the person's body."""
+        outcome, why = judge(_log(latch_at_s=100, latch_reason=reason))
+        assert outcome is Outcome.SAME
+        assert "did not cause" in why
+
+    def test_every_latch_reason_is_the_persons_or_the_equipments(self) -> None:
+        """A new latch reason cannot be forgotten: each is classified, exactly once."""
+        names = {reason.name.lower() for reason in LatchReason}
+        assert names == PERSON_LATCHES | EQUIPMENT_LATCHES
+        assert not PERSON_LATCHES & EQUIPMENT_LATCHES
+        assert "heart_rate" in PERSON_LATCHES
+        assert "heart_rate_unknown" in EQUIPMENT_LATCHES
 
     def test_a_session_cut_short_keeps_it_the_same(self) -> None:
         outcome, why = judge(_log(cut_at_s=100))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
 from treadmill_ctl.ftms.heart_rate import decode_heart_rate_measurement
 from treadmill_ctl.ftms.heart_rate_link import HeartRateLink, HeartRateReceived
 from treadmill_ctl.profiles import PlannedSegment
@@ -153,3 +156,152 @@ class TestTick:
         assert steps[0] == SetTarget(4.2, Direction.FORWARD, 0.0)  # far below: 0.2
         assert "heart_rate.zone_step" in out.kinds()
         assert [cue.text for cue in out.cues][:1] == ["Faster: 4.2 km/h."]
+
+
+PROPERTY = settings(max_examples=150, deadline=None, derandomize=True)
+
+
+def guided_steps(
+    *,
+    rates: list[int | None],
+    start_kmh: float,
+    segment_max_kmh: float,
+    forward_cap_kmh: float,
+    backward_cap_kmh: float,
+    backward: bool,
+    zone: tuple[int, int],
+) -> list[float]:
+    """Walk a guided segment with these heart rates, one a second; check every step.
+
+    Returns:
+        The zone guide's speeds, in order.
+    """
+    direction = Direction.BACKWARD if backward else Direction.FORWARD
+    limits = Limits(forward_max_speed_kmh=forward_cap_kmh, backward_max_speed_kmh=backward_cap_kmh)
+    governor = SafetyGovernor(limits, RANGES, now_s=0.0, link_up=True)
+    governor.request(SetTarget(min(start_kmh, 1.0), direction), 0.0)
+    governor.request(Start(by_person=True), 0.0)
+    for second in range(1, 10):
+        belt_follows(governor, float(second))
+    cap_kmh = governor.speed_cap_kmh(direction)
+    top_kmh = min(segment_max_kmh, cap_kmh)
+    low, width = zone
+    segment = PlannedSegment(
+        index=0,
+        direction=direction,
+        speed_kmh=start_kmh,
+        incline_pct=0.0,
+        duration_s=600,
+        cue=None,
+        start_s=10.0,
+        origin="step 1",
+        hr_zone_bpm=(low, low + width),
+        max_speed_kmh=segment_max_kmh,
+    )
+    hr, out = session(ceiling=None)
+    governor.request(SetTarget(start_kmh, direction), 10.0)
+    steps: list[float] = []
+    for i, rate in enumerate(rates):
+        now = 10.0 + i
+        belt_follows(governor, now)
+        if rate is not None:
+            strap_reading(hr, rate, now)
+        before_kmh = governor.target_speed_kmh
+        for request in hr.tick(now, governor, segment):
+            assert isinstance(request, SetTarget)
+            assert request.speed_kmh <= top_kmh + 1e-9, (request, top_kmh)
+            assert request.direction is direction
+            if backward:
+                assert before_kmh is not None
+                assert request.speed_kmh < before_kmh, (request, before_kmh)
+            steps.append(request.speed_kmh)
+            governor.request(request, now)
+        assert governor.commanded_speed_kmh <= cap_kmh + 1e-9
+    said = [cue.text for cue in out.cues if cue.kind == "heart_rate_zone"]
+    assert len(said) == len(steps)
+    assert all(len(text) <= 24 for text in said)  # each change said briefly
+    return steps
+
+
+class TestGuidedSpeedsProperty:
+    """Guided speeds stay under the segment's maximum and the caps; backward only slower.
+
+    Whatever the heart does (any rates, gaps, zeros, glitches).
+    """
+
+    @PROPERTY
+    @given(
+        rates=st.lists(st.none() | st.integers(0, 255), min_size=40, max_size=160),
+        start_kmh=st.floats(1.0, 7.0),
+        segment_max_kmh=st.floats(1.0, 9.0),
+        forward_cap_kmh=st.floats(2.0, 8.0),
+        backward_cap_kmh=st.floats(1.0, 3.0),
+        backward=st.booleans(),
+        zone=st.tuples(st.integers(70, 150), st.integers(5, 30)),
+    )
+    @example(
+        rates=[60] * 120,
+        start_kmh=4.0,
+        segment_max_kmh=6.0,
+        forward_cap_kmh=4.5,
+        backward_cap_kmh=3.0,
+        backward=False,
+        zone=(120, 20),
+    )
+    @example(
+        rates=[60] * 120,
+        start_kmh=2.5,
+        segment_max_kmh=3.0,
+        forward_cap_kmh=6.0,
+        backward_cap_kmh=3.0,
+        backward=True,
+        zone=(120, 20),
+    )
+    def test_no_zone_step_goes_above_the_segment_or_the_caps(
+        self,
+        *,
+        rates: list[int | None],
+        start_kmh: float,
+        segment_max_kmh: float,
+        forward_cap_kmh: float,
+        backward_cap_kmh: float,
+        backward: bool,
+        zone: tuple[int, int],
+    ) -> None:
+        assert (
+            guided_steps(
+                rates=rates,
+                start_kmh=start_kmh,
+                segment_max_kmh=segment_max_kmh,
+                forward_cap_kmh=forward_cap_kmh,
+                backward_cap_kmh=backward_cap_kmh,
+                backward=backward,
+                zone=zone,
+            )
+            is not None
+        )
+
+    def test_below_the_zone_it_climbs_to_the_cap_and_no_further(self) -> None:
+        steps = guided_steps(
+            rates=[60] * 200,
+            start_kmh=4.0,
+            segment_max_kmh=6.0,
+            forward_cap_kmh=4.5,
+            backward_cap_kmh=3.0,
+            backward=False,
+            zone=(120, 20),
+        )
+        assert steps[-1] == 4.5  # the cap, below the segment's 6.0
+        assert max(steps) == 4.5
+
+    def test_backward_below_the_zone_it_never_speeds_up(self) -> None:
+        common = {"start_kmh": 2.5, "segment_max_kmh": 3.0, "forward_cap_kmh": 6.0}
+        slow = guided_steps(
+            rates=[60] * 200, backward_cap_kmh=3.0, backward=True, zone=(120, 20), **common
+        )
+        assert slow == []
+        fast = guided_steps(
+            rates=[150] * 200, backward_cap_kmh=3.0, backward=True, zone=(100, 15), **common
+        )
+        assert fast
+        assert fast == sorted(fast, reverse=True)

@@ -157,6 +157,7 @@ class TestQuirks:
             "step-count-bit13",
             "split-records",
             "ignores-stop",
+            "no-heart-rate",
         }
 
     def test_names_parse_to_quirks_ignoring_case_and_underscores(self) -> None:

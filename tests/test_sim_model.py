@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from simulator.encoding import (
     FitnessMachineStatus,
+    MachineFeature,
     ResultCode,
     StopControl,
     TrainingStatusCode,
@@ -165,6 +166,13 @@ class TestBeltPhysics:
         bare = TreadmillModel(MachineConfig(heart_rate=False))
         assert bare.heart_rate_bpm is None
         assert frame(bare).heart_rate_bpm is None
+        # the no-heart-rate quirk is such a machine, from the command line
+        pad = running_at(6.0, Quirk.NO_HEART_RATE)
+        pad.step(120.0)
+        assert pad.heart_rate_bpm is None
+        assert frame(pad).heart_rate_bpm is None
+        assert not pad.feature().machine & MachineFeature.HEART_RATE_MEASUREMENT
+        assert TreadmillModel().feature().machine & MachineFeature.HEART_RATE_MEASUREMENT
 
     def test_a_nonsense_config_is_refused(self) -> None:
         with pytest.raises(SimulatorError, match="accel_kmh_per_s"):

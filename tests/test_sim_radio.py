@@ -23,6 +23,7 @@ from simulator.bleak_backend import (
     client_backend_for,
 )
 from simulator.radio import DEFAULT_ADDRESS
+from simulator.trace import TraceWriter
 from treadmill_ctl.session.clock import run_accelerated
 
 if TYPE_CHECKING:
@@ -323,11 +324,13 @@ class TestCommandLine:
         async def scenario() -> None:
             radio = VirtualRadio()
             stop = asyncio.Event()
+            trace = TraceWriter()
             serving = asyncio.create_task(
                 cli.serve_on(
                     radio.create_transport(),
                     name="CLI-SIM",
                     stop=stop,
+                    trace=trace,
                     strap_transport=radio.create_transport(),
                 )
             )
@@ -341,6 +344,14 @@ class TestCommandLine:
             await serving
             assert len(got) >= 4
             assert all(value[0] & 0x06 == 0x06 and value[1] >= 60 for value in got)
+            # the trace records what the strap sent, notification for notification
+            sent = [r for r in trace.records if r["kind"] == "hr_strap" and r["sent"]]
+            sent_hex = [r["data_hex"] for r in sent]
+            got_hex = [v.hex() for v in got]
+            assert any(sent_hex[i : i + len(got_hex)] == got_hex for i in range(len(sent_hex))), (
+                sent_hex,
+                got_hex,
+            )
 
         run(scenario())
 

@@ -1,7 +1,10 @@
 """A session as CSV: one row per belt sample, for spreadsheets and notebooks.
 
 Columns carry their units. Empty cells mean the treadmill did not report that value
-(many do not relay a heart rate, some report no distance). ``distance_m`` is the
+(many do not relay a heart rate, some report no distance). ``heart_rate_bpm`` is the
+person's heart rate (:mod:`~treadmill_ctl.history.heart_rate`): the strap's when the
+record holds strap readings, else the treadmill's; ``heart_rate_source`` says which
+(``strap:ADDRESS`` or ``treadmill``, empty without a heart rate). ``distance_m`` is the
 session's own continuous distance (see :class:`~treadmill_ctl.history.record.Sample`);
 ``belt_distance_m`` is the treadmill's raw counter. ``segment`` counts the plan's
 segments from 1, as the report, the chart and the other exports do (empty before the
@@ -31,6 +34,7 @@ COLUMNS: Final = (
     "belt_distance_m",
     "belt_elapsed_s",
     "heart_rate_bpm",
+    "heart_rate_source",
     "walking",
     "paused",
     "latched",
@@ -64,6 +68,7 @@ def session_csv(log: SessionLog) -> str:
                 _cell(sample.reported_distance_m, 1),
                 _cell(sample.elapsed_s, 0),
                 "" if sample.heart_rate_bpm is None else str(sample.heart_rate_bpm),
+                sample.heart_rate_source or "",
                 _flag(sample.timer_running),
                 _flag(sample.paused),
                 _flag(sample.latched),

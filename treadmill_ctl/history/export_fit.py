@@ -4,20 +4,36 @@ The file follows the FIT SDK's Activity file layout: ``file_id``, a ``device_inf
 for this program (the creator, device index 0) and one for the treadmill (its
 Device Information service: manufacturer, model, serial, revisions), the plan as a
 ``workout`` with one ``workout_step`` per segment ("Backward 1.2 km/h", a time step
-with the segment's speed as its target), timer ``event`` s, one ``record`` per belt
-sample while the person walks (timestamp, distance, speed, incline as ``grade``,
-heart rate), one ``lap`` per segment pointing at its step and one ``rest`` lap per
-turn-around, one ``session`` and one ``activity`` (with ``local_timestamp``, so
-Strava shows the local time of day).
+with the segment's speed as its target, or a guided segment's heart-rate zone),
+timer ``event`` s, one ``record`` per belt sample while the person walks
+(timestamp, distance, speed, incline as ``grade``, heart rate), ``hrv`` messages
+with the strap's RR intervals, one ``lap`` per segment pointing at its step and one
+``rest`` lap per turn-around, one ``session`` and one ``activity`` (with
+``local_timestamp``, so Strava shows the local time of day).
 
 The timer runs while the person walks, as a watch's would: it starts at the first
 start (the wait before it is not part of the activity), stops for pauses and latch
 waits and starts again when the belt runs again; turn-arounds are walking. So the
 timer time is the walking time, the elapsed time spans the activity whole, and the
 average speed is the walking speed. The sport is walking with the sub-sport
-``indoor_walking``. A dry run against the simulator says so in the workout's name,
-the creator's product name and the treadmill's descriptor, and carries no heart
-rate (the simulator's is not a person's).
+``indoor_walking``.
+
+Heart rate is the person's (:mod:`~treadmill_ctl.history.heart_rate`): the strap's
+when the record holds strap readings, else the treadmill's field; the records, the
+laps' and the session's average and maximum all come from it. The strap's RR
+intervals (the time between beats) follow as FIT ``hrv`` messages: each message's
+``time`` holds at most five intervals in seconds, in the order the strap sent them,
+placed in the timeline where they arrived, only plausible ones, from the person's
+first start to the activity's end.
+
+A dry run against the simulator says so in the workout's name, the creator's product
+name and the treadmill's descriptor, and carries no heart rate and no RR intervals,
+neither the simulated treadmill's nor the simulated strap's: a site that reads the
+file (Garmin Connect, Strava) turns heart rate into training load, recovery advice
+and fitness estimates for the person whose account it lands in, and a simulated
+heart is nobody's. The marks in the names do not stop that; leaving the heart out
+does. The report, the chart and the CSV show a dry run's simulated heart rate,
+marked as simulated, for checking the simulator and the zone guide.
 
 Encoding is done by ``fit-tool`` (a maintained FIT encoder); the tests decode the
 result with Garmin's own FIT SDK, so an encoding mistake cannot hide behind a
@@ -38,6 +54,7 @@ from fit_tool.profile.messages.activity_message import ActivityMessage
 from fit_tool.profile.messages.device_info_message import DeviceInfoMessage
 from fit_tool.profile.messages.event_message import EventMessage
 from fit_tool.profile.messages.file_id_message import FileIdMessage
+from fit_tool.profile.messages.hrv_message import HrvMessage
 from fit_tool.profile.messages.lap_message import LapMessage
 from fit_tool.profile.messages.record_message import RecordMessage
 from fit_tool.profile.messages.session_message import SessionMessage
@@ -61,6 +78,7 @@ from fit_tool.profile.profile_type import (
 
 from treadmill_ctl import __version__
 from treadmill_ctl.history.energy import kcal_between, session_weight_kg
+from treadmill_ctl.history.heart_rate import plausible_rr
 from treadmill_ctl.history.laps import (
     Lap,
     activity_span,
@@ -79,10 +97,18 @@ _KMH_PER_MS: Final = 3.6
 _MS_PER_S: Final = 1000
 _MAX_HEART_RATE_BPM: Final = 254
 """255 is FIT's "invalid" for a uint8 heart rate."""
+HRV_TIMES_PER_MESSAGE: Final = 5
+"""RR intervals in one ``hrv`` message at most (as Garmin's own devices write them)."""
+_HRV_LOCAL_ID: Final = 10
+"""``hrv`` messages of n intervals use local message type 10 + n (11-15): fit-tool would
+otherwise write a shorter array into the longer one's definition, padded with zeros
+(which read back as beats 0 s apart)."""
 _FIT_EPOCH: Final = datetime(1989, 12, 31, tzinfo=UTC)
 """FIT's own epoch: ``local_timestamp`` counts seconds from it, in local time."""
 _SPEED_TOLERANCE_KMH: Final = 0.1
 """A step's speed target is its planned speed, give or take this much."""
+_FIT_BPM_OFFSET: Final = 100
+"""FIT's custom heart-rate targets: 0-100 is % of the maximum, bpm are written plus 100."""
 SPORT: Final = Sport.WALKING
 SUB_SPORT: Final = SubSport.INDOOR_WALKING
 CREATOR_INDEX: Final = 0
@@ -231,12 +257,21 @@ def _workout(log: SessionLog, steps: tuple[PlannedStep, ...]) -> list[DataMessag
         message.workout_step_name = step.name
         message.duration_type = WorkoutStepDuration.TIME
         message.duration_time = step.duration_s
-        message.target_type = WorkoutStepTarget.SPEED
         message.target_value = 0  # a custom range, not a zone
-        message.custom_target_speed_low = max(0.0, step.speed_kmh - _SPEED_TOLERANCE_KMH) / 3.6
-        message.custom_target_speed_high = (step.speed_kmh + _SPEED_TOLERANCE_KMH) / 3.6
+        if step.hr_zone_bpm is not None:
+            low, high = step.hr_zone_bpm
+            message.workout_step_name = f"{step.name}, heart rate {low}-{high} bpm"
+            message.target_type = WorkoutStepTarget.HEART_RATE
+            message.custom_target_heart_rate_low = low + _FIT_BPM_OFFSET
+            message.custom_target_heart_rate_high = high + _FIT_BPM_OFFSET
+            message.notes = f"walk {step.direction.value}, the speed guided by heart rate"
+        else:
+            message.target_type = WorkoutStepTarget.SPEED
+            low_kmh = max(0.0, step.speed_kmh - _SPEED_TOLERANCE_KMH)
+            message.custom_target_speed_low = low_kmh / _KMH_PER_MS
+            message.custom_target_speed_high = (step.speed_kmh + _SPEED_TOLERANCE_KMH) / _KMH_PER_MS
+            message.notes = f"walk {step.direction.value}"
         message.intensity = Intensity.ACTIVE
-        message.notes = f"walk {step.direction.value}"
         messages.append(message)
     return messages
 
@@ -309,9 +344,27 @@ def session_fit(log: SessionLog, *, weight_kg: float | None = None) -> bytes:
     return data
 
 
-def _timeline(log: SessionLog) -> list[EventMessage | RecordMessage]:
-    """Timer starts and stops around each walking stretch, records while walking."""
-    items: list[tuple[float, int, EventMessage | RecordMessage]] = []
+def _hrv(log: SessionLog) -> list[tuple[float, HrvMessage]]:
+    """The strap's RR intervals in the activity, at most five per message, in order."""
+    if log.simulator:
+        return []  # a simulated heart is nobody's (see the module's docstring)
+    start_t_s, end_t_s = activity_span(log)
+    out: list[tuple[float, HrvMessage]] = []
+    for reading in log.heart_rate_readings:
+        if not start_t_s <= reading.t_s <= end_t_s or not reading.contact:
+            continue
+        intervals = [rr for rr in reading.rr_s if plausible_rr(rr)]
+        for first in range(0, len(intervals), HRV_TIMES_PER_MESSAGE):
+            chunk = intervals[first : first + HRV_TIMES_PER_MESSAGE]
+            message = HrvMessage(local_id=_HRV_LOCAL_ID + len(chunk))
+            message.time = chunk
+            out.append((reading.t_s, message))
+    return out
+
+
+def _timeline(log: SessionLog) -> list[EventMessage | RecordMessage | HrvMessage]:
+    """Timer starts and stops around each walking stretch, records while walking, RR."""
+    items: list[tuple[float, int, EventMessage | RecordMessage | HrvMessage]] = []
     spans = log.timer_spans
     for position, span in enumerate(spans):
         items.append((span.start_t_s, 0, _timer_event(log, span.start_t_s, EventType.START)))
@@ -324,6 +377,7 @@ def _timeline(log: SessionLog) -> list[EventMessage | RecordMessage]:
     items += [
         (sample.t_s, 1, _record(log, sample)) for sample in log.samples if sample.timer_running
     ]
+    items += [(t_s, 1, message) for t_s, message in _hrv(log)]
     return [message for _, _, message in sorted(items, key=lambda item: (item[0], item[1]))]
 
 

@@ -12,10 +12,14 @@ an ``Active`` lap triggered by ``Time`` with a note of its direction and speed, 
 turn-around a ``Resting`` lap. A lap's ``TotalTimeSeconds`` is the time the person
 walked in it (pauses and latch waits left out, as FIT's timer leaves them out), and
 the track holds the belt's samples while the person walked, with the distance, heart
-rate and speed (``ActivityExtension`` v2 ``TPX/Speed``, m/s). Lap calories are
-estimates from SAFETY.md's equations (the schema requires a number). A record cut
-short exports what it holds, and says so in the activity's notes; a dry run against
-the simulator says so in the notes and the creator's name, and carries no heart rate.
+rate and speed (``ActivityExtension`` v2 ``TPX/Speed``, m/s). The heart rate
+(``HeartRateBpm``, and the laps' average and maximum) is the person's
+(:mod:`~treadmill_ctl.history.heart_rate`): the strap's when the record holds strap
+readings, else the treadmill's. Lap calories are estimates from SAFETY.md's equations
+(the schema requires a number). A record cut short exports what it holds, and says so
+in the activity's notes; a dry run against the simulator says so in the notes and the
+creator's name, and carries no heart rate, neither the simulated treadmill's nor the
+simulated strap's, for the reason FIT gives (:mod:`~treadmill_ctl.history.export_fit`).
 The elements of each lap follow the order of the schema's ``ActivityLap_t``.
 """
 

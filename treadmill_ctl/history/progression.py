@@ -8,11 +8,14 @@ gets :data:`SPEED_STEP_KMH` faster, never past the profile's backward cap (3.0 k
 default, SAFETY.md). After a session that did not go well the proposal stays the same
 or gets easier:
 
-- a latch the person caused or their body did (emergency stop, safety key, heart
-  rate), or an early stop with less than :data:`EARLY_STOP_FRACTION` of the planned
-  backward time walked: easier (slower first, then shorter);
-- a technical latch (lost link, stale data, a console speed change), an early stop
-  late in the session, a pause, an error or a record cut short: the same again.
+- a latch the person caused or their body did (emergency stop, safety key, a heart
+  rate above the ceiling), or an early stop with less than
+  :data:`EARLY_STOP_FRACTION` of the planned backward time walked: easier (slower
+  first, then shorter);
+- a technical latch (lost link, stale data, a console speed change, a stop not
+  confirmed, and "heart rate unknown": the strap was lost or lost skin contact, which
+  says nothing about how the session went for the person), an early stop late in the
+  session, a pause, an error or a record cut short: the same again.
 
 The proposal is a :class:`~treadmill_ctl.profiles.Profile`, written as TOML that the
 profile loader reads back (:func:`profile_to_toml`).
@@ -33,7 +36,7 @@ from treadmill_ctl.history.errors import HistoryError, NoSessionYet
 from treadmill_ctl.history.session_log import Ending, SessionLog
 from treadmill_ctl.profiles import InvalidProfileError, Profile, Repeat, Segment, load_profile
 from treadmill_ctl.profiles.durations import format_duration
-from treadmill_ctl.safety import Direction, Limits
+from treadmill_ctl.safety import Direction, LatchReason, Limits
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -50,8 +53,17 @@ MIN_BACKWARD_SPEED_KMH: Final = 1.0
 """Easing never slows an interval below this (SAFETY.md's starting speed)."""
 EARLY_STOP_FRACTION: Final = 0.75
 """A person who stopped before this share of the planned backward time gets an easier session."""
-PERSON_LATCHES: Final = frozenset({"emergency_stop", "safety_key", "heart_rate"})
-"""Latches that say the session was too much for the person, not for the link."""
+PERSON_LATCHES: Final = frozenset(
+    reason.name.lower()
+    for reason in (LatchReason.EMERGENCY_STOP, LatchReason.SAFETY_KEY, LatchReason.HEART_RATE)
+)
+"""Latches that say the session was too much for the person, not for the equipment: the
+person's own stop, and their body's (a heart rate above the ceiling)."""
+EQUIPMENT_LATCHES: Final = frozenset(
+    reason.name.lower() for reason in LatchReason if reason.name.lower() not in PERSON_LATCHES
+)
+"""Latches of the equipment: the link, the treadmill, the console, the strap (a heart rate
+unknown is a lost strap or lost contact, not a body that could not go on)."""
 _MAX_NAME_CHARS: Final = 80
 _NEXT_SUFFIX: Final = re.compile(r" \(next (?P<n>\d+)\)$")
 

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from treadmill_ctl.history.errors import UnreadableRecord
+from treadmill_ctl.history.heart_rate import strap_reading, with_strap_heart_rate
 from treadmill_ctl.history.session_log import (
     Alarm,
     DeviceInfo,
@@ -32,6 +33,7 @@ from treadmill_ctl.history.session_log import (
     SegmentRun,
     SessionLog,
     Span,
+    StrapReading,
     Summary,
     TurnAround,
 )
@@ -179,9 +181,21 @@ def _steps(line: Mapping[str, object]) -> tuple[PlannedStep, ...]:
                 speed_kmh=_number(item, "speed_kmh") or 0.0,
                 incline_pct=_number(item, "incline_pct") or 0.0,
                 duration_s=_number(item, "duration_s") or 0.0,
+                hr_zone_bpm=_zone(item, "hr_zone_bpm"),
             )
         )
     return tuple(steps)
+
+
+def _zone(fields: Mapping[str, object], key: str) -> tuple[int, int] | None:
+    """A heart-rate zone ``[low, high]`` (whole bpm, low below high), else None."""
+    value = fields.get(key)
+    if not isinstance(value, list) or len(value) != 2:  # noqa: PLR2004 - low and high
+        return None
+    low, high = _integer({"v": value[0]}, "v"), _integer({"v": value[1]}, "v")
+    if low is None or high is None or not 0 < low < high:
+        return None
+    return low, high
 
 
 def _device(line: Mapping[str, object]) -> DeviceInfo:
@@ -219,6 +233,7 @@ class _OpenSegment:
     duration_s: float
     cue: str | None
     start_t_s: float
+    hr_zone_bpm: tuple[int, int] | None = None
 
     def closed(self, end_t_s: float) -> SegmentRun:
         return SegmentRun(
@@ -230,6 +245,7 @@ class _OpenSegment:
             cue=self.cue,
             start_t_s=self.start_t_s,
             end_t_s=max(end_t_s, self.start_t_s),
+            hr_zone_bpm=self.hr_zone_bpm,
         )
 
 
@@ -295,6 +311,7 @@ class _Builder:
         self._steps: tuple[PlannedStep, ...] = ()
         self._distance = _DistanceTrack()
         self._last_t_s = 0.0
+        self._readings: list[StrapReading] = []
 
     def build(
         self, lines: Sequence[Mapping[str, object]], *, partial_last_line: bool, bad_lines: int
@@ -326,7 +343,7 @@ class _Builder:
             start_t_s=start_t_s,
             weight_kg=weight if weight is not None and weight > 0 else None,
             plan=plan,
-            samples=tuple(self._samples),
+            samples=with_strap_heart_rate(self._samples, self._readings),
             segments=tuple(self._segments),
             latches=tuple(self._latches),
             pauses=tuple(self._pauses),
@@ -343,6 +360,7 @@ class _Builder:
             end_t_s=end_t_s,
             partial_last_line=partial_last_line,
             bad_lines=bad_lines,
+            heart_rate_readings=tuple(self._readings),
         )
 
     def _line(self, line: Mapping[str, object]) -> None:
@@ -411,7 +429,21 @@ class _Builder:
                 self._gaps.append(Span(self._link_down_at, t_s))
                 self._link_down_at = None
             case _:
-                pass  # the record holds every link and governor event; readers skip them
+                self._heart_rate(event, line, t_s)
+
+    def _heart_rate(self, event: object, line: Mapping[str, object], t_s: float) -> None:
+        """The strap's readings, a guided segment's zone from its steps; others are skipped."""
+        if event == RecordEvent.HEART_RATE_SAMPLE:
+            reading = strap_reading(line, t_s)
+            if reading is not None:
+                self._readings.append(reading)
+        elif (
+            event == RecordEvent.ZONE_STEP
+            and self._open is not None
+            and self._open.hr_zone_bpm is None
+        ):
+            # a record written before segment.started carried the zone
+            self._open.hr_zone_bpm = _zone(line, "zone_bpm")
 
     def _close_holds(self, t_s: float) -> None:
         if self._paused_at is not None:
@@ -458,6 +490,7 @@ class _Builder:
             duration_s=_number(line, "duration_s") or 0.0,
             cue=_text(line, "cue"),
             start_t_s=t_s,
+            hr_zone_bpm=_zone(line, "hr_zone_bpm"),
         )
 
     def _sample(self, line: Mapping[str, object], t_s: float) -> None:

@@ -4,10 +4,13 @@ The chart shows the belt speed the treadmill reported (broken where no data came
 a link that was down is shaded "no data", not drawn as a flat line), the planned
 target of each segment, backward segments shaded, pauses and turn-arounds, every
 latch, re-arm and alarm marked where it happened with words rather than ids, the
-incline in a panel below, and the heart rate on a second axis when the treadmill
-relayed one; time reads m:ss. A record cut short says so in the text and in the
-chart's title, and the chart marks where the record stops; a dry run against the
-simulator says "SIMULATED" in both.
+incline in a panel below, and the heart rate on a second axis when there is one (the
+strap's when the record holds strap readings, else the treadmill's), with each guided
+segment's zone shaded on it; time reads m:ss. The text says, for each guided segment,
+how long the heart rate was below, in and above its zone
+(:func:`~treadmill_ctl.history.heart_rate.zone_times`). A record cut short says so in
+the text and in the chart's title, and the chart marks where the record stops; a dry
+run against the simulator says "SIMULATED" in both.
 
 matplotlib draws without a display (the Agg canvas, no pyplot and no global
 state), so reports work over SSH, in CI and in tests.
@@ -20,6 +23,12 @@ import statistics
 from typing import TYPE_CHECKING, Final
 
 from treadmill_ctl.history.energy import kcal_between, session_weight_kg
+from treadmill_ctl.history.heart_rate import (
+    STRAP_SOURCE_PREFIX,
+    ZoneTime,
+    walked_until,
+    zone_times,
+)
 from treadmill_ctl.history.session_log import reason_label
 from treadmill_ctl.profiles.durations import format_duration
 from treadmill_ctl.profiles.energy import BACKWARD_EQUATION, FORWARD_EQUATION
@@ -42,6 +51,7 @@ _SPEED_COLOUR: Final = "#1f4e79"
 _TARGET_COLOUR: Final = "#7a7a7a"
 _LATCH_COLOUR: Final = "#c0392b"
 _HEART_COLOUR: Final = "#b5179e"
+_ZONE_ALPHA: Final = 0.15
 _PAUSE_COLOUR: Final = "#9e9e9e"
 _TURN_COLOUR: Final = "#8ecae6"
 _GAP_COLOUR: Final = "#000000"
@@ -171,9 +181,43 @@ def _speed_lines(log: SessionLog) -> list[str]:
 
 def _heart_rate_lines(log: SessionLog) -> list[str]:
     rates = [sample.heart_rate_bpm for sample in log.samples if sample.heart_rate_bpm]
-    if not rates:
-        return []
-    return [f"  heart rate  {statistics.fmean(rates):.0f} bpm on average, {max(rates)} at most"]
+    lines: list[str] = []
+    if rates:
+        strap = any(
+            (sample.heart_rate_source or "").startswith(STRAP_SOURCE_PREFIX)
+            for sample in log.samples
+        )
+        source = "the strap" if strap else "the treadmill's handgrips"
+        lines.append(
+            f"  heart rate  {statistics.fmean(rates):.0f} bpm on average, {max(rates)} at most "
+            f"(from {source})"
+        )
+    for zone in zone_times(log):
+        lines.extend(_zone_lines(zone))
+    return lines
+
+
+def _zone_lines(zone: ZoneTime) -> list[str]:
+    """One guided segment's time in zone, in words and m:ss."""
+    low, high = zone.zone_bpm
+    segment = zone.segment
+    head = (
+        f"  in zone     segment {segment.index + 1} ({segment.direction.value}), "
+        f"zone {low}-{high} bpm: "
+    )
+    walked_s = zone.known_s + zone.unknown_s
+    share = zone.share_in_zone
+    if share is None:
+        return [head + f"no heart rate in the {clock(walked_s)} walked"]
+    unknown = round(zone.unknown_s) >= 1  # what clock() shows as 0:01 or more
+    of = f" of the {clock(zone.known_s)} with a heart rate" if unknown else ""
+    detail = f"{clock(zone.below_s)} below, {clock(zone.above_s)} above"
+    if unknown:
+        detail += f", {clock(zone.unknown_s)} without a heart rate"
+    return [
+        head + f"{clock(zone.in_zone_s)} of {clock(walked_s)} in the zone ({share:.0%}{of})",
+        f"              {detail}",
+    ]
 
 
 def _latch_lines(log: SessionLog) -> list[str]:
@@ -332,13 +376,7 @@ class _Chart:
             )
 
     def _walked_until(self, segment: SegmentRun) -> float:
-        """Where a segment's walking ends: its turn-around's start, else the next segment."""
-        turns = [
-            turn.start_t_s
-            for turn in self._log.turn_arounds
-            if segment.start_t_s <= turn.start_t_s < segment.end_t_s
-        ]
-        return min([segment.end_t_s, *turns])
+        return walked_until(self._log, segment)
 
     def draw_holds(self, axes: Axes) -> None:
         """Pauses hatched grey, turn-arounds light blue, link losses hatched black."""
@@ -459,6 +497,28 @@ class _Chart:
         times, values = self._series(rates)
         label = "heart rate (bpm, simulated)" if self._log.simulator else "heart rate (bpm)"
         heart.plot(times, values, color=_HEART_COLOUR, linewidth=1.0, alpha=0.8)
+        for segment in self._log.segments:
+            if segment.hr_zone_bpm is None:
+                continue
+            low, high = segment.hr_zone_bpm
+            start, end = self.at(segment.start_t_s), self.at(self._walked_until(segment))
+            heart.fill_between(
+                [start, end],
+                [low, low],
+                [high, high],
+                color=_HEART_COLOUR,
+                alpha=_ZONE_ALPHA,
+                linewidth=0,
+                gid="hr_zone",
+            )
+            heart.annotate(
+                f"zone {low}-{high} bpm",
+                xy=(start, high),
+                xytext=(3, -10),
+                textcoords="offset points",
+                color=_HEART_COLOUR,
+                fontsize=8,
+            )
         heart.set_ylabel(label, color=_HEART_COLOUR)
         heart.tick_params(axis="y", colors=_HEART_COLOUR)
 
@@ -503,6 +563,15 @@ class _Chart:
             )
         if log.cut_short:
             handles.append(Line2D([], [], color="black", linestyle="dotted", label="record ends"))
-        if log.has_heart_rate:
-            handles.append(Line2D([], [], color=_HEART_COLOUR, label="heart rate"))
+        return handles + self._heart_rate_handles()
+
+    def _heart_rate_handles(self) -> list[Artist]:
+        from matplotlib.lines import Line2D  # noqa: PLC0415
+        from matplotlib.patches import Patch  # noqa: PLC0415
+
+        if not self._log.has_heart_rate:
+            return []
+        handles: list[Artist] = [Line2D([], [], color=_HEART_COLOUR, label="heart rate")]
+        if any(segment.hr_zone_bpm is not None for segment in self._log.segments):
+            handles.append(Patch(color=_HEART_COLOUR, alpha=_ZONE_ALPHA, label="heart-rate zone"))
         return handles

@@ -1,4 +1,4 @@
-"""What a session record holds, as values: samples, segments, latches and a summary.
+"""What a session record holds, as values: samples, strap readings, segments, latches, a summary.
 
 :class:`SessionLog` is a record read back (by :mod:`~treadmill_ctl.history.record`);
 the reports, exports and the progression read these values and never the lines.
@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
+
+from treadmill_ctl.safety.heart_rate import MAX_HEART_BPM, MIN_HEART_BPM
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -58,7 +60,9 @@ class Sample:
         reported_distance_m: The treadmill's own distance counter, if any; it may
             restart from zero after a stop.
         elapsed_s: The treadmill's own elapsed time, if any.
-        heart_rate_bpm: Heart rate relayed by the treadmill, if any.
+        heart_rate_bpm: The person's heart rate at the time, if known: the strap's
+            when the record holds strap readings, else what the treadmill relayed
+            (:mod:`~treadmill_ctl.history.heart_rate`).
         distance_m: Distance walked in this session up to the sample: the
             treadmill's counter made continuous across restarts, or the speed
             integrated over time when the treadmill gives no counter. Never falls.
@@ -68,6 +72,8 @@ class Sample:
         latched: A safety stop was latched and not yet re-armed.
         timer_running: The person was walking: the belt was started and not
             paused, latched or waiting for a start (turn-arounds count as walking).
+        heart_rate_source: Where :attr:`heart_rate_bpm` came from (``"strap:ADDRESS"``
+            or ``"treadmill"``), None without a heart rate.
     """
 
     t_s: float
@@ -82,6 +88,7 @@ class Sample:
     paused: bool = False
     latched: bool = False
     timer_running: bool = True
+    heart_rate_source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +105,7 @@ class SegmentRun:
         start_t_s: Session time it began.
         end_t_s: Session time the next segment began, or the session ended (or the
             record stopped, when it was cut short).
+        hr_zone_bpm: A guided segment's heart-rate zone ``(low, high)``, else None.
     """
 
     index: int
@@ -108,6 +116,7 @@ class SegmentRun:
     cue: str | None
     start_t_s: float
     end_t_s: float
+    hr_zone_bpm: tuple[int, int] | None = None
 
     @property
     def ran_s(self) -> float:
@@ -178,13 +187,14 @@ class Span:
 
 @dataclass(frozen=True, slots=True)
 class PlannedStep:
-    """One segment of the plan as ``session.plan`` announced it."""
+    """One segment of the plan as ``session.plan`` announced it (a guided one with its zone)."""
 
     index: int
     direction: Direction
     speed_kmh: float
     incline_pct: float
     duration_s: float
+    hr_zone_bpm: tuple[int, int] | None = None
 
     @property
     def name(self) -> str:
@@ -213,6 +223,7 @@ class DeviceInfo:
 
 _REASON_LABELS: Final = {
     "heart_rate": "heart rate above the limit",
+    "heart_rate_unknown": "no valid heart rate",
     "unrequested_speed_change": "speed changed by itself",
     "stale_data": "treadmill stopped reporting",
     "control_lost": "control taken by the console",
@@ -263,6 +274,34 @@ class Summary:
 
 
 @dataclass(frozen=True, slots=True)
+class StrapReading:
+    """One reading from the strap (``heart_rate.sample``).
+
+    Attributes:
+        t_s: Session time it arrived.
+        heart_rate_bpm: The rate the strap sent (0 is what many send without contact).
+        source: Where it came from (``"strap:AA:BB:..."``).
+        contact: The strap did not say its sensor lost skin contact.
+        accepted: The session's artefact filter accepted it.
+        rr_s: Its plausible RR intervals, in seconds, in the order sent.
+    """
+
+    t_s: float
+    heart_rate_bpm: int
+    source: str
+    contact: bool = True
+    accepted: bool = True
+    rr_s: tuple[float, ...] = ()
+
+    @property
+    def valid(self) -> bool:
+        """Whether it is the person's heart rate (contact, plausible, not an artefact)."""
+        return (
+            self.contact and self.accepted and MIN_HEART_BPM <= self.heart_rate_bpm <= MAX_HEART_BPM
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class SessionLog:
     """A session record, read.
 
@@ -297,6 +336,7 @@ class SessionLog:
         end_t_s: Session time of the last line read.
         partial_last_line: The last line was half written and was ignored.
         bad_lines: Lines (other than a partial last line) that were not JSON objects.
+        heart_rate_readings: The strap's readings in order (empty without a strap).
     """
 
     path: Path
@@ -326,6 +366,7 @@ class SessionLog:
     end_t_s: float
     partial_last_line: bool
     bad_lines: int
+    heart_rate_readings: tuple[StrapReading, ...] = ()
 
     @property
     def cut_short(self) -> bool:

@@ -56,18 +56,27 @@ class RecordEvent(StrEnum):
     lines, the MQTT bridge) get the same events, and tell them apart by member and
     by the properties below, never by the text of a name.
 
-    The record holds many more lines (every link, command and governor decision, the
-    heart-rate samples); those are log lines, not session events.
+    The record holds many more lines (every link, command and governor decision);
+    those are log lines, not session events. ``heart_rate.sample`` is both: a log
+    line the readers rely on.
     """
 
     STARTED = "session.started"
     """The session began: the profile, the device, the plan's totals, ``simulator``."""
     PLAN = "session.plan"
-    """The plan's segments, in order (``segments``: index, direction, speed, incline, duration)."""
+    """The plan's segments, in order (``segments``: index, direction, speed, incline, duration,
+    ``hr_zone_bpm``: a guided segment's zone, else null)."""
     DEVICE = "session.device"
     """The treadmill's Device Information (manufacturer, model, serial, revisions)."""
     SEGMENT_STARTED = "segment.started"
-    """A segment of the plan began to run (the belt is moving toward its target)."""
+    """A segment of the plan began to run (the belt is moving toward its target).
+
+    ``hr_zone_bpm`` is a guided segment's zone ``[low, high]``, null otherwise."""
+    HEART_RATE_SAMPLE = "heart_rate.sample"
+    """One reading from the heart-rate strap: ``heart_rate_bpm``, ``source``, ``contact``,
+    ``rr_s`` (its plausible RR intervals, s), ``accepted`` (not held back as an artefact)."""
+    ZONE_STEP = "heart_rate.zone_step"
+    """The zone guide changed the speed (``speed_kmh``, ``zone_bpm``, ``heart_rate_bpm``)."""
     BELT_DATA = "belt.data"
     """One Treadmill Data record as the treadmill reported it."""
     STATE_CHANGED = "governor.state_changed"
@@ -112,8 +121,6 @@ class RecordEvent(StrEnum):
     """The person confirmed going on without a heart rate (``ceiling_bpm``)."""
     HEART_RATE_STOP = "heart_rate.stop"
     """The heart-rate rules stop the belt (``verdict``, ``detail``)."""
-    HEART_RATE_ZONE_STEP = "heart_rate.zone_step"
-    """The zone guide changed the speed (``speed_kmh``, ``zone_bpm``, ``heart_rate_bpm``)."""
     MQTT_STATUS = "mqtt.status"
     """The MQTT bridge's connection changed (``status``, ``detail``, ``line``); the bridge
     tells its status observers, not the record (it logs its own line)."""

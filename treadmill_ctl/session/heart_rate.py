@@ -139,7 +139,7 @@ class HeartRateSession:
                 reading = HeartRateReading(value.heart_rate_bpm, contact=contact, source=source)
                 accepted = self.monitor.feed(reading, at_s)
                 _log.info(
-                    "heart_rate.sample",
+                    RecordEvent.HEART_RATE_SAMPLE,
                     heart_rate_bpm=value.heart_rate_bpm,
                     source=source,
                     contact=value.contact.value,
@@ -233,7 +233,8 @@ class HeartRateSession:
         requests: list[End | SetTarget] = []
         if update.news is not None:
             self._emit(_NEWS[update.news], detail=update.why)
-            if update.news is HeartRateNews.LOST:
+            if update.news is HeartRateNews.LOST and update.stop is None:
+                # (with a stop, its alarm says so: this cue would only be cut off by it)
                 self._cue(Cue(CueKind.HEART_RATE, "Heart rate lost: check the strap."))
         if update.stop is not None:
             self._emit(RecordEvent.HEART_RATE_STOP, verdict=update.stop.value, detail=update.why)
@@ -273,7 +274,7 @@ class HeartRateSession:
         if step is None:
             return None
         self._emit(
-            RecordEvent.HEART_RATE_ZONE_STEP,
+            RecordEvent.ZONE_STEP,
             speed_kmh=step.speed_kmh,
             zone_bpm=list(segment.hr_zone_bpm),
             heart_rate_bpm=None if heart_rate_bpm is None else round(heart_rate_bpm),

@@ -547,6 +547,7 @@ class SessionRunner:
                     "speed_kmh": segment.speed_kmh,
                     "incline_pct": segment.incline_pct,
                     "duration_s": segment.duration_s,
+                    "hr_zone_bpm": segment.hr_zone_bpm,
                 }
                 for segment in self._segments
             ],
@@ -664,6 +665,7 @@ class SessionRunner:
                 incline_pct=segment.incline_pct,
                 duration_s=segment.duration_s,
                 cue=segment.cue,
+                hr_zone_bpm=segment.hr_zone_bpm,
             )
             if segment.cue:
                 self._cue(Cue("segment", segment.cue))
