@@ -454,7 +454,7 @@ class TrainingStatus:
 
 
 class MachineStatusOp(IntEnum):
-    """Fitness Machine Status op codes (FTMS 4.17, table 4.24) used by treadmills."""
+    """Fitness Machine Status op codes (FTMS 4.17, table 4.26) used by treadmills."""
 
     RESET = 0x01
     STOPPED_OR_PAUSED_BY_USER = 0x02

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from simulator import open_virtual_treadmill
-from treadmill_ctl.errors import CommandRefused, CommandRejected, CommandTimeout, LinkError
-from treadmill_ctl.ftms.commands import ResultCode
+from treadmill_ctl.errors import CommandRefused, CommandTimeout, LinkError
+from treadmill_ctl.ftms.commands import CommandRejected, ResultCode
 from treadmill_ctl.ftms.link import (
     PENDING_STOP_CONTROL_WAIT_S,
     DataReceived,

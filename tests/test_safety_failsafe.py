@@ -121,35 +121,35 @@ class TestRamp:
     ) -> None:
         r = ramp(writes_reported=False)
         r.command(100, 0.0)
-        assert r.next_h(300, 0.4) is None  # too soon
-        assert r.next_h(300, 0.5) == 120
+        assert r.next_hundredths(300, 0.4) is None  # too soon
+        assert r.next_hundredths(300, 0.5) == 120
         r.command(120, 0.5)
-        assert r.next_h(300, 5.0) == 170  # a late tick buys at most 1 s of ramp
-        assert r.next_h(120, 5.0) is None  # at the goal
+        assert r.next_hundredths(300, 5.0) == 170  # a late tick buys at most 1 s of ramp
+        assert r.next_hundredths(120, 5.0) is None  # at the goal
 
     def test_a_ramp_down_to_a_pause_halts_at_the_treadmill_s_minimum(self) -> None:
         r = ramp(writes_reported=False)
         r.command(120, 0.0)
-        assert r.next_h(0, 1.0) == 100
+        assert r.next_hundredths(0, 1.0) == 100
         r.command(100, 1.0)
-        assert r.next_h(0, 2.0) == 0
+        assert r.next_hundredths(0, 2.0) == 0
 
     def test_a_stopped_belt_does_not_ramp(self) -> None:
-        assert ramp(writes_reported=False).next_h(300, 10.0) is None
+        assert ramp(writes_reported=False).next_hundredths(300, 10.0) is None
 
     def test_with_writes_reported_a_step_waits_for_the_last_one_to_be_written(self) -> None:
         r = ramp(writes_reported=True)
         r.command(100, 0.0)
-        assert r.next_h(300, 3.0) is None  # not written yet
+        assert r.next_hundredths(300, 3.0) is None  # not written yet
         r.written(100, 3.0)
-        assert r.next_h(300, 3.4) is None  # written 0.4 s ago
-        assert r.next_h(300, 4.0) == 150  # sized by the time since the write
+        assert r.next_hundredths(300, 3.4) is None  # written 0.4 s ago
+        assert r.next_hundredths(300, 4.0) == 150  # sized by the time since the write
 
     def test_a_write_of_another_speed_is_not_the_last_step_s(self) -> None:
         r = ramp(writes_reported=True)
         r.command(100, 0.0)
         r.written(150, 1.0)
-        assert r.next_h(300, 2.0) is None
+        assert r.next_hundredths(300, 2.0) is None
 
 
 class TestEnvelope:
@@ -158,24 +158,24 @@ class TestEnvelope:
     ) -> None:
         ranges = MachineRanges(min_speed_kmh=0.8, max_speed_kmh=5.0, speed_increment_kmh=0.3)
         envelope = Envelope(Limits(turnaround_speed_kmh=1.0), ranges)
-        assert envelope.cap_h(BACKWARD) == 290  # 0.8 + 7 x 0.3 <= 3.0
-        assert envelope.cap_h(FORWARD) == 500  # the treadmill's 5.0, on its grid
-        assert envelope.starting_h(BACKWARD) == 80  # 1.0 on the grid is 0.8
-        assert envelope.turn_h == 80
-        assert envelope.speed_goal_h(9.0, BACKWARD) == 290
-        assert envelope.speed_goal_h(0.5, BACKWARD) == 0  # below the minimum: a pause
+        assert envelope.cap_hundredths(BACKWARD) == 290  # 0.8 + 7 x 0.3 <= 3.0
+        assert envelope.cap_hundredths(FORWARD) == 500  # the treadmill's 5.0, on its grid
+        assert envelope.starting_hundredths(BACKWARD) == 80  # 1.0 on the grid is 0.8
+        assert envelope.turn_hundredths == 80
+        assert envelope.speed_goal_hundredths(9.0, BACKWARD) == 290
+        assert envelope.speed_goal_hundredths(0.5, BACKWARD) == 0  # below the minimum: a pause
 
     def test_a_direction_whose_limit_is_below_the_treadmill_s_minimum_cannot_run(self) -> None:
         envelope = Envelope(Limits(backward_max_speed_kmh=0.5), RANGES)
-        assert envelope.cap_h(BACKWARD) == 0
-        assert envelope.starting_h(BACKWARD) == 0
+        assert envelope.cap_hundredths(BACKWARD) == 0
+        assert envelope.starting_hundredths(BACKWARD) == 0
 
     def test_the_incline_while_turning_is_the_lower_of_both_directions(self) -> None:
         ranges = MachineRanges(1.0, 12.0, 0.1, max_incline_pct=10.0, incline_increment_pct=0.5)
         envelope = Envelope(Limits(), ranges)
-        assert envelope.incline_goal_h(8.0, FORWARD) == 800
-        assert envelope.turn_incline_h(8.0) == 300  # the backward cap
-        assert envelope.incline_goal_h(None, FORWARD) is None
+        assert envelope.incline_goal_hundredths(8.0, FORWARD) == 800
+        assert envelope.turn_incline_hundredths(8.0) == 300  # the backward cap
+        assert envelope.incline_goal_hundredths(None, FORWARD) is None
 
 
 def facing(turn: TurnAround) -> tuple[Direction, Direction | None]:

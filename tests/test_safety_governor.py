@@ -242,6 +242,17 @@ class TestStartOnlyByAPerson:
             SendSpeed(1.0, BACKWARD, "resume at the starting speed"),
         ]
 
+    def test_no_start_where_the_treadmill_s_minimum_is_above_the_direction_s_cap(
+        self,
+    ) -> None:
+        slow = MachineRanges(min_speed_kmh=3.5, max_speed_kmh=12.0, speed_increment_kmh=0.1)
+        session = Session(ranges=slow)
+        session.ask(SetTarget(2.0, BACKWARD))
+        decisions = session.ask(Start(by_person=True))
+        assert commands(decisions) == []
+        assert "minimum speed 3.5 km/h is above the backward speed limit" in decisions[0].reason
+        assert session.state() is GovernorState.IDLE
+
 
 class TestTurnAround:
     def test_a_direction_change_ramps_down_pauses_counts_down_and_waits_for_resume(
@@ -629,6 +640,39 @@ class TestLatches:
         assert session.state() is GovernorState.FINISHED
         assert isinstance(session.ask(EmergencyStop(source="hotkey"))[0], SendStop)
 
+    def test_identical_frames_of_a_belt_the_app_does_not_drive_are_not_watched(self) -> None:
+        """Before a start, a belt someone runs at the console is the console's business."""
+        session = Session()
+        frozen = BeltData(2.0, elapsed_s=42.0, frame=b"\x00\x01frozen")
+        for _ in range(5):
+            decisions = session.see(frozen)
+            session.run(1, belt_follows=False)
+            assert commands(decisions) == []
+        assert session.state() is GovernorState.IDLE
+
+    def test_the_silence_before_a_start_does_not_count_as_stale_data(self) -> None:
+        session = Session()
+        session.run(10, belt_follows=False)  # connected, idle, no data for 10 s
+        session.ask(Start(by_person=True))
+        session.run(2, belt_follows=False)
+        assert session.state() is GovernorState.RUNNING
+        session.run(1, belt_follows=False)
+        assert session.governor.latch_reason is LatchReason.STALE_DATA
+
+    def test_a_belt_getting_up_to_speed_after_a_resume_is_not_diverging(self) -> None:
+        """The halt just before counts as asked for: a belt coming up from 0 is not slow."""
+        session = Session()
+        session.start_at(2.0)
+        session.ask(Pause())
+        session.now_s += 0.5
+        session.belt(0.0)
+        session.ask(Resume(by_person=True))
+        for belt_kmh in (0.2, 0.3, 0.4, 0.5):
+            session.now_s += 0.5
+            session.belt(belt_kmh)
+            session._keep(session.governor.tick(session.now_s))
+        assert session.state() is GovernorState.RUNNING
+
 
 class TestStopVerification:
     def test_a_stop_the_belt_ignores_is_sent_again_with_a_loud_alarm(self) -> None:
@@ -688,6 +732,15 @@ class TestStopVerification:
         decisions = session.run(2.25, belt_follows=False)
         assert [type(d) for d in decisions if isinstance(d, SendStop | Alarm)] == [SendStop, Alarm]
 
+    def test_the_safety_key_s_stop_needs_no_confirmation_from_the_belt(self) -> None:
+        """The key stopped the belt itself: a treadmill silent after it raises no alarm."""
+        session = Session()
+        session.start_at(2.5)
+        session.see(SafetyKeyPulled())
+        later = session.run(6, belt_follows=False)
+        assert alarms(later) == []
+        assert session.governor.latch_reasons == {LatchReason.SAFETY_KEY}
+
 
 class TestEndAndConsole:
     def test_an_end_ramps_down_then_stops(self) -> None:
@@ -741,6 +794,29 @@ class TestBadInput:
         session = Session()
         decisions = session.ask(SetTarget(2.0, BACKWARD, incline_pct=math.nan))
         assert isinstance(decisions[0], Refused)
+
+    @pytest.mark.parametrize("elapsed_s", [math.nan, math.inf])
+    def test_belt_data_with_an_elapsed_time_that_is_not_finite_keeps_nothing_quiet(
+        self, elapsed_s: float
+    ) -> None:
+        session = Session()
+        session.start_at(2.0)
+        for _ in range(3):
+            session.run(1, belt_follows=False)
+            refused = session.see(BeltData(2.0, elapsed_s=elapsed_s))
+            if session.state() is GovernorState.RUNNING:
+                assert isinstance(refused[0], Refused)
+        assert session.governor.latch_reason is LatchReason.STALE_DATA
+
+    @pytest.mark.parametrize("speed_kmh", [math.nan, math.inf, -0.5])
+    def test_a_reported_target_speed_that_is_not_a_speed_is_refused_not_acted_on(
+        self, speed_kmh: float
+    ) -> None:
+        session = Session()
+        session.start_at(2.0)
+        decisions = session.see(TargetSpeedChanged(speed_kmh))
+        assert [type(decision) for decision in decisions] == [Refused]
+        assert session.state() is GovernorState.RUNNING
 
     def test_a_time_that_is_not_finite_is_a_programming_error(self) -> None:
         governor = SafetyGovernor(Limits(), RANGES, now_s=0.0)

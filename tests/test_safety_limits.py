@@ -193,24 +193,31 @@ class TestMachineRanges:
     @given(
         speed_kmh=st.floats(min_value=0, max_value=50),
         cap_kmh=st.floats(min_value=0, max_value=50),
-        low_h=st.integers(min_value=10, max_value=200),
-        span_h=st.integers(min_value=1, max_value=2000),
-        step_h=st.integers(min_value=1, max_value=100),
+        low_hundredths=st.integers(min_value=10, max_value=200),
+        span_hundredths=st.integers(min_value=1, max_value=2000),
+        step_hundredths=st.integers(min_value=1, max_value=100),
     )
-    @example(speed_kmh=2.999999, cap_kmh=3.0, low_h=100, span_h=500, step_h=10)
+    @example(
+        speed_kmh=2.999999, cap_kmh=3.0, low_hundredths=100, span_hundredths=500, step_hundredths=10
+    )
     def test_a_clamped_speed_is_a_stop_or_a_supported_speed_never_above_what_was_asked(
-        self, speed_kmh: float, cap_kmh: float, low_h: int, span_h: int, step_h: int
+        self,
+        speed_kmh: float,
+        cap_kmh: float,
+        low_hundredths: int,
+        span_hundredths: int,
+        step_hundredths: int,
     ) -> None:
         ranges = MachineRanges(
-            min_speed_kmh=low_h / 100,
-            max_speed_kmh=(low_h + span_h) / 100,
-            speed_increment_kmh=step_h / 100,
+            min_speed_kmh=low_hundredths / 100,
+            max_speed_kmh=(low_hundredths + span_hundredths) / 100,
+            speed_increment_kmh=step_hundredths / 100,
         )
         clamped = ranges.clamp_speed(speed_kmh, cap_kmh)
         assert clamped <= min(speed_kmh, cap_kmh, ranges.max_speed_kmh) + 1e-9
         if clamped:
             assert clamped >= ranges.min_speed_kmh - 1e-9
-            steps = (round(clamped * 100) - low_h) / step_h
+            steps = (round(clamped * 100) - low_hundredths) / step_hundredths
             assert steps == int(steps)
 
 

@@ -6,8 +6,17 @@ import math
 
 import pytest
 
-from treadmill_ctl.safety import BeltData, LatchReason, Limits
-from treadmill_ctl.safety.validity import is_finite, is_speed
+from treadmill_ctl.safety import (
+    BeltData,
+    Direction,
+    LatchReason,
+    Limits,
+    Pause,
+    SetTarget,
+    SpeedWritten,
+    TargetSpeedChanged,
+)
+from treadmill_ctl.safety.validity import is_finite, is_speed, refusal
 from treadmill_ctl.safety.watchdogs import (
     FrozenFrames,
     Odometer,
@@ -34,6 +43,38 @@ class TestValidity:
         assert is_finite(-1.5)
         assert not is_finite(value=False)
         assert not is_finite(math.nan)
+
+    @pytest.mark.parametrize(
+        ("item", "words"),
+        [
+            (SetTarget(math.nan, Direction.BACKWARD), "target speed nan is not a speed"),
+            (SetTarget(-0.5, Direction.BACKWARD), "target speed -0.5 is not a speed"),
+            (SetTarget(2.0, Direction.BACKWARD, incline_pct=math.inf), "target incline inf"),
+            (BeltData(math.inf), "belt speed inf cannot be trusted"),
+            (BeltData(2.0, elapsed_s=math.nan), "elapsed time nan cannot be trusted"),
+            (TargetSpeedChanged(-1.0), "reported target speed -1.0 cannot be trusted"),
+            (SpeedWritten(math.nan), "written speed nan is not a speed"),
+        ],
+    )
+    def test_every_number_handed_to_the_governor_is_checked_in_one_place(
+        self, item: object, words: str
+    ) -> None:
+        why = refusal(item)  # type: ignore[arg-type]
+        assert why is not None
+        assert words in why
+
+    @pytest.mark.parametrize(
+        "item",
+        [
+            SetTarget(0.0, Direction.FORWARD, incline_pct=-3.0),
+            BeltData(0.0, elapsed_s=None),
+            TargetSpeedChanged(12.5),
+            SpeedWritten(1.0),
+            Pause(),
+        ],
+    )
+    def test_sound_numbers_pass(self, item: object) -> None:
+        assert refusal(item) is None  # type: ignore[arg-type]
 
 
 class TestStaleData:

@@ -3,14 +3,14 @@
 Every error the program raises on purpose derives from :class:`TreadmillCtlError`,
 so a caller can catch the project's errors without catching everything, and each
 subclass is something a caller can act on.
+
+This module sits below every layer and imports nothing of the project. An error that
+carries a type of one layer lives in that layer, still under
+:class:`TreadmillCtlError`: :class:`~treadmill_ctl.ftms.commands.CommandRejected`
+(with the FTMS result code) is in :mod:`treadmill_ctl.ftms.commands`.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from treadmill_ctl.ftms.observations import ResultCode
 
 
 class TreadmillCtlError(Exception):
@@ -40,18 +40,6 @@ class DecodeError(TreadmillCtlError):
 
 class CommandRefused(TreadmillCtlError):
     """A command was refused before anything was written (bad value, no control point)."""
-
-
-class CommandRejected(TreadmillCtlError):
-    """The treadmill answered a control point command with a failure result code.
-
-    ``result_code`` is the FTMS result (``ResultCode.OPERATION_FAILED``...), so a
-    caller can tell "not permitted" from "invalid parameter" without numbers.
-    """
-
-    def __init__(self, message: str, *, result_code: ResultCode) -> None:
-        super().__init__(message)
-        self.result_code: ResultCode = result_code
 
 
 class CommandTimeout(TreadmillCtlError):

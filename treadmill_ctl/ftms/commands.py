@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from treadmill_ctl.errors import CommandRefused
+from treadmill_ctl.errors import CommandRefused, TreadmillCtlError
 from treadmill_ctl.ftms.decode import parse_control_point_response
 from treadmill_ctl.ftms.observations import (
     ControlOpCode,
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from treadmill_ctl.ftms.observations import InclineRange, SpeedRange
 
 __all__ = [
+    "CommandRejected",
     "ControlOpCode",
     "ControlPointResponse",
     "ResultCode",
@@ -59,6 +60,22 @@ _SINT16_MIN: Final = -0x8000
 _SINT16_MAX_VALUE: Final = 0x7FFE
 """0x7FFF means "not available" in FTMS inclination fields, so it is never a target."""
 _TOLERANCE: Final = 1e-6
+
+
+class CommandRejected(TreadmillCtlError):
+    """The treadmill answered a control point command with a failure result code.
+
+    ``result_code`` is the FTMS result (``ResultCode.OPERATION_FAILED``...), so a
+    caller can tell "not permitted" from "invalid parameter" without numbers. It
+    lives here, with the result codes, so that :mod:`treadmill_ctl.errors` needs
+    nothing from the FTMS layer.
+    """
+
+    def __init__(self, message: str, *, result_code: ResultCode) -> None:
+        super().__init__(message)
+        self.result_code: ResultCode = result_code
+
+
 """Slack, in wire units (0.01 km/h, 0.1 %), for float noise at a range's edges."""
 
 
@@ -172,7 +189,7 @@ def set_target_speed(
     speed_range: SpeedRange | None = None,
     unit: SpeedUnit = SpeedUnit.KMH,
 ) -> bytes:
-    """Set Target Speed (0x02, uint16 of 0.01 km/h; section 4.16.2.5).
+    """Set Target Speed (0x02, uint16 of 0.01 km/h; section 4.16.2.3).
 
     Args:
         speed_kmh: The target belt speed.
@@ -227,7 +244,7 @@ def quantise_incline_pct(incline_pct: float, *, incline_range: InclineRange | No
 def set_target_inclination(
     incline_pct: float, *, incline_range: InclineRange | None = None
 ) -> bytes:
-    """Set Target Inclination (0x03, sint16 of 0.1 %; section 4.16.2.6).
+    """Set Target Inclination (0x03, sint16 of 0.1 %; section 4.16.2.4).
 
     Negative values are declines and are allowed when the range allows them.
 

@@ -37,7 +37,6 @@ from bleak_retry_connector import establish_connection
 
 from treadmill_ctl.errors import (
     CommandRefused,
-    CommandRejected,
     CommandTimeout,
     DecodeError,
     LinkError,
@@ -652,7 +651,7 @@ class FtmsLink:
 
         Raises:
             CommandRefused: the treadmill has no control point, or the link is down.
-            CommandRejected: the treadmill answered with a failure result code.
+            commands.CommandRejected: the treadmill answered with a failure result code.
             CommandTimeout: no answer came within the timeout.
         """
         op_code = commands.ControlOpCode(payload[0])
@@ -667,7 +666,7 @@ class FtmsLink:
                 await self._take_control()
                 response = await self._exchange(payload)
         if response.result is not commands.ResultCode.SUCCESS:
-            raise CommandRejected(
+            raise commands.CommandRejected(
                 f"treadmill answered {op_code.name.lower()} with {response.result.name.lower()}",
                 result_code=response.result,
             )

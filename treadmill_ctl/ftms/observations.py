@@ -72,7 +72,7 @@ class StopPauseKind(IntEnum):
 
 
 class MachineStatusCode(IntEnum):
-    """Fitness Machine Status op codes (section 4.17, table 4.24)."""
+    """Fitness Machine Status op codes (section 4.17, table 4.26)."""
 
     RESET = 0x01
     STOPPED_OR_PAUSED_BY_USER = 0x02
@@ -147,7 +147,7 @@ class ControlOpCode(IntEnum):
 
 
 class ResultCode(IntEnum):
-    """Result codes of a control point response (section 4.16.2.22, table 4.17)."""
+    """Result codes of a control point response (section 4.16.2.22, table 4.24)."""
 
     SUCCESS = 0x01
     OP_CODE_NOT_SUPPORTED = 0x02

@@ -3,10 +3,11 @@
 Everything here is synchronous and free of I/O; time is passed in. The session
 runner feeds :class:`SafetyGovernor` requests and observations and writes the
 commands it decides. One idea per module: ``limits`` (the table of defaults and hard
-ceilings, the treadmill's ranges), ``validity`` (the one number check), ``envelope``
-(caps), ``ramp`` (rates as the treadmill receives them), ``turnaround``, ``failsafe``
-(actions by severity, latch causes, the gate every command leaves through),
-``watchdogs`` (the detectors) and ``governor`` (the state machine over them).
+ceilings, the treadmill's ranges), ``validity`` (the one check of every number handed
+in), ``envelope`` (caps), ``ramp`` (rates as the treadmill receives them), ``drive``
+(the one place belt commands are made), ``turnaround``, ``failsafe`` (actions by
+severity, latch causes, the gate every command leaves through), ``watchdogs`` (the
+detectors, and their panel) and ``governor`` (the state machine over them).
 """
 
 from treadmill_ctl.safety.decisions import (

@@ -3,32 +3,31 @@
 Nothing reaches the treadmill without passing through :class:`SafetyGovernor`. It is
 a plain, synchronous state machine with no I/O: the session runner feeds it requests
 (:mod:`~treadmill_ctl.safety.requests`), observations
-(:mod:`~treadmill_ctl.safety.observations`) and the clock's time, writes the commands
-it returns in order, and shows the cues. The runner calls :meth:`SafetyGovernor.tick`
-often (every 0.1-0.25 s) so ramps, countdowns and watchdogs advance on time.
+(:mod:`~treadmill_ctl.safety.observations`) and the clock's time (calling
+:meth:`SafetyGovernor.tick` every 0.1-0.25 s), writes the commands it returns in order
+and shows the cues.
 
-It is read top to bottom as a state machine: the session's own state (idle, running,
-turning around, paused, ending, finished) and the active latch causes decide together
-as the most severe action either asks for; a latch is entered only through
-:meth:`SafetyGovernor._latch`, left only by the person's re-arm, and every decision
-leaves through one gate (:func:`~treadmill_ctl.safety.failsafe.permitted`: while
-latched, the only command is stop). The parts it drives, one idea each:
-:mod:`~treadmill_ctl.safety.envelope` (caps, invariant 1),
-:mod:`~treadmill_ctl.safety.ramp` (rates as the treadmill receives them, invariant 2),
-:mod:`~treadmill_ctl.safety.turnaround` (invariant 3),
-:mod:`~treadmill_ctl.safety.failsafe` (latches, invariant 4) and
-:mod:`~treadmill_ctl.safety.watchdogs` (stale data, frozen frames, speed divergence,
-distance, stop confirmation).
+It reads top to bottom as a state machine, shaped after PX4's failsafe framework:
 
-A controlled safety stop, ``End(latch=...)``, ramps the belt down at the normal
-deceleration and only then latches (:meth:`SafetyGovernor._controlled_latch`): the
-heart-rate ceiling stops this way, judged on a robust heart rate outside the
-governor (:mod:`~treadmill_ctl.safety.heart_rate`), never on one reading.
+- what it is handed passes one validity check first
+  (:func:`~treadmill_ctl.safety.validity.refusal`): a NaN, infinite or negative
+  value is refused, never acted on;
+- the session's own state (idle, running, turning around, paused, ending, finished)
+  and the active latch causes each ask for an action, and the most severe one is in
+  force (:attr:`SafetyGovernor.action`, :mod:`~treadmill_ctl.safety.failsafe`): it
+  decides where the belt is driven (:meth:`SafetyGovernor._leave`);
+- a latch is entered only through :meth:`SafetyGovernor._latch` and left only by the
+  person's re-arm; a controlled safety stop (``End(latch=...)``, the heart-rate
+  ceiling) ramps down at the normal deceleration and only then latches;
+- every command is made in one place (:mod:`~treadmill_ctl.safety.drive`: the ramp
+  as the treadmill receives it, :mod:`~treadmill_ctl.safety.ramp`, within the caps of
+  :mod:`~treadmill_ctl.safety.envelope`) and leaves through one gate
+  (:func:`~treadmill_ctl.safety.failsafe.permitted`: while latched, only stop);
+- the turn-around's hold is :mod:`~treadmill_ctl.safety.turnaround`, the watchdogs
+  :mod:`~treadmill_ctl.safety.watchdogs`.
 
-Bad input never becomes a command: a NaN, infinite or negative value is answered with
-:class:`~treadmill_ctl.safety.decisions.Refused` (the one check is
-:mod:`~treadmill_ctl.safety.validity`). A time that is not finite raises
-:class:`ValueError`; a time earlier than the last one counts as the last one.
+A time that is not finite raises :class:`ValueError`; a time earlier than the last
+one counts as the last one.
 """
 
 from __future__ import annotations
@@ -41,17 +40,14 @@ from treadmill_ctl.safety.decisions import (
     Cue,
     Decision,
     Refused,
-    SendIncline,
     SendPause,
-    SendSpeed,
     SendStart,
     SendStop,
     StateChanged,
-    TargetLimited,
 )
+from treadmill_ctl.safety.drive import Drive
 from treadmill_ctl.safety.envelope import Envelope
 from treadmill_ctl.safety.failsafe import CAUSES, MODE_ACTIONS, Action, Latches, permitted
-from treadmill_ctl.safety.limits import hundredths_floor
 from treadmill_ctl.safety.observations import (
     BeltData,
     ControlLost,
@@ -64,7 +60,6 @@ from treadmill_ctl.safety.observations import (
     StoppedByUser,
     TargetSpeedChanged,
 )
-from treadmill_ctl.safety.ramp import Ramp
 from treadmill_ctl.safety.requests import (
     EmergencyStop,
     End,
@@ -77,15 +72,8 @@ from treadmill_ctl.safety.requests import (
 )
 from treadmill_ctl.safety.states import CueKind, Direction, GovernorState, LatchReason
 from treadmill_ctl.safety.turnaround import TurnAround
-from treadmill_ctl.safety.validity import is_finite, is_speed
-from treadmill_ctl.safety.watchdogs import (
-    STOPPED_KMH,
-    FrozenFrames,
-    Odometer,
-    SpeedDivergence,
-    StaleData,
-    StopConfirmation,
-)
+from treadmill_ctl.safety.validity import is_finite, refusal
+from treadmill_ctl.safety.watchdogs import STOPPED_KMH, Watchdogs
 
 if TYPE_CHECKING:
     from treadmill_ctl.safety.limits import Limits, MachineRanges
@@ -114,9 +102,7 @@ class SafetyGovernor:
         ramp_step_s: Shortest time between two ramp steps, so the control point is
             not flooded with writes.
         writes_reported: The caller observes ``SpeedWritten`` for every speed as it is
-            written: each ramp step then waits for the last one to be written and is
-            sized by the time since (the ramp as the treadmill receives it). Without
-            it, a speed counts as written when it is decided.
+            written, so the ramp holds as the treadmill receives it (``Ramp``).
 
     Raises:
         ValueError: ``now_s`` or ``ramp_step_s`` is not a finite number (above 0).
@@ -136,7 +122,6 @@ class SafetyGovernor:
             raise ValueError(f"now_s must be a finite time, not {now_s!r}")
         if not (is_finite(ramp_step_s) and ramp_step_s > 0):
             raise ValueError(f"ramp_step_s must be above 0, not {ramp_step_s!r}")
-        self._limits = limits
         self._ranges = ranges
         self._now_s = now_s
         # The session's own state, never LATCHED: while any latch cause is active the
@@ -145,23 +130,25 @@ class SafetyGovernor:
         self._latches = Latches()
         self._link_up = link_up
         self._envelope = Envelope(limits, ranges)
-        self._turn = TurnAround(self._envelope.turn_h, limits.turnaround_hold_s, now_s=now_s)
+        self._turn = TurnAround(
+            self._envelope.turn_hundredths, limits.turnaround_hold_s, now_s=now_s
+        )
         self._target_speed_kmh: float | None = None
         self._target_incline_pct: float | None = None
-
-        self._ramp = Ramp(
-            limits, ranges, now_s=now_s, step_s=ramp_step_s, writes_reported=writes_reported
-        )
-        self._commanded_incline_h: int | None = None
         self._belt_speed_kmh: float | None = None
-
-        self._stale = StaleData(limits.stale_data_timeout_s, now_s=now_s)
-        self._frozen = FrozenFrames(limits.frozen_frame_count)
-        self._divergence = SpeedDivergence(limits, now_s=now_s)
-        self._odometer = Odometer()
+        self._watchdogs = Watchdogs(limits, now_s=now_s)
+        self._drive = Drive(
+            limits,
+            ranges,
+            self._envelope,
+            self._turn,
+            self._watchdogs,
+            now_s=now_s,
+            step_s=ramp_step_s,
+            writes_reported=writes_reported,
+        )
         self._latch_after_ramp: tuple[LatchReason, str] | None = None
         """A controlled safety stop ramping down: the latch to enter once the belt is down."""
-        self._stop_check = StopConfirmation(limits.stop_verify_s)
 
     # ----------------------------------------------------------------- read-only view
 
@@ -203,7 +190,7 @@ class SafetyGovernor:
     @property
     def commanded_speed_kmh(self) -> float:
         """The last speed commanded; 0.0 while stopped or paused."""
-        return self._ramp.commanded_h / 100
+        return self._drive.commanded_hundredths / 100
 
     @property
     def target_speed_kmh(self) -> float | None:
@@ -221,25 +208,21 @@ class SafetyGovernor:
 
     def starting_speed_kmh(self, direction: Direction) -> float:
         """The effective starting speed for a direction; 0.0 if it cannot run at all."""
-        return self._envelope.starting_h(direction) / 100
+        return self._envelope.starting_hundredths(direction) / 100
 
     # ------------------------------------------------------------------ entry points
 
     def request(self, request: Request, now_s: float) -> list[Decision]:
-        """Decide what to do about a request.
-
-        Args:
-            request: What was asked.
-            now_s: The clock's time.
-
-        Returns:
-            The decisions, in order. For an emergency stop the first is ``SendStop``.
-        """
+        """The decisions, in order, about a request (an emergency stop's first: stop)."""
         now = self._advance(now_s)
         out: list[Decision] = []
         if isinstance(request, EmergencyStop):
             self._emergency_stop(request, now, out)
         self._check_timers(now, out)
+        why = refusal(request)
+        if why is not None:
+            out.append(Refused(request, why))
+            return self._leave(now, out)
         match request:
             case EmergencyStop():
                 pass
@@ -258,18 +241,14 @@ class SafetyGovernor:
         return self._leave(now, out)
 
     def observe(self, observation: Observation, now_s: float) -> list[Decision]:
-        """Decide what to do about something the treadmill or the link reported.
-
-        Args:
-            observation: What was observed.
-            now_s: The clock's time.
-
-        Returns:
-            The decisions, in order.
-        """
+        """The decisions, in order, about what the treadmill or the link reported."""
         now = self._advance(now_s)
         out: list[Decision] = []
         self._check_timers(now, out)
+        why = refusal(observation)
+        if why is not None:
+            out.append(Refused(observation, why))
+            return self._leave(now, out)
         match observation:
             case BeltData():
                 self._on_belt_data(observation, now, out)
@@ -284,7 +263,7 @@ class SafetyGovernor:
             case ControlLost() | LinkDown():
                 self._on_lost(observation, now, out)
             case SpeedWritten():
-                self._on_speed_written(observation, now, out)
+                self._on_speed_written(observation, now)
             case LinkUp():
                 self._on_link_up(out)
             case _:
@@ -292,23 +271,19 @@ class SafetyGovernor:
         return self._leave(now, out)
 
     def tick(self, now_s: float) -> list[Decision]:
-        """Let time pass: ramps, the turn-around countdown, watchdogs, stop verification.
-
-        Args:
-            now_s: The clock's time.
-
-        Returns:
-            The decisions, in order.
-        """
+        """The decisions as time passes: ramps, the turn-around countdown, watchdogs."""
         now = self._advance(now_s)
         out: list[Decision] = []
         self._check_timers(now, out)
         return self._leave(now, out)
 
     def _leave(self, now: float, out: list[Decision]) -> list[Decision]:
-        """Let time move the belt, then pass everything through the one gate."""
-        if self._mode in _ACTIVE:
-            self._step(now, out)
+        """The action in force moves the belt on, then everything passes the one gate."""
+        action = self.action
+        if action <= Action.CONTROLLED_STOP and self._drive.commanded_hundredths:
+            self._step(action, now, out)  # a still belt, held or latched, has no ramp
+        if self._mode is GovernorState.TURNING_AROUND:
+            self._turn_around_clock(now, out)
         if not out:
             return out
         return permitted(out, self.action, self._envelope.cap_kmh)
@@ -324,30 +299,22 @@ class SafetyGovernor:
 
     def _set_target(self, request: SetTarget, out: list[Decision]) -> None:
         speed_kmh, incline_pct = request.speed_kmh, request.incline_pct
-        if not is_speed(speed_kmh):
-            out.append(Refused(request, f"target speed {speed_kmh!r} is not a speed"))
-            return
-        if incline_pct is not None and not is_finite(incline_pct):
-            out.append(Refused(request, f"target incline {incline_pct!r} is not an incline"))
-            return
         if self.state is GovernorState.FINISHED:
             out.append(Refused(request, "the session has finished"))
             return
         self._target_speed_kmh = float(speed_kmh)
         if incline_pct is not None:
             self._target_incline_pct = float(incline_pct)
-        goal_h = self._envelope.speed_goal_h(self._target_speed_kmh, request.direction)
-        if goal_h < hundredths_floor(speed_kmh):
-            allowed = f"{goal_h / 100:g} km/h" + (" (a pause)" if goal_h == 0 else "")
-            why = f"the {request.direction} limit and the treadmill's range allow {allowed}"
-            out.append(TargetLimited(float(speed_kmh), goal_h / 100, why))
+        limited = self._envelope.limited(self._target_speed_kmh, request.direction)
+        if limited is not None:
+            out.append(limited)
         self._note_direction(request.direction, out)
         state = self.state
         if state is GovernorState.RUNNING:
-            self._send_incline(self._incline_goal_h(self._turn.direction), "target incline", out)
+            self._drive.incline(self._incline_goal(self._turn.direction), "target incline", out)
         elif state is GovernorState.TURNING_AROUND:
-            incline_h = self._envelope.turn_incline_h(self._target_incline_pct)
-            self._send_incline(incline_h, "incline for the turn-around", out)
+            incline_hundredths = self._envelope.turn_incline_hundredths(self._target_incline_pct)
+            self._drive.incline(incline_hundredths, "incline for the turn-around", out)
 
     def _note_direction(self, direction: Direction, out: list[Decision]) -> None:
         """Take a requested direction: at once before the first start, else via a turn-around."""
@@ -362,7 +329,7 @@ class SafetyGovernor:
         elif state is GovernorState.TURNING_AROUND and turn.pending is None:
             why = f"direction change cancelled: staying {turn.direction}"
             turn.quiet()
-            if self._ramp.commanded_h > 0:
+            if self._drive.commanded_hundredths > 0:
                 self._change(GovernorState.RUNNING, why, out)
             else:
                 self._change(GovernorState.PAUSED, why, out)
@@ -374,14 +341,14 @@ class SafetyGovernor:
         if request.by_person is not True:
             out.append(Refused(request, f"the belt only {verb}s on a person's own action"))
             return
-        refusal = self._cannot_start(now, console=False)
-        if refusal is not None:
-            out.append(Refused(request, refusal))
+        cannot = self._cannot_start(now, console=False)
+        if cannot is not None:
+            out.append(Refused(request, cannot))
             return
         why = f"{verb} requested by the person"
         self._change(GovernorState.RUNNING, why, out)
         out.append(SendStart(why))
-        self._enter_motion(now, f"{verb} at the starting speed", out)
+        self._drive.start(self._target_incline_pct, now, f"{verb} at the starting speed", out)
         kind, doing = (
             (CueKind.STARTING, "starting") if verb == "start" else (CueKind.RESUMING, "resuming")
         )
@@ -405,22 +372,7 @@ class SafetyGovernor:
         direction = self._turn.start_direction(now)
         if not isinstance(direction, Direction):
             return f"turning around: wait {math.ceil(direction)} s more"
-        if self._envelope.starting_h(direction) == 0:
-            return (
-                f"the treadmill's minimum speed {self._ranges.min_speed_kmh:g} km/h is above "
-                f"the {direction} speed limit"
-            )
-        return None
-
-    def _enter_motion(self, now: float, why: str, out: list[Decision]) -> None:
-        """Command the starting speed and arm the watchdogs for a belt about to move."""
-        self._turn.take()
-        self._stop_check.cancel()
-        self._send_speed(self._envelope.starting_h(self._turn.direction), now, why, out)
-        self._send_incline(self._incline_goal_h(self._turn.direction), "target incline", out)
-        self._stale.arm(now)
-        self._divergence.restart()
-        self._frozen.reset()
+        return self._envelope.cannot_run(direction)
 
     def _pause(self, request: Pause, now: float, out: list[Decision]) -> None:
         if self.state not in _ACTIVE:
@@ -431,7 +383,7 @@ class SafetyGovernor:
             reason, stop_why = self._latch_after_ramp
             self._latch(reason, f"{stop_why}: paused while ramping down", now, out, alarmed=True)
             return
-        if self._ramp.commanded_h > 0:
+        if self._drive.commanded_hundredths > 0:
             self._halt(SendPause(why), now, out)
         self._change(GovernorState.PAUSED, why, out)
         out.append(Cue(CueKind.PAUSED, "Paused. Press resume to continue.", why))
@@ -445,7 +397,7 @@ class SafetyGovernor:
             out.append(Refused(request, "the session has already finished"))
         elif state is GovernorState.LATCHED:
             self._halt(SendStop("end requested while latched"), now, out)
-        elif request.immediate or state not in _ACTIVE or self._ramp.commanded_h == 0:
+        elif request.immediate or state not in _ACTIVE or self._drive.commanded_hundredths == 0:
             why = "end requested" + (": stop at once" if request.immediate else "")
             self._halt(SendStop(why), now, out)
             self._finish(why, "Session over: the belt is stopping.", out)
@@ -463,7 +415,7 @@ class SafetyGovernor:
         Not an abrupt stop for a person who may be walking backward; a belt already
         still (or already latched) latches at once.
         """
-        if self.state not in _ACTIVE or self._ramp.commanded_h == 0:
+        if self.state not in _ACTIVE or self._drive.commanded_hundredths == 0:
             self._latch(reason, why, now, out)
             return
         if self._latch_after_ramp is not None:
@@ -478,9 +430,9 @@ class SafetyGovernor:
         if not self._latches:
             out.append(Refused(request, f"nothing to re-arm while {self.state}"))
             return
-        refusal = self._latches.rearm_refusal(link_up=self._link_up)
-        if refusal is not None:
-            out.append(Refused(request, refusal))
+        cannot = self._latches.rearm_refusal(link_up=self._link_up)
+        if cannot is not None:
+            out.append(Refused(request, cannot))
             return
         why = "re-armed by the person"
         self._latches.clear()
@@ -490,39 +442,20 @@ class SafetyGovernor:
     # ---------------------------------------------------------------- observations
 
     def _on_belt_data(self, data: BeltData, now: float, out: list[Decision]) -> None:
-        speed_kmh, elapsed_s = data.speed_kmh, data.elapsed_s
-        if not is_speed(speed_kmh):
-            out.append(Refused(data, f"belt speed {speed_kmh!r} cannot be trusted"))
-            return
-        if elapsed_s is not None and not is_finite(elapsed_s):
-            out.append(Refused(data, f"elapsed time {elapsed_s!r} cannot be trusted"))
-            return
-        self._stale.fed(now)
-        self._belt_speed_kmh = float(speed_kmh)
-        self._stop_check.see(speed_kmh)
-        watching = self._watching()
-        frozen = self._frozen.see(data, now, watching=watching)
-        if self.state not in _ACTIVE:
-            return
-        trip = None
-        if watching:
-            trip = (
-                frozen
-                or self._divergence.see(speed_kmh, now)
-                or self._odometer.see(speed_kmh, data.distance_m, now)
-            )
+        self._belt_speed_kmh = float(data.speed_kmh)
+        trip = self._watchdogs.see(data, now, watching=self._watching())
         if trip is not None:
             self._latch(trip.cause, trip.why, now, out)
 
     def _on_stopped_by_user(self, status: StoppedByUser, now: float, out: list[Decision]) -> None:
         self._belt_speed_kmh = 0.0
-        if self.state not in _ACTIVE or self._ramp.commanded_h == 0:
+        if self.state not in _ACTIVE or self._drive.commanded_hundredths == 0:
             # Not driving the belt, or our own pause or stop announced back by the
             # treadmill (FTMS 4.17): the turn-around or the end goes on as planned.
             return
         what = "paused" if status.paused else "stopped"
         why = f"{what} at the console (status 0x02)"
-        self._mark_halted(now)
+        self._drive.halted(now)
         if self.state is GovernorState.ENDING:
             self._finish(why, "Session over.", out)
             return
@@ -534,7 +467,7 @@ class SafetyGovernor:
         if self.state is GovernorState.FINISHED:
             return
         self._latch(LatchReason.SAFETY_KEY, "stopped by the safety key (status 0x03)", now, out)
-        self._stop_check.cancel()  # the key stopped the belt: nothing left to verify
+        self._watchdogs.key_pulled()  # the key stopped the belt: nothing left to verify
 
     def _on_started_by_user(self, now: float, out: list[Decision]) -> None:
         why = "started at the console (status 0x04)"
@@ -548,37 +481,28 @@ class SafetyGovernor:
             return
         if state not in {GovernorState.IDLE, GovernorState.PAUSED}:
             return
-        refusal = self._cannot_start(now, console=True)
-        if refusal is not None:
-            out.append(Cue(CueKind.CONSOLE, f"Belt started at the console; {refusal}.", why))
+        cannot = self._cannot_start(now, console=True)
+        if cannot is not None:
+            out.append(Cue(CueKind.CONSOLE, f"Belt started at the console; {cannot}.", why))
             return
         self._change(GovernorState.RUNNING, why, out)
-        self._enter_motion(now, "the person started the belt at the console", out)
+        self._drive.start(
+            self._target_incline_pct, now, "the person started the belt at the console", out
+        )
         out.append(Cue(CueKind.STARTING, f"Belt started: walk {self._turn.direction}.", why))
 
     def _on_target_speed_changed(
         self, status: TargetSpeedChanged, now: float, out: list[Decision]
     ) -> None:
         speed_kmh = status.speed_kmh
-        if not is_speed(speed_kmh):
-            out.append(Refused(status, f"reported target speed {speed_kmh!r} cannot be trusted"))
-            return
-        if self.state not in _ACTIVE or self._divergence.is_echo(speed_kmh, now):
+        if self.state not in _ACTIVE or self._watchdogs.is_echo(speed_kmh, now):
             return
         why = f"treadmill target changed to {speed_kmh:g} km/h (status 0x05), not asked for"
         self._latch(LatchReason.UNREQUESTED_SPEED_CHANGE, why, now, out)
 
-    def _on_speed_written(self, written: SpeedWritten, now: float, out: list[Decision]) -> None:
-        speed_kmh = written.speed_kmh
-        if not is_speed(speed_kmh):
-            out.append(Refused(written, f"written speed {speed_kmh!r} is not a speed"))
-            return
+    def _on_speed_written(self, written: SpeedWritten, now: float) -> None:
         if self.state in _ACTIVE:
-            # What the treadmill was told, and when, widens what counts as asked for,
-            # and the next ramp step counts from it.
-            speed_h = round(speed_kmh * 100)
-            self._divergence.asked(speed_h, now)
-            self._ramp.written(speed_h, now)
+            self._drive.written(round(written.speed_kmh * 100), now)
 
     def _on_lost(self, lost: ControlLost | LinkDown, now: float, out: list[Decision]) -> None:
         """Control or the link lost: latched unless nothing moves (before a start, at the end)."""
@@ -594,41 +518,36 @@ class SafetyGovernor:
     def _on_link_up(self, out: list[Decision]) -> None:
         self._link_up = True
         self._belt_speed_kmh = None
-        self._frozen.reset()
         if self._latches:
             out.append(SendStop("link back while latched: make sure the belt is stopped"))
 
     # ----------------------------------------------------------------- time passing
 
     def _check_timers(self, now: float, out: list[Decision]) -> None:
-        trip = self._stop_check.check(now)
+        trip = self._watchdogs.unconfirmed_halt(now)
         if trip is not None:
             self._latch(trip.cause, trip.why, now, out, again=True)
-        if self._watching():
-            trip = self._stale.check(now)
-            if trip is not None:
-                self._latch(trip.cause, trip.why, now, out)
+        trip = self._watchdogs.silence(now) if self._watching() else None
+        if trip is not None:
+            self._latch(trip.cause, trip.why, now, out)
 
-    def _step(self, now: float, out: list[Decision]) -> None:
-        """Move the belt on: one ramp step when due, and the turn-around's clock."""
-        if self._ramp.commanded_h:  # a still belt has no ramp
-            goal_h = self._goal_h()
-            next_h = self._ramp.next_h(goal_h, now)
-            if next_h == 0:
-                self._finish_ramp_down(now, out)
-            elif next_h is not None:
-                rising = next_h > self._ramp.commanded_h
-                why = f"ramp {'up' if rising else 'down'} toward {goal_h / 100:g} km/h"
-                self._send_speed(next_h, now, why, out)
-        if self._mode is GovernorState.TURNING_AROUND:
-            self._turn_around_clock(now, out)
+    def _step(self, action: Action, now: float, out: list[Decision]) -> None:
+        """One ramp step toward the goal of the action in force, when one is due."""
+        goal_hundredths = self._goal_hundredths(action)
+        next_hundredths = self._drive.next_step(goal_hundredths, now)
+        if next_hundredths == 0:
+            self._finish_ramp_down(now, out)
+        elif next_hundredths is not None:
+            rising = next_hundredths > self._drive.commanded_hundredths
+            why = f"ramp {'up' if rising else 'down'} toward {goal_hundredths / 100:g} km/h"
+            self._drive.speed(next_hundredths, now, why, out)
 
-    def _goal_h(self) -> int:
-        if self._mode is GovernorState.ENDING:
+    def _goal_hundredths(self, action: Action) -> int:
+        if action is Action.CONTROLLED_STOP:
             return 0
         if self._mode is GovernorState.TURNING_AROUND:
-            return min(self._ramp.commanded_h, self._envelope.turn_h)
-        return self._envelope.speed_goal_h(self._target_speed_kmh, self._turn.direction)
+            return min(self._drive.commanded_hundredths, self._envelope.turn_hundredths)
+        return self._envelope.speed_goal_hundredths(self._target_speed_kmh, self._turn.direction)
 
     def _finish_ramp_down(self, now: float, out: list[Decision]) -> None:
         if self._mode is GovernorState.ENDING and self._latch_after_ramp is not None:
@@ -657,10 +576,10 @@ class SafetyGovernor:
             out.append(Cue(CueKind.TURN_AROUND_COUNTDOWN, text, "turn-around hold", seconds))
             return
         why = f"turn-around hold done: now walking {new_direction}"
-        if self._ramp.commanded_h > 0:
+        if self._drive.commanded_hundredths > 0:
             self._change(GovernorState.RUNNING, why, out)
             out.append(Cue(CueKind.TURN_AROUND_DONE, f"Walk {new_direction} now.", why))
-            self._send_incline(self._incline_goal_h(new_direction), "target incline", out)
+            self._drive.incline(self._incline_goal(new_direction), "target incline", out)
         else:
             self._change(GovernorState.PAUSED, why, out)
             text = f"Turned round: press resume to walk {new_direction}."
@@ -676,7 +595,7 @@ class SafetyGovernor:
 
     def _watching(self) -> bool:
         """Whether the belt is commanded to move, so its data must keep coming."""
-        return self._mode in _ACTIVE and self._ramp.commanded_h > 0
+        return self._mode in _ACTIVE and self._drive.commanded_hundredths > 0
 
     def _change(self, mode: GovernorState, why: str, out: list[Decision]) -> None:
         """Move the session to ``mode`` (never while latched: only a re-arm leaves a latch)."""
@@ -721,34 +640,9 @@ class SafetyGovernor:
             out.append(Alarm(cause.alarm, why))
 
     def _halt(self, halt: SendStop | SendPause, now: float, out: list[Decision]) -> None:
-        """Command a stop or pause and start verifying it against the belt."""
-        belt = self._belt_speed_kmh
-        commanded_h = self._ramp.commanded_h
-        out.append(halt)
-        self._mark_halted(now)
-        if commanded_h > 0 or (belt is not None and belt > STOPPED_KMH):
-            commanded_kmh = commanded_h / 100 if commanded_h > 0 else math.inf
-            self._stop_check.arm(now, belt_kmh=belt, commanded_kmh=commanded_kmh)
+        """Command a stop or pause; the belt must confirm it (invariant 8)."""
+        self._drive.halt(halt, now, self._belt_speed_kmh, out)
 
-    def _mark_halted(self, now: float) -> None:
-        """Record that the belt is now meant to be still."""
-        if self._ramp.commanded_h != 0:
-            self._divergence.asked(0, now)
-        self._ramp.command(0, now)
-        self._turn.commanded(0, now)
-        self._divergence.restart()
-
-    def _send_speed(self, speed_h: int, now: float, why: str, out: list[Decision]) -> None:
-        out.append(SendSpeed(speed_h / 100, self._turn.direction, why))
-        self._ramp.command(speed_h, now)
-        self._divergence.asked(speed_h, now)
-        self._turn.commanded(speed_h, now)
-
-    def _send_incline(self, incline_h: int | None, why: str, out: list[Decision]) -> None:
-        if incline_h is None or incline_h == self._commanded_incline_h:
-            return
-        self._commanded_incline_h = incline_h
-        out.append(SendIncline(incline_h / 100, self._turn.direction, why))
-
-    def _incline_goal_h(self, direction: Direction) -> int | None:
-        return self._envelope.incline_goal_h(self._target_incline_pct, direction)
+    def _incline_goal(self, direction: Direction) -> int | None:
+        """The incline to aim for in hundredths of a percent, or ``None``."""
+        return self._envelope.incline_goal_hundredths(self._target_incline_pct, direction)

@@ -9,7 +9,7 @@ user's config file may set any value up to its hard ceiling; a profile may only
 tighten what it is given (:meth:`Limits.tightened`).
 
 :class:`MachineRanges` is what the treadmill itself reports (Supported Speed Range
-0x2AD4 and Supported Inclination Range 0x2AD5, FTMS v1.0 sections 4.13 and 4.14). It
+0x2AD4 and Supported Inclination Range 0x2AD5, FTMS v1.0 sections 4.11 and 4.12). It
 clamps every target and quantises it to the treadmill's increment. Speeds are worked
 out in integer hundredths of a km/h (the FTMS unit), so rounding never lifts a value
 past a cap.
@@ -362,7 +362,7 @@ class MachineRanges:
                 f"treadmill speed range {self.min_speed_kmh:g}..{self.max_speed_kmh:g} km/h "
                 f"is not a range above zero"
             )
-        if self.speed_increment_h < 1 or self.incline_increment_h < 1:
+        if self.speed_increment_hundredths < 1 or self.incline_increment_hundredths < 1:
             raise ConfigError("treadmill speed and incline increments must be at least 0.01")
         if self.min_incline_pct > self.max_incline_pct:
             raise ConfigError(
@@ -376,41 +376,41 @@ class MachineRanges:
         return cls(min_speed_kmh=1.0, max_speed_kmh=6.0, speed_increment_kmh=0.1)
 
     @property
-    def min_speed_h(self) -> int:
+    def min_speed_hundredths(self) -> int:
         """The minimum speed in hundredths of a km/h (rounded up)."""
         return hundredths_ceil(self.min_speed_kmh)
 
     @property
-    def max_speed_h(self) -> int:
+    def max_speed_hundredths(self) -> int:
         """The maximum speed in hundredths of a km/h (rounded down)."""
         return hundredths_floor(self.max_speed_kmh)
 
     @property
-    def speed_increment_h(self) -> int:
+    def speed_increment_hundredths(self) -> int:
         """The speed increment in hundredths of a km/h."""
         return round(self.speed_increment_kmh * 100)
 
     @property
-    def incline_increment_h(self) -> int:
+    def incline_increment_hundredths(self) -> int:
         """The incline increment in hundredths of a percent."""
         return round(self.incline_increment_pct * 100)
 
-    def speed_floor_h(self, speed_h: int) -> int:
-        """The highest supported speed not above ``speed_h``, or 0 (stop) below the minimum.
+    def speed_floor_hundredths(self, speed_hundredths: int) -> int:
+        """The highest supported speed not above ``speed_hundredths``; 0 (stop) below the minimum.
 
         Args:
-            speed_h: A speed in hundredths of a km/h.
+            speed_hundredths: A speed in hundredths of a km/h.
 
         Returns:
             A supported speed on the treadmill's grid (minimum plus whole increments),
             in hundredths, or 0.
         """
-        low = self.min_speed_h
-        if speed_h < low:
+        low = self.min_speed_hundredths
+        if speed_hundredths < low:
             return 0
-        step = self.speed_increment_h
-        top = low + (self.max_speed_h - low) // step * step
-        return min(top, low + (speed_h - low) // step * step)
+        step = self.speed_increment_hundredths
+        top = low + (self.max_speed_hundredths - low) // step * step
+        return min(top, low + (speed_hundredths - low) // step * step)
 
     def clamp_speed(self, speed_kmh: float, cap_kmh: float = math.inf) -> float:
         """A target speed made safe to send: capped, quantised down, or 0 for a stop.
@@ -423,23 +423,23 @@ class MachineRanges:
             The highest supported speed not above either; 0.0 when that is below the
             treadmill's minimum (a target below the minimum is a stop, not a target).
         """
-        wanted_h = hundredths_floor(min(speed_kmh, cap_kmh, self.max_speed_kmh))
-        return self.speed_floor_h(wanted_h) / 100
+        wanted_hundredths = hundredths_floor(min(speed_kmh, cap_kmh, self.max_speed_kmh))
+        return self.speed_floor_hundredths(wanted_hundredths) / 100
 
-    def incline_floor_h(self, incline_h: int) -> int | None:
-        """The highest supported incline not above ``incline_h`` (hundredths of a percent).
+    def incline_floor_hundredths(self, incline_hundredths: int) -> int | None:
+        """The highest supported incline not above ``incline_hundredths`` (hundredths of a percent).
 
         Returns:
             The quantised incline, the minimum for anything below it, or ``None`` when
-            even the minimum is above ``incline_h`` (nothing can be sent).
+            even the minimum is above ``incline_hundredths`` (nothing can be sent).
         """
         low = hundredths_ceil(self.min_incline_pct)
         high = hundredths_floor(self.max_incline_pct)
-        step = self.incline_increment_h
+        step = self.incline_increment_hundredths
         top = low + (high - low) // step * step
-        if incline_h < low:
+        if incline_hundredths < low:
             return None
-        return min(top, low + (incline_h - low) // step * step)
+        return min(top, low + (incline_hundredths - low) // step * step)
 
     def clamp_incline(self, incline_pct: float, cap_pct: float = math.inf) -> float | None:
         """An incline made safe to send: capped, quantised down, at least the minimum.
@@ -452,11 +452,11 @@ class MachineRanges:
             The incline to send, or ``None`` when the treadmill's minimum incline is
             already above the cap.
         """
-        cap_h = hundredths_floor(min(cap_pct, self.max_incline_pct))
-        if self.incline_floor_h(cap_h) is None:
+        cap_hundredths = hundredths_floor(min(cap_pct, self.max_incline_pct))
+        if self.incline_floor_hundredths(cap_hundredths) is None:
             return None
-        wanted_h = max(
+        wanted_hundredths = max(
             hundredths_floor(min(incline_pct, cap_pct)), hundredths_ceil(self.min_incline_pct)
         )
-        floored = self.incline_floor_h(min(wanted_h, cap_h))
+        floored = self.incline_floor_hundredths(min(wanted_hundredths, cap_hundredths))
         return None if floored is None else floored / 100

@@ -42,13 +42,13 @@ class Ramp:
         "_acceleration",
         "_awaiting_write",
         "_deceleration",
-        "_increment_h",
+        "_increment_hundredths",
         "_max_dt_s",
-        "_min_h",
+        "_min_hundredths",
         "_step_s",
         "_told_s",
         "_writes_reported",
-        "commanded_h",
+        "commanded_hundredths",
     )
 
     def __init__(
@@ -62,55 +62,63 @@ class Ramp:
     ) -> None:
         self._acceleration = limits.acceleration_kmh_per_s
         self._deceleration = limits.deceleration_kmh_per_s
-        self._increment_h = ranges.speed_increment_h
-        self._min_h = ranges.min_speed_h
+        self._increment_hundredths = ranges.speed_increment_hundredths
+        self._min_hundredths = ranges.min_speed_hundredths
         self._step_s = step_s
         slowest = min(self._acceleration, self._deceleration)
         # A longer gap (a late tick) buys no bigger step, but one increment is always
         # within reach so that slow rates and coarse increments still move.
-        self._max_dt_s = max(1.0, 2 * step_s, self._increment_h / 100 / slowest)
+        self._max_dt_s = max(1.0, 2 * step_s, self._increment_hundredths / 100 / slowest)
         self._writes_reported = writes_reported
-        self.commanded_h = 0
+        self.commanded_hundredths = 0
         """The speed last decided, in hundredths; 0 while stopped or paused."""
         self._told_s = now_s
         self._awaiting_write = False
 
-    def command(self, speed_h: int, now_s: float) -> None:
+    def command(self, speed_hundredths: int, now_s: float) -> None:
         """A speed was decided (a step, or the starting speed); 0 for a halt."""
-        self.commanded_h = speed_h
+        self.commanded_hundredths = speed_hundredths
         self._told_s = now_s
-        self._awaiting_write = self._writes_reported and speed_h > 0
+        self._awaiting_write = self._writes_reported and speed_hundredths > 0
 
-    def written(self, speed_h: int, now_s: float) -> None:
-        """The treadmill has just been told ``speed_h``: the next step counts from now."""
-        if self._awaiting_write and speed_h == self.commanded_h:
+    def written(self, speed_hundredths: int, now_s: float) -> None:
+        """The treadmill has just been told ``speed_hundredths``: the next step counts from now."""
+        if self._awaiting_write and speed_hundredths == self.commanded_hundredths:
             self._awaiting_write = False
             self._told_s = now_s
 
-    def next_h(self, goal_h: int, now_s: float) -> int | None:
-        """The next speed toward ``goal_h``, if a step is due now.
+    def next_hundredths(self, goal_hundredths: int, now_s: float) -> int | None:
+        """The next speed toward ``goal_hundredths``, if a step is due now.
 
         Returns:
             ``None`` when no step is due (at the goal, stopped, too soon, or the last
             step not yet written); 0 when the ramp down has reached the treadmill's
             minimum and the belt should halt; otherwise the next speed in hundredths.
         """
-        current_h = self.commanded_h
-        if current_h in {0, goal_h} or self._awaiting_write:
+        current_hundredths = self.commanded_hundredths
+        if current_hundredths in {0, goal_hundredths} or self._awaiting_write:
             return None
         dt_s = now_s - self._told_s
         if dt_s < self._step_s:
             return None
         dt_s = min(dt_s, self._max_dt_s)
-        if goal_h > current_h:
-            next_h = min(goal_h, current_h + self._step_h(self._acceleration, dt_s))
-        elif goal_h == 0 and current_h <= self._min_h:
+        if goal_hundredths > current_hundredths:
+            next_hundredths = min(
+                goal_hundredths,
+                current_hundredths + self._step_hundredths(self._acceleration, dt_s),
+            )
+        elif goal_hundredths == 0 and current_hundredths <= self._min_hundredths:
             return 0
         else:
-            floor_h = goal_h if goal_h > 0 else self._min_h
-            next_h = max(floor_h, current_h - self._step_h(self._deceleration, dt_s))
-        return None if next_h == current_h else next_h
+            floor_hundredths = goal_hundredths if goal_hundredths > 0 else self._min_hundredths
+            next_hundredths = max(
+                floor_hundredths,
+                current_hundredths - self._step_hundredths(self._deceleration, dt_s),
+            )
+        return None if next_hundredths == current_hundredths else next_hundredths
 
-    def _step_h(self, rate_kmh_per_s: float, dt_s: float) -> int:
-        increment_h = self._increment_h
-        return hundredths_floor(rate_kmh_per_s * dt_s) // increment_h * increment_h
+    def _step_hundredths(self, rate_kmh_per_s: float, dt_s: float) -> int:
+        increment_hundredths = self._increment_hundredths
+        return (
+            hundredths_floor(rate_kmh_per_s * dt_s) // increment_hundredths * increment_hundredths
+        )

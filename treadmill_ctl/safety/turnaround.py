@@ -20,7 +20,7 @@ class TurnAround:
     """The direction in force, a pending new one, and the hold's clock.
 
     Args:
-        turn_h: The turn-around speed in hundredths (0: the belt pauses to turn).
+        turn_hundredths: The turn-around speed in hundredths (0: the belt pauses to turn).
         hold_s: How long the belt must stay at or below it.
         now_s: The clock's time at creation (the belt is still).
     """
@@ -30,13 +30,13 @@ class TurnAround:
         "_hold_s",
         "_locked",
         "_low_since_s",
-        "_turn_h",
+        "_turn_hundredths",
         "direction",
         "pending",
     )
 
-    def __init__(self, turn_h: int, hold_s: float, *, now_s: float) -> None:
-        self._turn_h = turn_h
+    def __init__(self, turn_hundredths: int, hold_s: float, *, now_s: float) -> None:
+        self._turn_hundredths = turn_hundredths
         self._hold_s = hold_s
         self.direction = Direction.FORWARD
         """The direction whose limits apply to the belt now."""
@@ -71,9 +71,9 @@ class TurnAround:
         """Restart the countdown's announcements."""
         self._countdown_s = None
 
-    def commanded(self, speed_h: int, now_s: float) -> None:
+    def commanded(self, speed_hundredths: int, now_s: float) -> None:
         """A speed was commanded (0 for a halt): the hold runs while it is low enough."""
-        if speed_h > self._turn_h:
+        if speed_hundredths > self._turn_hundredths:
             self._low_since_s = None
         elif self._low_since_s is None:
             self._low_since_s = now_s

@@ -16,6 +16,9 @@ stop the belt ignores, sends the stop again with the alarm). What each one watch
   for: a treadmill that speaks mph in FTMS's km/h fields.
 - :class:`StopConfirmation`: a stop or pause the belt does not obey (invariant 8:
   verified by the belt, not by the write).
+
+:class:`Watchdogs` is the panel the governor holds: the five fed together, told
+together when the belt starts, is commanded or halts.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ __all__ = [
     "StaleData",
     "StopConfirmation",
     "Trip",
+    "Watchdogs",
 ]
 
 STOPPED_KMH = 0.05
@@ -49,7 +53,7 @@ STOPPED_KMH = 0.05
 _FALL_KMH = 0.1
 """A stop is confirmed once the belt reports this much below the speed it held."""
 
-_ECHO_TOLERANCE_H = 6
+_ECHO_TOLERANCE_HUNDREDTHS = 6
 """Status 0x05 within 0.06 km/h of a recently commanded speed is our own command's echo."""
 
 _FROZEN_MIN_SPAN_S = 1.0
@@ -156,9 +160,9 @@ class SpeedDivergence:
         self._out_since_s: float | None = None
         self._seen_moving = False
 
-    def asked(self, speed_h: int, now_s: float) -> None:
+    def asked(self, speed_hundredths: int, now_s: float) -> None:
         """A speed was commanded (or written to the treadmill), 0 for a halt."""
-        self._asked.append((now_s, speed_h))
+        self._asked.append((now_s, speed_hundredths))
 
     def restart(self) -> None:
         """The belt starts or stops anew: what it did before says nothing now."""
@@ -171,23 +175,27 @@ class SpeedDivergence:
         horizon = now_s - self._limits.speed_divergence_grace_s
         while len(asked) > 1 and asked[1][0] <= horizon:
             asked.popleft()
-        speeds = [speed_h for _, speed_h in asked]
+        speeds = [speed_hundredths for _, speed_hundredths in asked]
         return min(speeds), max(speeds)
 
     def is_echo(self, speed_kmh: float, now_s: float) -> bool:
         """Whether a target speed the treadmill reports (0x05) is one we asked for."""
-        low_h, high_h = self.band(now_s)
-        return low_h - _ECHO_TOLERANCE_H <= round(speed_kmh * 100) <= high_h + _ECHO_TOLERANCE_H
+        low_hundredths, high_hundredths = self.band(now_s)
+        return (
+            low_hundredths - _ECHO_TOLERANCE_HUNDREDTHS
+            <= round(speed_kmh * 100)
+            <= high_hundredths + _ECHO_TOLERANCE_HUNDREDTHS
+        )
 
     def see(self, belt_kmh: float, now_s: float) -> Trip | None:
         """Compare one reported belt speed; the trip once it has diverged for too long."""
         if belt_kmh > STOPPED_KMH:
             self._seen_moving = True
-        low_h, high_h = self.band(now_s)
-        belt_h = round(belt_kmh * 100)
-        tolerance_h = hundredths_floor(self._limits.speed_divergence_tolerance_kmh)
-        too_fast = belt_h > high_h + tolerance_h
-        too_slow = self._seen_moving and belt_h < low_h - tolerance_h
+        low_hundredths, high_hundredths = self.band(now_s)
+        belt_hundredths = round(belt_kmh * 100)
+        tolerance_hundredths = hundredths_floor(self._limits.speed_divergence_tolerance_kmh)
+        too_fast = belt_hundredths > high_hundredths + tolerance_hundredths
+        too_slow = self._seen_moving and belt_hundredths < low_hundredths - tolerance_hundredths
         if not (too_fast or too_slow):
             self._out_since_s = None
             return None
@@ -196,8 +204,9 @@ class SpeedDivergence:
         if now_s - self._out_since_s < self._limits.speed_divergence_persist_s:
             return None
         why = (
-            f"belt at {belt_kmh:g} km/h, asked for {low_h / 100:g}-{high_h / 100:g} km/h "
-            f"(tolerance {tolerance_h / 100:g})"
+            f"belt at {belt_kmh:g} km/h, asked for "
+            f"{low_hundredths / 100:g}-{high_hundredths / 100:g} km/h "
+            f"(tolerance {tolerance_hundredths / 100:g})"
         )
         return Trip(LatchReason.UNREQUESTED_SPEED_CHANGE, why)
 
@@ -307,3 +316,76 @@ class StopConfirmation:
         self._sent_s = now_s
         why = f"the belt has not slowed {self._verify_s:g} s after a stop"
         return Trip(LatchReason.STOP_NOT_CONFIRMED, why)
+
+
+class Watchdogs:
+    """The five watchdogs as one panel, told what the governor does and sees.
+
+    Args:
+        limits: The limits in force (the watchdogs' timeouts and tolerances).
+        now_s: The clock's time at creation.
+    """
+
+    __slots__ = (
+        "_divergence",
+        "_frozen",
+        "_odometer",
+        "_stale",
+        "_stop",
+        "silence",
+        "unconfirmed_halt",
+    )
+
+    def __init__(self, limits: Limits, *, now_s: float) -> None:
+        self._stale = StaleData(limits.stale_data_timeout_s, now_s=now_s)
+        self._frozen = FrozenFrames(limits.frozen_frame_count)
+        self._divergence = SpeedDivergence(limits, now_s=now_s)
+        self._odometer = Odometer()
+        self._stop = StopConfirmation(limits.stop_verify_s)
+        # Asked at every tick: the detectors' own checks, bound once.
+        self.unconfirmed_halt = self._stop.check
+        """The trip when the belt has not obeyed a halt in time (again as long after)."""
+        self.silence = self._stale.check
+        """The trip when the data has been silent too long (ask only while watching)."""
+
+    def starting(self, now_s: float) -> None:
+        """The belt is about to move: a fresh watch, and no halt left to confirm."""
+        self._stop.cancel()
+        self._stale.arm(now_s)
+        self._divergence.restart()
+        self._frozen.reset()
+
+    def commanded(self, speed_hundredths: int, now_s: float) -> None:
+        """A speed was commanded or written (0: a halt): it counts as asked for."""
+        self._divergence.asked(speed_hundredths, now_s)
+
+    def halted(self, now_s: float, *, was_commanded: bool) -> None:
+        """The belt is now meant to be still: what it did before says nothing now."""
+        if was_commanded:
+            self._divergence.asked(0, now_s)
+        self._divergence.restart()
+
+    def verify_halt(self, now_s: float, *, belt_kmh: float | None, commanded_kmh: float) -> None:
+        """A halt was sent to a belt that may move: the belt must confirm it in time."""
+        self._stop.arm(now_s, belt_kmh=belt_kmh, commanded_kmh=commanded_kmh)
+
+    def key_pulled(self) -> None:
+        """The safety key stopped the belt: no halt is left to confirm."""
+        self._stop.cancel()
+
+    def is_echo(self, speed_kmh: float, now_s: float) -> bool:
+        """Whether a target speed the treadmill reports (0x05) is one we asked for."""
+        return self._divergence.is_echo(speed_kmh, now_s)
+
+    def see(self, data: BeltData, now_s: float, *, watching: bool) -> Trip | None:
+        """One valid frame; a trip only while ``watching`` (the belt is meant to move)."""
+        self._stale.fed(now_s)
+        self._stop.see(data.speed_kmh)
+        frozen = self._frozen.see(data, now_s, watching=watching)
+        if not watching:
+            return None
+        return (
+            frozen
+            or self._divergence.see(data.speed_kmh, now_s)
+            or self._odometer.see(data.speed_kmh, data.distance_m, now_s)
+        )

@@ -41,12 +41,12 @@ import structlog
 
 from treadmill_ctl.errors import (
     CommandRefused,
-    CommandRejected,
     CommandTimeout,
     ConfigError,
     LinkError,
 )
 from treadmill_ctl.ftms import link as ftms_link
+from treadmill_ctl.ftms.commands import CommandRejected
 from treadmill_ctl.ftms.observations import MachineStatusCode, StopPauseKind
 from treadmill_ctl.safety import (
     Alarm,

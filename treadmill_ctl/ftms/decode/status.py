@@ -49,7 +49,7 @@ _STATUS_PARAMETER_SIZES: Final[dict[MachineStatusCode, int]] = {
     MachineStatusCode.TARGETED_CADENCE_CHANGED: 2,
     MachineStatusCode.CONTROL_PERMISSION_LOST: 0,
 }
-"""Parameter bytes after each status op code (section 4.17, table 4.24)."""
+"""Parameter bytes after each status op code (section 4.17, table 4.26)."""
 
 
 def stop_pause_kind(value: int, notes: list[str]) -> StopPauseKind | None:
