@@ -29,7 +29,7 @@ from simulator.heart_rate_strap import encode_heart_rate_measurement
 from simulator.trace import TraceWriter
 from treadmill_ctl.ftms import commands
 from treadmill_ctl.ftms.heart_rate import decode_heart_rate_measurement
-from treadmill_ctl.ftms.heart_rate_link import HeartRateLink, HeartRateReceived
+from treadmill_ctl.ftms.heart_rate_link import HeartRateEvent, HeartRateLink, HeartRateReceived
 from treadmill_ctl.ftms.link import AnswerReceived, FtmsLink, LinkEvent
 from treadmill_ctl.safety import Limits
 from treadmill_ctl.safety.heart_rate import HeartRateMonitor, HeartRateReading, ZoneController
@@ -37,6 +37,8 @@ from treadmill_ctl.session.clock import LoopClock
 from treadmill_ctl.session.heart_rate import HeartRateSession
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+
     from simulator.encoding import ResultCode as SimResultCode
     from simulator.trace import TraceValue
 
@@ -71,6 +73,25 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
 
 
+class _CountedStrap(HeartRateLink):
+    """The strap's link, counting the readings the session takes from its stream."""
+
+    readings = 0
+
+    @override
+    async def events(self) -> AsyncIterator[HeartRateEvent]:
+        async for event in super().events():
+            if isinstance(event, HeartRateReceived):
+                self.readings += 1
+            yield event
+
+
+async def _read(link: FtmsLink, on_event: Callable[[LinkEvent], None]) -> None:
+    """The link's own event stream, handed to ``on_event`` as it comes."""
+    async for event in link.events():
+        on_event(event)
+
+
 async def stop_latencies_ms(runs: int, *, with_strap: bool) -> tuple[list[float], int]:
     """Stop latencies, and how many strap readings arrived meanwhile."""
     arrivals = StopArrival()
@@ -85,21 +106,11 @@ async def stop_latencies_ms(runs: int, *, with_strap: bool) -> tuple[list[float]
 
     clock = LoopClock()
     async with open_virtual_treadmill(trace=arrivals, hr_strap=with_strap) as sim:
-        link = FtmsLink(
-            sim.ble_device, on_event=on_event, clock=clock, client_backend=sim.client_backend
-        )
-        readings = 0
-
-        def count(event: object) -> None:
-            nonlocal readings
-            if isinstance(event, HeartRateReceived):
-                readings += 1
-            session.on_link_event(event)  # type: ignore[arg-type]
-
+        link = FtmsLink(sim.ble_device, clock=clock, client_backend=sim.client_backend)
+        reading = asyncio.create_task(_read(link, on_event), name="bench.link_events")
         strap_link = (
-            HeartRateLink(
+            _CountedStrap(
                 sim.hr_strap.ble_device,
-                on_event=count,
                 clock=clock,
                 client_backend=sim.client_backend,
             )
@@ -136,7 +147,8 @@ async def stop_latencies_ms(runs: int, *, with_strap: bool) -> tuple[list[float]
             with contextlib.suppress(asyncio.CancelledError):
                 await heart
             await link.disconnect()
-    return latencies, readings
+            reading.cancel()
+    return latencies, strap_link.readings if strap_link is not None else 0
 
 
 def judging_us(count: int) -> float:

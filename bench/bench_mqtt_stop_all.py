@@ -50,7 +50,8 @@ from treadmill_ctl.profiles import build_plan, load_profile
 from treadmill_ctl.safety import Limits
 from treadmill_ctl.session.clock import LoopClock
 from treadmill_ctl.session.events import ControlOutcome, SessionPhase
-from treadmill_ctl.session.runner import STOPPED_KMH, SessionRunner, SessionSummary
+from treadmill_ctl.session.record_events import STOPPED_KMH
+from treadmill_ctl.session.runner import SessionRunner, SessionSummary
 from treadmill_ctl.telemetry.bridge import MqttBridge
 from treadmill_ctl.telemetry.mqtt_settings import MqttSettings
 from treadmill_ctl.telemetry.topics import Topics
@@ -60,7 +61,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 _mqtt_broker = importlib.import_module("mqtt_broker")
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
     from simulator.encoding import ResultCode as SimResultCode
     from simulator.trace import ObservableTreadmill, TraceValue
@@ -178,7 +179,7 @@ class Lane:
     task: asyncio.Task[SessionSummary] | None = None
 
     def on_link_event(self, event: LinkEvent) -> None:
-        """Note Treadmill Data at 0 km/h after a Stop, then hand the event to the runner."""
+        """Note Treadmill Data at 0 km/h after a Stop (on its way to the runner)."""
         if (
             isinstance(event, DataReceived)
             and event.data.speed_kmh is not None
@@ -188,7 +189,6 @@ class Lane:
         ):
             self.reported_zero_s = time.perf_counter()
             self.reported_zero.set()
-        self.runner.on_link_event(event)
 
     def reset(self) -> None:
         """Forget the last round."""
@@ -223,6 +223,18 @@ async def wait_all(events: list[asyncio.Event], timeout_s: float, what: str) -> 
         raise SystemExit(f"bench failed: not every treadmill {what} within {timeout_s} s") from None
 
 
+class _WatchedLink(FtmsLink):
+    """A link whose events the bench sees on their way to the runner (its one reader)."""
+
+    watch: Callable[[LinkEvent], None] = staticmethod(lambda _event: None)
+
+    @override
+    async def events(self) -> AsyncIterator[LinkEvent]:
+        async for event in super().events():
+            self.watch(event)
+            yield event
+
+
 async def open_lane(
     stack: AsyncExitStack, index: int, *, plan: Plan, limits: Limits, url: str, prefix: str
 ) -> Lane:
@@ -239,9 +251,8 @@ async def open_lane(
         if lane is not None:
             lane.on_link_event(event)
 
-    link = FtmsLink(
-        sim.ble_device, on_event=on_event, clock=clock, client_backend=sim.client_backend
-    )
+    link = _WatchedLink(sim.ble_device, clock=clock, client_backend=sim.client_backend)
+    link.watch = on_event
     runner = TimedRunner(
         plan=plan,
         limits=limits,

@@ -157,6 +157,12 @@ async def finish(task: asyncio.Task[object]) -> None:
         await task
 
 
+async def _read(link: FtmsLink, on_event: Callable[[LinkEvent], None]) -> None:
+    """The link's own event stream, handed to ``on_event`` as it comes."""
+    async for event in link.events():
+        on_event(event)
+
+
 async def bench_ours(idle_runs: int, silent_runs: int) -> list[Figures]:
     """Time ``FtmsLink.stop_now()`` on an idle link, then behind a silent command."""
     arrivals = ArrivalClock()
@@ -171,9 +177,8 @@ async def bench_ours(idle_runs: int, silent_runs: int) -> list[Figures]:
             stop_answered.set()
 
     async with open_virtual_treadmill(trace=arrivals, faults=silence) as sim:
-        link = FtmsLink(
-            sim.ble_device, on_event=on_event, clock=LoopClock(), client_backend=sim.client_backend
-        )
+        link = FtmsLink(sim.ble_device, clock=LoopClock(), client_backend=sim.client_backend)
+        reading = asyncio.create_task(_read(link, on_event), name="bench.link_events")
         await link.connect()
         try:
             await link.start_resume()
@@ -203,6 +208,7 @@ async def bench_ours(idle_runs: int, silent_runs: int) -> list[Figures]:
                 await asyncio.sleep(SETTLE_S)
         finally:
             await link.disconnect()
+            reading.cancel()
     return [
         Figures("ours FtmsLink.stop_now()", "idle link", idle),
         Figures("ours FtmsLink.stop_now()", "behind silent command", behind),

@@ -72,7 +72,7 @@ async def connect_timed(
     device: BLEDevice, backend: type[BaseBleakClient] | None
 ) -> tuple[FtmsLink, float]:
     """Connect a link (discovery, subscriptions, control point); return it and the time."""
-    link = FtmsLink(device, on_event=lambda _: None, clock=LoopClock(), client_backend=backend)
+    link = FtmsLink(device, clock=LoopClock(), client_backend=backend)
     started_s = time.perf_counter()
     await link.connect()
     return link, time.perf_counter() - started_s

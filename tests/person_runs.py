@@ -29,7 +29,6 @@ from treadmill_ctl.session.runner import SessionRunner
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from treadmill_ctl.ftms.link import LinkEvent
     from treadmill_ctl.session.events import Cue, SessionEvent, SessionSnapshot
     from treadmill_ctl.session.runner import SessionSummary
 
@@ -130,15 +129,8 @@ def run_with_person(
                     device=sim.ble_device,
                     simulator=True,
                 )
-                runner: SessionRunner | None = None
-
-                def on_event(event: LinkEvent) -> None:
-                    if runner is not None:
-                        runner.on_link_event(event)
-
                 link = FtmsLink(
                     sim.ble_device,
-                    on_event=on_event,
                     clock=clock,
                     client_backend=sim.client_backend,
                 )

@@ -11,6 +11,7 @@ import math
 from typing import TYPE_CHECKING
 
 import pytest
+from link_events import collect
 
 from simulator import open_virtual_treadmill
 from treadmill_ctl.errors import CommandRefused, CommandTimeout, LinkError
@@ -49,16 +50,18 @@ def _run(
         async with open_virtual_treadmill(faults=faults, quirks=quirks) as sim:
             link = FtmsLink(
                 sim.ble_device,
-                on_event=events.append,
                 clock=LoopClock(),
                 client_backend=sim.client_backend,
                 quirks=client_quirks,
             )
+            reading = collect(link.events(), events.append)
             await link.connect()
+            await asyncio.sleep(0)  # the link's events reach the reader on the next turn
             try:
                 await scenario(sim, link, events)
             finally:
                 await link.disconnect()
+                reading.cancel()
 
     run_accelerated(main())
 
@@ -108,10 +111,10 @@ def test_as_an_async_context_manager_the_link_is_up_inside_and_closed_after() ->
         async with open_virtual_treadmill() as sim:
             link = FtmsLink(
                 sim.ble_device,
-                on_event=events.append,
                 clock=LoopClock(),
                 client_backend=sim.client_backend,
             )
+            reading = collect(link.events(), events.append)
             async with link as entered:
                 assert entered is link
                 assert link.info is not None
@@ -123,6 +126,8 @@ def test_as_an_async_context_manager_the_link_is_up_inside_and_closed_after() ->
             seen.append((link.is_connected, sim.link_up))
             async with link:  # reusable once closed
                 seen.append((link.is_connected, sim.link_up))
+            await asyncio.sleep(0)
+            reading.cancel()
         return events, seen
 
     events, seen = run_accelerated(main())
@@ -137,7 +142,6 @@ def test_an_async_with_that_cannot_connect_raises_and_can_be_tried_again() -> No
             await sim.drop_link(down_s=3600)  # not advertising: nothing to connect to
             link = FtmsLink(
                 sim.ble_device,
-                on_event=lambda _event: None,
                 clock=LoopClock(),
                 client_backend=sim.client_backend,
                 connect_attempts=1,

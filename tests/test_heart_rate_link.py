@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from link_events import collect
 
 from simulator import open_virtual_treadmill
 from treadmill_ctl.cli import build_parser
@@ -70,14 +71,17 @@ async def listen_with_link(
         start = clock.now_s()
         link = HeartRateLink(
             "sim-hrm" if by_name else sim.hr_strap.ble_device,
-            on_event=lambda event: events.append((clock.now_s() - start, event)),
             clock=clock,
             client_backend=sim.client_backend,
             scanner_backend=sim.scanner_backend,
         )
+        reading = collect(
+            link.events(), lambda event: events.append((clock.now_s() - start, event))
+        )
         task = asyncio.create_task(link.run())
         await asyncio.sleep(seconds)
         task.cancel()
+        reading.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
         assert not link.is_connected
@@ -147,7 +151,7 @@ class TestChoosingTheStrap:
     def link_for(*argv: str) -> HeartRateLink | None:
         args = build_parser().parse_args(["run", *argv])
         session, _ = _prepare(args)
-        return session._heart_rate_link(None, None, LoopClock(), lambda: None)
+        return session._heart_rate_link(None, None, LoopClock())
 
     def test_no_strap_set_means_no_strap_link(self, demo: Path) -> None:
         assert self.link_for(str(demo)) is None

@@ -53,7 +53,7 @@ def refusals() -> list[str]:
     cues: list[Cue] = []
     session = HeartRateSession(
         limits=Limits(heart_rate_max_bpm=140),
-        link=HeartRateLink(LONG_STRAP_NAME, on_event=lambda _: None, clock=LoopClock()),
+        link=HeartRateLink(LONG_STRAP_NAME, clock=LoopClock()),
         confirmed_without=False,
         emit=lambda *_, **__: None,
         cue=cues.append,

@@ -27,7 +27,6 @@ from treadmill_ctl.telemetry.commands import CommandName, RemoteCommand, dispatc
 if TYPE_CHECKING:
     from fakes import RecordingControl
 
-    from treadmill_ctl.ftms.link import LinkEvent
     from treadmill_ctl.session.events import Cue, SessionEvent, SessionSnapshot
 
 DEMO: Final = Path(__file__).resolve().parent.parent / "profiles" / "demo.toml"
@@ -148,18 +147,7 @@ def _session(
     async def main() -> list[str]:
         config = MachineConfig(heart_rate=False)
         async with open_virtual_treadmill(config=config) as sim:
-            runner: SessionRunner | None = None
-
-            def on_event(event: LinkEvent) -> None:
-                if runner is not None:
-                    runner.on_link_event(event)
-
-            link = FtmsLink(
-                sim.ble_device,
-                on_event=on_event,
-                clock=LoopClock(),
-                client_backend=sim.client_backend,
-            )
+            link = FtmsLink(sim.ble_device, clock=LoopClock(), client_backend=sim.client_backend)
             runner = SessionRunner(
                 plan=build_plan(profile),
                 limits=limits,

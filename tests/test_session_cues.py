@@ -25,7 +25,7 @@ import pytest
 from speech_support import TimedSpeaker
 
 from simulator import open_virtual_treadmill
-from treadmill_ctl.ftms.link import FtmsLink, LinkEvent
+from treadmill_ctl.ftms.link import FtmsLink
 from treadmill_ctl.profiles import build_plan, load_profile
 from treadmill_ctl.session.clock import LoopClock, run_accelerated
 from treadmill_ctl.session.events import SessionPhase
@@ -81,15 +81,7 @@ def run_session(
 
     async def main() -> Heard_:
         async with open_virtual_treadmill(faults=faults, quirks=quirks) as sim:
-            runner: SessionRunner | None = None
-
-            def on_event(event: LinkEvent) -> None:
-                assert runner is not None
-                runner.on_link_event(event)
-
-            link = FtmsLink(
-                sim.ble_device, on_event=on_event, clock=clock, client_backend=sim.client_backend
-            )
+            link = FtmsLink(sim.ble_device, clock=clock, client_backend=sim.client_backend)
             listener = Listener(clock)
             player = CuePlayer(TimedSpeaker(), clock=clock)
             runner = SessionRunner(
@@ -217,16 +209,8 @@ def test_each_turn_around_banner_names_the_direction_turned_to_and_counts_down_i
 
     async def main() -> None:
         async with open_virtual_treadmill() as sim:
-            runner: SessionRunner | None = None
-
-            def on_event(event: LinkEvent) -> None:
-                assert runner is not None
-                runner.on_link_event(event)
-
             clock = LoopClock()
-            link = FtmsLink(
-                sim.ble_device, on_event=on_event, clock=clock, client_backend=sim.client_backend
-            )
+            link = FtmsLink(sim.ble_device, clock=clock, client_backend=sim.client_backend)
             runner = SessionRunner(
                 plan=build_plan(profile),
                 limits=profile.limits,

@@ -46,7 +46,7 @@ def session(
     *, ceiling: int | None = 140, strap: bool = True, without: bool = False
 ) -> tuple[HeartRateSession, Outputs]:
     out = Outputs()
-    link = HeartRateLink("Polar H10", on_event=lambda _: None, clock=LoopClock()) if strap else None
+    link = HeartRateLink("Polar H10", clock=LoopClock()) if strap else None
     hr = HeartRateSession(
         limits=Limits(heart_rate_max_bpm=ceiling),
         link=link,

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from simulator import open_virtual_treadmill
-from treadmill_ctl.ftms.heart_rate_link import HeartRateEvent, HeartRateLink
-from treadmill_ctl.ftms.link import FtmsLink, LinkEvent
+from treadmill_ctl.ftms.heart_rate_link import HeartRateLink
+from treadmill_ctl.ftms.link import FtmsLink
 from treadmill_ctl.profiles import build_plan, load_profile
 from treadmill_ctl.safety import SafetyGovernor
 from treadmill_ctl.session.clock import AcceleratedEventLoop, LoopClock, run_accelerated
@@ -22,6 +22,7 @@ from treadmill_ctl.telemetry.payloads import telemetry_json
 
 if TYPE_CHECKING:
     from simulator.radio import VirtualTreadmill
+    from treadmill_ctl.ftms.link import LinkEvent
     from treadmill_ctl.profiles import Profile
 
 DEMO = Path(__file__).resolve().parent.parent / "profiles" / "demo.toml"
@@ -43,23 +44,14 @@ def _runner_for(
     sim: VirtualTreadmill, profile: Profile, *, stand_in_person: bool = True
 ) -> SessionRunner:
     """A runner wired as `treadmill-ctl run` wires it (by default standing in for the person)."""
-    runner: SessionRunner | None = None
-
-    def on_event(event: LinkEvent) -> None:
-        assert runner is not None
-        runner.on_link_event(event)
-
-    link = FtmsLink(
-        sim.ble_device, on_event=on_event, clock=LoopClock(), client_backend=sim.client_backend
-    )
-    runner = SessionRunner(
+    link = FtmsLink(sim.ble_device, clock=LoopClock(), client_backend=sim.client_backend)
+    return SessionRunner(
         plan=build_plan(profile),
         limits=profile.limits,
         link=link,
         clock=LoopClock(),
         stand_in_person=stand_in_person,
     )
-    return runner
 
 
 def test_an_unexpected_error_mid_session_stops_the_belt_before_it_propagates(
@@ -88,6 +80,40 @@ def test_an_unexpected_error_mid_session_stops_the_belt_before_it_propagates(
     belt_kmh, records = run_accelerated(main())
     assert _stop_writes(records)
     assert belt_kmh == 0.0
+
+
+def test_a_helper_task_failing_mid_session_stops_the_belt_before_it_propagates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bug in the link's event pump (a task of the group, not the loop) ends the session.
+
+    The group is shutting down when the final stop is written (it refuses new tasks):
+    the stop goes all the same, before the error reaches the caller.
+    """
+    profile = load_profile(DEMO)
+    real_handle = SessionRunner._handle_link_event
+
+    def failing_handle(self: SessionRunner, event: LinkEvent) -> None:
+        real_handle(self, event)
+        if (self.snapshot().belt_speed_kmh or 0) >= 1.9:
+            raise _Boom("a bug in the event pump")
+
+    monkeypatch.setattr(SessionRunner, "_handle_link_event", failing_handle)
+
+    async def main() -> tuple[float, list[dict[str, object]]]:
+        async with open_virtual_treadmill() as sim:
+            runner = _runner_for(sim, profile)
+            with pytest.raises(ExceptionGroup) as raised:
+                await runner.run()
+            assert raised.group_contains(_Boom)
+            await asyncio.sleep(5)
+            return sim.model.belt_speed_kmh, list(map(dict, sim.trace.records))
+
+    belt_kmh, records = run_accelerated(main())
+    assert _stop_writes(records)
+    assert belt_kmh == 0.0
+    speeds = [r for r in records if r["kind"] == "sample" and float(r["belt_speed_kmh"]) > 1.0]  # type: ignore[arg-type]
+    assert speeds  # the belt did run before the fault
 
 
 def test_a_treadmill_without_control_point_is_refused_not_driven() -> None:
@@ -165,7 +191,7 @@ def test_without_a_person_the_belt_waits_and_a_console_start_is_followed() -> No
 def test_ranges_the_treadmill_reports_badly_are_replaced_not_trusted() -> None:
     from treadmill_ctl.ftms.link import MachineInfo  # noqa: PLC0415
     from treadmill_ctl.ftms.observations import InclineRange, SpeedRange  # noqa: PLC0415
-    from treadmill_ctl.session.runner import ranges_from  # noqa: PLC0415
+    from treadmill_ctl.session.link_observations import ranges_from  # noqa: PLC0415
 
     def info(speed: SpeedRange | None, incline: InclineRange | None) -> MachineInfo:
         return MachineInfo("t", "a", {}, None, speed, incline, has_control_point=True)
@@ -284,23 +310,12 @@ def test_the_shown_heart_rate_is_the_straps_and_telemetry_follows_it() -> None:
         # the strap's heart climbs to 150 and stays; the treadmill's own stays near 85
         async with open_virtual_treadmill(hr_strap=True, faults=["strap-rise@40:150"]) as sim:
             assert sim.hr_strap is not None
-            runner: SessionRunner | None = None
             clock = LoopClock()
-
-            def on_event(event: LinkEvent) -> None:
-                assert runner is not None
-                runner.on_link_event(event)
-
-            def on_heart_rate(event: HeartRateEvent) -> None:
-                assert runner is not None
-                runner.heart_rate_event(event)
-
             runner = SessionRunner(
                 plan=build_plan(profile),
                 limits=profile.limits,
                 link=FtmsLink(
                     sim.ble_device,
-                    on_event=on_event,
                     clock=clock,
                     client_backend=sim.client_backend,
                 ),
@@ -308,7 +323,6 @@ def test_the_shown_heart_rate_is_the_straps_and_telemetry_follows_it() -> None:
                 stand_in_person=True,
                 heart_rate_link=HeartRateLink(
                     sim.hr_strap.ble_device,
-                    on_event=on_heart_rate,
                     clock=clock,
                     client_backend=sim.client_backend,
                 ),

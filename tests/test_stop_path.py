@@ -20,7 +20,7 @@ from e2e_support import REPO, STOP_WRITE, read_lines, speed_kmh
 
 from simulator import open_virtual_treadmill
 from simulator.model import MachineConfig
-from treadmill_ctl.ftms.link import FtmsLink, LinkEvent
+from treadmill_ctl.ftms.link import FtmsLink
 from treadmill_ctl.profiles import build_plan, load_profile
 from treadmill_ctl.session.clock import LoopClock, run_accelerated
 from treadmill_ctl.session.events import Cue, SessionEnd
@@ -28,7 +28,7 @@ from treadmill_ctl.session.recorder import SessionRecord, configure_logging
 from treadmill_ctl.session.runner import SessionRunner
 
 if TYPE_CHECKING:
-    from collections.abc import MutableMapping
+    from collections.abc import Callable, MutableMapping
     from pathlib import Path
 
     from simulator.radio import VirtualTreadmill
@@ -46,25 +46,16 @@ def _runner_for(
     sim: VirtualTreadmill, profile: Profile, links: list[FtmsLink] | None = None
 ) -> SessionRunner:
     """A runner wired as ``treadmill-ctl run`` wires it; ``links`` gets its link."""
-    runner: SessionRunner | None = None
-
-    def on_event(event: LinkEvent) -> None:
-        assert runner is not None
-        runner.on_link_event(event)
-
-    link = FtmsLink(
-        sim.ble_device, on_event=on_event, clock=LoopClock(), client_backend=sim.client_backend
-    )
+    link = FtmsLink(sim.ble_device, clock=LoopClock(), client_backend=sim.client_backend)
     if links is not None:
         links.append(link)
-    runner = SessionRunner(
+    return SessionRunner(
         plan=build_plan(profile),
         limits=profile.limits,
         link=link,
         clock=LoopClock(),
         stand_in_person=True,
     )
-    return runner
 
 
 def _writes(records: list[dict[str, object]]) -> list[dict[str, object]]:
@@ -140,34 +131,92 @@ def _halts_followed_by_speed(writes: list[dict[str, object]]) -> list[tuple[obje
     return found
 
 
-def test_no_speed_reaches_the_belt_after_a_pause_or_the_final_stop() -> None:
-    """A slow treadmill keeps the writer pacing ramp steps; a halt drops the one in flight.
+REQUEST_CONTROL_WRITE = "00"
 
-    The person pauses again and again while the belt ramps, and resumes each time,
-    then the session is interrupted: between every pause or stop the belt
-    received and the next start, no speed write reached it.
+
+def _written(sim: VirtualTreadmill, data_hex: str) -> int:
+    return sum(
+        1
+        for record in sim.trace.records
+        if record["kind"] == "control_point_write" and record["data_hex"] == data_hex
+    )
+
+
+def _speed_writes(sim: VirtualTreadmill) -> int:
+    records: list[dict[str, object]] = [dict(record) for record in sim.trace.records]
+    return sum(speed_kmh(write) is not None for write in _writes(records))
+
+
+async def _until_more(count: Callable[[], int], *, within_s: float) -> bool:
+    """Whether ``count()`` grows within ``within_s`` (virtual time)."""
+    start = count()
+    for _ in range(round(within_s / 0.01)):
+        if count() > start:
+            return True
+        await asyncio.sleep(0.01)
+    return count() > start
+
+
+def _moves_after(writes: list[dict[str, object]], halted_s: list[float]) -> list[object]:
+    """Speed or incline writes the belt received after a halt was asked for, before a start."""
+    found: list[object] = []
+    for at_s in halted_s:
+        for write in writes:
+            if float(write["t"]) < at_s:  # type: ignore[arg-type]
+                continue
+            data = str(write["data_hex"])
+            if data == START_WRITE:
+                break
+            if data.startswith(("02", "03")):
+                found.append((at_s, write["t"], data))
+    return found
+
+
+def test_no_speed_reaches_the_belt_after_a_pause_or_the_final_stop() -> None:
+    """A ramp step waiting its turn when a halt comes is dropped, never written after it.
+
+    Mid-ramp the treadmill forgets that we hold control, without announcing it: it
+    answers the next command "control not permitted", and the link asks for control
+    again before writing that command once more, waiting for the answer (0.6 s on this
+    slow treadmill). The person pauses (the last time, Ctrl-C stops the session) while
+    it waits: from every pause or stop asked for to the next start, no speed (nor
+    incline) write reached the belt, and every pause did. (The governor paces the
+    ramp, so a ramp step waits its turn only where the treadmill makes it wait: this
+    is one such place.)
     """
     profile = load_profile(PROFILES / "backward-beginner.toml")
+    rounds = 10
 
-    async def main() -> list[dict[str, object]]:
+    async def main() -> tuple[list[dict[str, object]], list[float], int]:
         async with open_virtual_treadmill(response_delay_s=0.6) as sim:
             runner = _runner_for(sim, profile)
             session = asyncio.create_task(runner.run())
-            for step in range(40):
-                await asyncio.sleep(1.7 + 0.13 * (step % 7))
+            caught = 0
+            halted_s: list[float] = []
+            for step in range(rounds):
+                ramping = await _until_more(lambda: _speed_writes(sim), within_s=10)
+                asking = _until_more(lambda: _written(sim, REQUEST_CONTROL_WRITE), within_s=2)
+                sim.model.client_disconnected(sim.model.controller)  # control forgotten
+                if await asking and ramping:
+                    caught += 1  # a command waits for Request Control's answer now
+                halted_s.append(sim.session_s)
+                if step == rounds - 1:
+                    runner.interrupt("sigint")
+                    break
                 runner.pause("keyboard")
-                await asyncio.sleep(1.5)  # the belt stops; the person walks on
+                await asyncio.sleep(2)  # the belt stops; the person walks on
                 runner.resume("keyboard")
-            runner.interrupt("sigint")
             await session
             await asyncio.sleep(5)
-            return list(map(dict, sim.trace.records))
+            return list(map(dict, sim.trace.records)), halted_s, caught
 
-    writes = _writes(run_accelerated(main()))
-    pauses = [w for w in writes if w["data_hex"] == PAUSE_WRITE]
-    assert len(pauses) >= 10  # the test did pause the belt, many times
-    assert [w for w in writes if speed_kmh(w) is not None]
+    records, halted_s, caught = run_accelerated(main())
+    writes = _writes(records)
+    assert _moves_after(writes, halted_s) == []
     assert _halts_followed_by_speed(writes) == []
+    assert caught >= rounds - 2, caught  # it did halt while a command waited, each time
+    pauses = [w for w in writes if w["data_hex"] == PAUSE_WRITE and w["result"] == "SUCCESS"]
+    assert len(pauses) == rounds - 1
 
 
 _FULL_DISK_SCRIPT = """

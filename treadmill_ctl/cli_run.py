@@ -355,15 +355,8 @@ class _Session:
                 device=device,
                 simulator=bool(args.simulator),
             )
-            runner: SessionRunner | None = None
-
-            def on_event(event: object) -> None:
-                if runner is not None:
-                    runner.on_link_event(event)  # type: ignore[arg-type]
-
             link = FtmsLink(
                 device,
-                on_event=on_event,
                 clock=clock,
                 client_backend=backend,
                 quirks=self._client_quirks(device),
@@ -380,7 +373,7 @@ class _Session:
                 keys=_spoken_keys(bindings) if interactive else None,
                 # at real time the stand-in lets what is said be heard, as a person would
                 stand_in_listens=self._speedup == 1,
-                heart_rate_link=self._heart_rate_link(strap, backend, clock, lambda: runner),
+                heart_rate_link=self._heart_rate_link(strap, backend, clock),
                 without_heart_rate=bool(args.without_heart_rate),
             )
             if strap is not None and strap.follower is not None:
@@ -455,19 +448,11 @@ class _Session:
         strap: _Strap | None,
         backend: type[BaseBleakClient] | None,
         clock: LoopClock,
-        runner: Callable[[], SessionRunner | None],
     ) -> HeartRateLink | None:
         """The strap's link: the simulator's, ``--hr-sensor``, or ``[heart_rate] sensor``."""
-
-        def on_event(event: object) -> None:
-            session = runner()
-            if session is not None:
-                session.heart_rate_event(event)  # type: ignore[arg-type]
-
         if strap is not None:
             return HeartRateLink(
                 strap.device,
-                on_event=on_event,
                 clock=clock,
                 client_backend=backend,
                 scanner_backend=strap.scanner_backend,
@@ -475,7 +460,7 @@ class _Session:
         sensor = self._args.hr_sensor or self._settings.heart_rate_sensor
         if sensor is None or self._args.simulator:
             return None
-        return HeartRateLink(sensor, on_event=on_event, clock=clock)
+        return HeartRateLink(sensor, clock=clock)
 
     @contextlib.asynccontextmanager
     async def _treadmill(

@@ -2,11 +2,11 @@
 
 :class:`HeartRateLink` finds a Heart Rate Service (0x180D) sensor by name or address
 (or takes the simulator's device), subscribes to Heart Rate Measurement (0x2A37),
-and hands every decoded value to ``on_event`` (which must return at once: the
-session puts it in a queue). It never touches the treadmill's link: it runs in its
-own task, so connecting, losing or re-finding the strap never delays a command to
-the treadmill. When the link drops it reconnects with capped, jittered exponential
-backoff until cancelled.
+and puts every decoded value in its own bounded stream, which the session reads
+with ``async for event in link.events()`` (a lost strap is never dropped). It never
+touches the treadmill's link: it runs in its own task, so connecting, losing or
+re-finding the strap never delays a command to the treadmill. When the link drops
+it reconnects with capped, jittered exponential backoff until cancelled.
 
 :func:`scan_devices` is the one scan for ``treadmill-ctl scan``: FTMS machines and
 heart-rate sensors heard in one listen.
@@ -26,6 +26,7 @@ from bleak.exc import BleakError
 
 from treadmill_ctl.errors import DecodeError, LinkError
 from treadmill_ctl.ftms.discovery import DiscoveredMachine, machine_from_advertisement
+from treadmill_ctl.ftms.event_stream import EventStream
 from treadmill_ctl.ftms.heart_rate import (
     BODY_SENSOR_LOCATION,
     HEART_RATE_MEASUREMENT,
@@ -37,7 +38,7 @@ from treadmill_ctl.ftms.heart_rate import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import AsyncIterator
 
     from bleak.backends.characteristic import BleakGATTCharacteristic
     from bleak.backends.client import BaseBleakClient
@@ -185,7 +186,6 @@ class HeartRateLink:
 
     Args:
         sensor: The sensor's name or address (found by a scan), or its device.
-        on_event: Called with every :data:`HeartRateEvent`; must return at once.
         clock: The session's clock (stamps and backoff waits).
         client_backend: A bleak client backend; None for the platform's.
         scanner_backend: A bleak scanner backend; None for the platform's.
@@ -195,13 +195,15 @@ class HeartRateLink:
         self,
         sensor: str | BLEDevice,
         *,
-        on_event: Callable[[HeartRateEvent], None],
         clock: Clock,
         client_backend: type[BaseBleakClient] | None = None,
         scanner_backend: type[BaseBleakScanner] | None = None,
     ) -> None:
         self._sensor = sensor
-        self._on_event = on_event
+        # a lost strap is never dropped from a full stream; readings and news are
+        self._events: EventStream[HeartRateEvent] = EventStream(
+            droppable=lambda event: not isinstance(event, HeartRateLost)
+        )
         self._clock = clock
         self._client_backend = client_backend
         self._scanner_backend = scanner_backend
@@ -210,6 +212,14 @@ class HeartRateLink:
         self.decode_errors = 0
         self.attempts = 0
         """Connection attempts so far (the first included)."""
+
+    def events(self) -> AsyncIterator[HeartRateEvent]:
+        """Every :data:`HeartRateEvent`, in order, as it comes; for one reader.
+
+        Bounded like the treadmill link's: the oldest readings go first when nobody
+        reads; a :class:`HeartRateLost` is never dropped.
+        """
+        return self._events.events()
 
     @property
     def label(self) -> str:
@@ -237,7 +247,7 @@ class HeartRateLink:
                 if self._was_up:
                     delay_s = FIRST_RETRY_S  # it was up: start the backoff again
                 _log.warning("heart_rate.connect_failed", sensor=self.label, error=str(error))
-                self._on_event(HeartRateLost(str(error), self._clock.now_s()))
+                self._events.put(HeartRateLost(str(error), self._clock.now_s()))
             await self._clock.sleep(delay_s * random.uniform(0.5, 1.0))
             delay_s = min(delay_s * 2, MAX_RETRY_S)
 
@@ -270,7 +280,7 @@ class HeartRateLink:
             await client.start_notify(HEART_RATE_MEASUREMENT, on_value)
             self._connected = self._was_up = True
             _log.info("heart_rate.up", sensor=self.label, address=device.address)
-            self._on_event(
+            self._events.put(
                 HeartRateConnected(
                     device.name or device.address, device.address, location, self._clock.now_s()
                 )
@@ -303,4 +313,4 @@ class HeartRateLink:
             self.decode_errors += 1
             _log.warning("heart_rate.decode_failed", raw=raw.hex(), error=str(error))
             return
-        self._on_event(HeartRateReceived(measurement, source, self._clock.now_s()))
+        self._events.put(HeartRateReceived(measurement, source, self._clock.now_s()))

@@ -18,8 +18,11 @@ Two paths write to the control point:
   client without it). Whether the belt really stops is judged from its data by the
   governor, not from this write.
 
-Bleak's callbacks only decode and hand off: each value becomes one event passed to
-``on_event``, which must not block (the session puts it in a queue).
+Bleak's callbacks only decode and hand off: each value becomes one event in the
+link's own stream (:class:`~treadmill_ctl.ftms.event_stream.EventStream`), which the
+session reads with ``async for event in link.events()``. The stream is bounded and
+never drops a link going down or coming back, nor a machine status; the stop path
+never waits on it (:meth:`FtmsLink.stop_now` writes whatever the stream holds).
 """
 
 from __future__ import annotations
@@ -51,10 +54,11 @@ from treadmill_ctl.ftms.decode import (
     decode_training_status,
     parse_control_point_response,
 )
+from treadmill_ctl.ftms.event_stream import EventStream
 from treadmill_ctl.ftms.quirks import ClientQuirks
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import AsyncIterator, Callable
     from types import TracebackType
 
     from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -202,6 +206,11 @@ type LinkEvent = (
 )
 
 
+def _droppable(event: LinkEvent) -> bool:
+    """What a full event stream may drop: what the next of its kind replaces."""
+    return isinstance(event, DataReceived | AnswerReceived | TrainingStatusReceived | DecodeFailed)
+
+
 def _retrieved(task: asyncio.Task[object]) -> None:
     """Take a finished write's error, so asyncio never reports it as never retrieved.
 
@@ -217,7 +226,6 @@ class FtmsLink:
 
     Args:
         device: the treadmill, as found by a scan (or the simulator's ``ble_device``).
-        on_event: called with every :data:`LinkEvent`; must return at once.
         clock: stamps events with the session's time.
         client_backend: a bleak client backend class; ``None`` for the platform's.
         quirks: client-side settings for treadmills that deviate from FTMS.
@@ -229,7 +237,6 @@ class FtmsLink:
         self,
         device: BLEDevice,
         *,
-        on_event: Callable[[LinkEvent], None],
         clock: Clock,
         client_backend: type[BaseBleakClient] | None = None,
         quirks: ClientQuirks | None = None,
@@ -237,7 +244,7 @@ class FtmsLink:
         connect_attempts: int = 3,
     ) -> None:
         self._device = device
-        self._on_event = on_event
+        self._events: EventStream[LinkEvent] = EventStream(droppable=_droppable)
         self._clock = clock
         self._client_backend = client_backend
         self.quirks = quirks or ClientQuirks()
@@ -290,6 +297,17 @@ class FtmsLink:
             await self.disconnect()
         finally:
             self._in_context = False
+
+    # -- events ---------------------------------------------------------------------
+
+    def events(self) -> AsyncIterator[LinkEvent]:
+        """Every :data:`LinkEvent`, in order, as it comes; for one reader (the session).
+
+        Bounded: when nobody reads, the oldest data frames and answers go first; a
+        :class:`LinkUp`, :class:`LinkDown` or :class:`StatusReceived` is never dropped.
+        Cancelled, the reader stops; the events go on being kept for the next.
+        """
+        return self._events.events()
 
     # -- state ---------------------------------------------------------------------
 
@@ -346,7 +364,7 @@ class FtmsLink:
             self._setting_up = False
         self._info = info
         self._log.info("link.up", name=info.name, has_control_point=info.has_control_point)
-        self._on_event(LinkUp(info, self._clock.now_s()))
+        self._events.put(LinkUp(info, self._clock.now_s()))
         return info
 
     async def reconnect(
@@ -403,7 +421,7 @@ class FtmsLink:
                 future.set_exception(LinkError(f"link lost ({reason})"))
         self._answers.clear()
         self._log.warning("link.lost", reason=reason)
-        self._on_event(LinkDown(reason, self._clock.now_s()))
+        self._events.put(LinkDown(reason, self._clock.now_s()))
 
     async def _set_up(self, client: BleakClient) -> MachineInfo:
         services = client.services
@@ -475,6 +493,7 @@ class FtmsLink:
                 commands.request_control(), answer_timeout_s=PENDING_STOP_CONTROL_WAIT_S
             ),
             loop=asyncio.get_running_loop(),
+            name="link.request_control",
             eager_start=True,
         )
         self._log.warning("command.stop_on_reconnect")
@@ -505,7 +524,7 @@ class FtmsLink:
             self._decode_failed("treadmill-data", raw, error)
             return
         if data is not None:
-            self._on_event(DataReceived(self.quirks.treadmill_data_in_kmh(data), self._now()))
+            self._events.put(DataReceived(self.quirks.treadmill_data_in_kmh(data), self._now()))
 
     def _on_machine_status(self, _char: BleakGATTCharacteristic, value: bytearray) -> None:
         raw = bytes(value)
@@ -514,7 +533,7 @@ class FtmsLink:
         except DecodeError as error:
             self._decode_failed("machine-status", raw, error)
             return
-        self._on_event(StatusReceived(self.quirks.machine_status_in_kmh(status), self._now()))
+        self._events.put(StatusReceived(self.quirks.machine_status_in_kmh(status), self._now()))
 
     def _on_training_status(self, _char: BleakGATTCharacteristic, value: bytearray) -> None:
         raw = bytes(value)
@@ -523,7 +542,7 @@ class FtmsLink:
         except DecodeError as error:
             self._decode_failed("training-status", raw, error)
             return
-        self._on_event(TrainingStatusReceived(status, self._now()))
+        self._events.put(TrainingStatusReceived(status, self._now()))
 
     def _on_control_point(self, _char: BleakGATTCharacteristic, value: bytearray) -> None:
         raw = bytes(value)
@@ -535,14 +554,14 @@ class FtmsLink:
         future = self._answers.pop(response.request_op_code, None)
         if future is not None and not future.done():
             future.set_result(response)
-        self._on_event(AnswerReceived(response, self._now()))
+        self._events.put(AnswerReceived(response, self._now()))
 
     def _decode_failed(self, characteristic: str, raw: bytes, error: DecodeError) -> None:
         self.decode_errors += 1
         self._log.warning(
             "decode.failed", characteristic=characteristic, raw=raw.hex(), error=str(error)
         )
-        self._on_event(DecodeFailed(characteristic, raw, str(error), self._now()))
+        self._events.put(DecodeFailed(characteristic, raw, str(error), self._now()))
 
     def _now(self) -> float:
         return self._clock.now_s()
@@ -630,6 +649,7 @@ class FtmsLink:
                 write = asyncio.Task(
                     client.write_gatt_char(control_point, payload, response=True),
                     loop=asyncio.get_running_loop(),
+                    name="link.control_point_write",
                     eager_start=True,
                 )
                 write.add_done_callback(_retrieved)  # its failure may outlive the caller

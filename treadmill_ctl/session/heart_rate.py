@@ -102,7 +102,6 @@ class HeartRateSession:
         )
         self._emit = emit
         self._cue = cue
-        self._events: asyncio.Queue[HeartRateEvent] = asyncio.Queue()
         self._refused_at_s: float | None = None
         self._first_refusal_s: float | None = None
         self._zone: ZoneController | None = None
@@ -119,18 +118,19 @@ class HeartRateSession:
 
     # -- sources ------------------------------------------------------------------------
 
-    def on_link_event(self, event: HeartRateEvent) -> None:
-        """The strap link's callback: queue the event (returns at once)."""
-        self._events.put_nowait(event)
-
     async def run(self) -> None:
-        """Keep the strap connected and feed its readings in, until cancelled."""
-        if self.link is None:
+        """Keep the strap connected and feed its readings in, until cancelled.
+
+        The strap's link runs in a task of this group (it owns its event stream);
+        cancelled, both stop.
+        """
+        link = self.link
+        if link is None:
             return
         async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(self.link.run(), name="session.heart_rate_link")
-            while True:
-                self._handle(await self._events.get())
+            tasks.create_task(link.run(), name="session.heart_rate_link")
+            async for event in link.events():
+                self._handle(event)
 
     def _handle(self, event: HeartRateEvent) -> None:
         match event:
