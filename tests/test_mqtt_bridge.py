@@ -24,6 +24,7 @@ from rich.console import Console
 
 from treadmill_ctl.session.events import (
     Direction,
+    LatchReason,
     RecordEvent,
     SegmentView,
     SessionEvent,
@@ -189,7 +190,7 @@ class TestPublishing:
     ) -> None:
         settings = settings_for(mqtt_broker)
         async with connected_bridge(settings) as bridge:
-            bridge.on_snapshot(snapshot(SessionPhase.LATCHED, latch_reason="safety_key"))
+            bridge.on_snapshot(snapshot(SessionPhase.LATCHED, latch_reason=LatchReason.SAFETY_KEY))
             async with listening(mqtt_broker, bridge.topics.state) as first:
                 await first.next_on(bridge.topics.state)
             async with listening(mqtt_broker, bridge.topics.state) as later:
@@ -227,7 +228,9 @@ class TestPublishing:
             listening(mqtt_broker, bridge.topics.state) as listener,
         ):
             bridge.on_snapshot(snapshot(SessionPhase.RUNNING))
-            bridge.on_snapshot(snapshot(SessionPhase.LATCHED, latch_reason="emergency_stop"))
+            bridge.on_snapshot(
+                snapshot(SessionPhase.LATCHED, latch_reason=LatchReason.EMERGENCY_STOP)
+            )
             latest = await listener.next_json(bridge.topics.state)
         assert latest == {"state": "latched", "phase": "latched", "reason": "emergency_stop"}
         assert bridge.stats.states_published == 1

@@ -74,9 +74,10 @@ class TestState:
         assert StateView.of(SessionSnapshot(0.0, phase, "p")).state is state
 
     def test_a_latch_carries_its_reason_and_other_states_none(self) -> None:
-        latched = SessionSnapshot(0.0, SessionPhase.LATCHED, "p", latch_reason="lost_link")
-        assert json.loads(StateView.of(latched).to_json())["reason"] == "lost_link"
-        stale = SessionSnapshot(0.0, SessionPhase.RUNNING, "p", latch_reason="lost_link")
+        lost = LatchReason.LINK_LOST
+        latched = SessionSnapshot(0.0, SessionPhase.LATCHED, "p", latch_reason=lost)
+        assert json.loads(StateView.of(latched).to_json())["reason"] == "link_lost"
+        stale = SessionSnapshot(0.0, SessionPhase.RUNNING, "p", latch_reason=lost)
         assert StateView.of(stale).reason is None
 
 
@@ -226,13 +227,15 @@ class TestDiscoveryByHomeAssistantsRules:
         assert shown == expected
         assert shown in config["options"]  # type: ignore[operator]
 
-    @pytest.mark.parametrize("reason", [None, *(r.name.lower() for r in LatchReason)])
-    def test_the_stop_reason_shows_only_its_declared_options(self, reason: str | None) -> None:
+    @pytest.mark.parametrize("reason", [None, *LatchReason], ids=str)
+    def test_the_stop_reason_shows_only_its_declared_options(
+        self, reason: LatchReason | None
+    ) -> None:
         config = _configs()["latch_reason"]
         phase = SessionPhase.LATCHED if reason else SessionPhase.RUNNING
         state = StateView.of(SessionSnapshot(0.0, phase, "p", latch_reason=reason)).to_json()
         shown = render(str(config["value_template"]), state)
-        assert shown == (reason or NO_VALUE)
+        assert shown == (reason.label if reason else NO_VALUE)
         assert shown in config["options"]  # type: ignore[operator]
 
     def test_elapsed_and_remaining_are_durations_in_seconds(self) -> None:

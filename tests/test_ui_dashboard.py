@@ -13,6 +13,7 @@ from treadmill_ctl.session.events import (
     Cue,
     CueKind,
     Direction,
+    LatchReason,
     RecordEvent,
     SegmentView,
     SessionEvent,
@@ -20,7 +21,13 @@ from treadmill_ctl.session.events import (
     SessionSnapshot,
 )
 from treadmill_ctl.ui.banner import block_letters
-from treadmill_ctl.ui.dashboard import Dashboard, DeviceSettings, format_duration, render_dashboard
+from treadmill_ctl.ui.dashboard import (
+    Dashboard,
+    DeviceSettings,
+    format_duration,
+    note_for,
+    render_dashboard,
+)
 from treadmill_ctl.ui.keys import Bindings
 
 BACKWARD = SegmentView(
@@ -125,7 +132,9 @@ class TestPhases:
 
     def test_a_latch_says_why_in_a_stop_banner_and_how_to_rearm(self) -> None:
         text = text_of(
-            render_dashboard(running(phase=SessionPhase.LATCHED, latch_reason="stale_data"))
+            render_dashboard(
+                running(phase=SessionPhase.LATCHED, latch_reason=LatchReason.STALE_DATA)
+            )
         )
         assert big("STOP") in text
         assert "STOPPED (latched): stale data" in text
@@ -176,7 +185,7 @@ class TestPhases:
     def test_a_latch_for_mph_says_where_to_set_speed_unit(self) -> None:
         latched = running(
             phase=SessionPhase.LATCHED,
-            latch_reason="unrequested_speed_change",
+            latch_reason=LatchReason.UNREQUESTED_SPEED_CHANGE,
             latch_detail='it likely reports mph in its km/h fields; set speed_unit = "mph"',
         )
         where = DeviceSettings(Path("/home/me/.config/treadmill-ctl/settings.toml"), "AA:BB:CC")
@@ -234,7 +243,9 @@ class TestCuesAndNotes:
 
     def test_the_observer_keeps_the_latest_snapshot_cue_and_notable_events(self) -> None:
         dashboard = Dashboard(console=Console(file=StringIO(), width=80))
-        dashboard.on_snapshot(running(phase=SessionPhase.LATCHED, latch_reason="safety_key"))
+        dashboard.on_snapshot(
+            running(phase=SessionPhase.LATCHED, latch_reason=LatchReason.SAFETY_KEY)
+        )
         dashboard.on_cue(Cue(CueKind.ALARM, "Stop", urgent=True))
         dashboard.on_event(SessionEvent(RecordEvent.LATCHED, 61.0, {"reason": "safety_key"}))
         dashboard.on_event(SessionEvent(RecordEvent.SEGMENT_STARTED, 62.0, {"index": 4}))
@@ -244,6 +255,26 @@ class TestCuesAndNotes:
         assert "1:01  stopped: safety key" in text
         assert "governor.latched" not in text  # no raw log lines on the person's screen
         assert "segment" not in text.split("Cue: Stop")[1]
+
+    @pytest.mark.parametrize(
+        ("kind", "line"),
+        [
+            (RecordEvent.LINK_LOST, "0:05  session link lost"),
+            (RecordEvent.LINK_BACK, "0:05  session link back"),
+            (RecordEvent.HEART_RATE_LOST, "0:05  heart rate lost"),
+            (RecordEvent.HEART_RATE_BACK, "0:05  heart rate back"),
+            (RecordEvent.HEART_RATE_LINK_LOST, "0:05  heart rate link lost"),
+            (RecordEvent.HEART_RATE_START_REFUSED, None),
+            (RecordEvent.HEART_RATE_CONFIRMED_WITHOUT, None),
+            (RecordEvent.CONNECTING, None),
+            (RecordEvent.BELT_STOPPED, None),
+        ],
+    )
+    def test_what_was_lost_and_what_came_back_is_noted_and_nothing_else(
+        self, kind: RecordEvent, line: str | None
+    ) -> None:
+        """Chosen by the event's kind, never by words in its name."""
+        assert note_for(SessionEvent(kind, 5.0, {})) == line
 
     @pytest.mark.parametrize(
         ("end", "latches", "word", "line"),
@@ -316,7 +347,7 @@ class TestLayout:
             running(heart_rate_bpm=120),
             running(
                 phase=SessionPhase.LATCHED,
-                latch_reason="unrequested_speed_change",
+                latch_reason=LatchReason.UNREQUESTED_SPEED_CHANGE,
                 latch_detail="it likely reports mph in its km/h fields",
             ),
         ],

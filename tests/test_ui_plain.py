@@ -19,6 +19,7 @@ from treadmill_ctl.session.events import (
     Cue,
     CueKind,
     Direction,
+    LatchReason,
     RecordEvent,
     SegmentView,
     SessionEvent,
@@ -80,7 +81,7 @@ class TestPlainLines:
         out = StringIO()
         plain = PlainObserver(out, progress_every_s=0)
         plain.on_snapshot(at(10.0))
-        plain.on_snapshot(at(12.0, SessionPhase.LATCHED, latch_reason="link_lost"))
+        plain.on_snapshot(at(12.0, SessionPhase.LATCHED, latch_reason=LatchReason.LINK_LOST))
         assert "[0:12] STOPPED (latched): link lost" in out.getvalue()
 
     def test_a_latch_for_mph_says_where_to_set_speed_unit(self) -> None:
@@ -92,7 +93,7 @@ class TestPlainLines:
         latched = at(
             12.0,
             SessionPhase.LATCHED,
-            latch_reason="unrequested_speed_change",
+            latch_reason=LatchReason.UNREQUESTED_SPEED_CHANGE,
             latch_detail=detail,
         )
         plain.on_snapshot(latched)
@@ -104,7 +105,7 @@ class TestPlainLines:
     def test_another_latch_gives_no_mph_advice(self) -> None:
         out = StringIO()
         plain = PlainObserver(out, progress_every_s=0)
-        plain.on_snapshot(at(12.0, SessionPhase.LATCHED, latch_reason="link_lost"))
+        plain.on_snapshot(at(12.0, SessionPhase.LATCHED, latch_reason=LatchReason.LINK_LOST))
         assert "mph" not in out.getvalue()
 
     def test_a_progress_line_is_written_every_period_of_session_time(self) -> None:

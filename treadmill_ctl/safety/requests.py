@@ -149,7 +149,7 @@ class EmergencyStop:
         source: Who pressed it, for the log.
     """
 
-    source: str
+    source: RequestSource
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
+from treadmill_ctl.safety.decisions import Cue, Utterance
 from treadmill_ctl.safety.requests import RequestSource
 from treadmill_ctl.safety.states import CueKind, Direction, LatchReason
 
@@ -186,7 +187,7 @@ class SegmentView:
     """One planned segment, as shown to people."""
 
     index: int
-    direction: str
+    direction: Direction
     speed_kmh: float
     incline_pct: float
     duration_s: float
@@ -207,13 +208,13 @@ class SessionSnapshot:
     t_s: float
     phase: SessionPhase
     profile_name: str
-    latch_reason: str | None = None
+    latch_reason: LatchReason | None = None
     segment: SegmentView | None = None
     next_segment: SegmentView | None = None
     segment_count: int = 0
     segment_remaining_s: float | None = None
     session_remaining_s: float | None = None
-    direction: str | None = None
+    direction: Direction | None = None
     target_speed_kmh: float = 0.0
     belt_speed_kmh: float | None = None
     incline_pct: float | None = None
@@ -222,7 +223,7 @@ class SessionSnapshot:
     heart_rate_bpm: int | None = None
     link_up: bool = False
     turnaround_countdown_s: float | None = None
-    turning_to: str | None = None
+    turning_to: Direction | None = None
     """The direction being turned to, from the start of a turn-around until the belt
     moves that way (also while it waits for the person's resume after the turn)."""
     resume_after_turn: bool = False
@@ -233,46 +234,11 @@ class SessionSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class SessionEvent:
-    """Something that happened: ``kind`` is a ``noun.verb`` name (``governor.latched``)."""
+    """Something that happened, of a kind the record names (``governor.latched``)."""
 
-    kind: str
+    kind: RecordEvent
     t_s: float
     fields: Mapping[str, object] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Utterance:
-    """One way of saying a cue out loud.
-
-    Attributes:
-        text: what to say (units as words: "kilometres per hour").
-        start_by_s: the latest session-clock time it may start (a countdown word on
-            its second, a sentence saying "in 8 seconds"); ``None`` for no limit.
-    """
-
-    text: str
-    start_by_s: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Cue:
-    """Something to tell the person, who faces away from the screen.
-
-    Attributes:
-        kind: what it is about (``heads_up``, ``turn_around_countdown``, ``alarm``...).
-        text: what the screen shows.
-        urgent: an alarm: it cuts off an ordinary cue being said, never another alarm.
-        speech: how to say it, preferred first (shorter variants after); empty to
-            say ``text`` as it is.
-        end_by_s: the session-clock time by which the saying must have ended (the
-            event it warns of); a variant that cannot end by then is not said.
-    """
-
-    kind: str
-    text: str
-    urgent: bool = False
-    speech: tuple[Utterance, ...] = ()
-    end_by_s: float | None = None
 
 
 class SessionObserver(Protocol):
