@@ -31,7 +31,7 @@ import asyncio
 import contextlib
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Protocol, Self
+from typing import TYPE_CHECKING, Final, Self
 
 import structlog
 from bleak import BleakClient
@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from bleak.backends.client import BaseBleakClient
     from bleak.backends.device import BLEDevice
 
+    from treadmill_ctl.clock import Clock
     from treadmill_ctl.ftms.observations import (
         ControlPointResponse,
         InclineRange,
@@ -112,18 +113,6 @@ _DEVICE_INFORMATION_FIELDS: Final = {
 }
 
 
-class Clock(Protocol):
-    """The session's clock, as the link needs it (the session passes its own)."""
-
-    def now_s(self) -> float:
-        """Monotonic seconds: stamps events."""
-        ...
-
-    async def sleep(self, duration_s: float) -> None:
-        """Wait between reconnection attempts."""
-        ...
-
-
 @dataclass(frozen=True, slots=True)
 class MachineInfo:
     """What the treadmill told us about itself when we connected."""
@@ -138,16 +127,23 @@ class MachineInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class LinkUp:
-    """The link is connected and subscribed; commands can be sent."""
+class LinkConnected:
+    """The link is connected and subscribed; commands can be sent.
+
+    What the link reports, with the machine's information and when; the session
+    tells the governor only that the link is up (``safety.observations.LinkUp``).
+    """
 
     info: MachineInfo
     at_s: float
 
 
 @dataclass(frozen=True, slots=True)
-class LinkDown:
-    """The link was lost (or closed); nothing reaches the treadmill until it is back."""
+class LinkLost:
+    """The link was lost (or closed); nothing reaches the treadmill until it is back.
+
+    With the reason and when; the governor is told only ``safety.observations.LinkDown``.
+    """
 
     reason: str
     at_s: float
@@ -196,8 +192,8 @@ class DecodeFailed:
 
 
 type LinkEvent = (
-    LinkUp
-    | LinkDown
+    LinkConnected
+    | LinkLost
     | DataReceived
     | StatusReceived
     | TrainingStatusReceived
@@ -304,7 +300,7 @@ class FtmsLink:
         """Every :data:`LinkEvent`, in order, as it comes; for one reader (the session).
 
         Bounded: when nobody reads, the oldest data frames and answers go first; a
-        :class:`LinkUp`, :class:`LinkDown` or :class:`StatusReceived` is never dropped.
+        :class:`LinkConnected`, :class:`LinkLost` or :class:`StatusReceived` is never dropped.
         Cancelled, the reader stops; the events go on being kept for the next.
         """
         return self._events.events()
@@ -364,7 +360,7 @@ class FtmsLink:
             self._setting_up = False
         self._info = info
         self._log.info("link.up", name=info.name, has_control_point=info.has_control_point)
-        self._events.put(LinkUp(info, self._clock.now_s()))
+        self._events.put(LinkConnected(info, self._clock.now_s()))
         return info
 
     async def reconnect(
@@ -393,7 +389,7 @@ class FtmsLink:
             delay_s = min(delay_s * 2, max_delay_s)
 
     async def disconnect(self) -> None:
-        """Close the link on purpose (reported as :class:`LinkDown`)."""
+        """Close the link on purpose (reported as :class:`LinkLost`)."""
         self._closing = True
         await self._drop_client()
 
@@ -421,7 +417,7 @@ class FtmsLink:
                 future.set_exception(LinkError(f"link lost ({reason})"))
         self._answers.clear()
         self._log.warning("link.lost", reason=reason)
-        self._events.put(LinkDown(reason, self._clock.now_s()))
+        self._events.put(LinkLost(reason, self._clock.now_s()))
 
     async def _set_up(self, client: BleakClient) -> MachineInfo:
         services = client.services

@@ -83,9 +83,9 @@ def to_observation(event: LinkEvent) -> Observation | None:
             )
         case ftms_link.StatusReceived(status=status):
             return _status_observation(status.code, status.stop_pause, status.target_speed_kmh)
-        case ftms_link.LinkUp():
+        case ftms_link.LinkConnected():
             return LinkUp()
-        case ftms_link.LinkDown():
+        case ftms_link.LinkLost():
             return LinkDown()
         case _:
             return None

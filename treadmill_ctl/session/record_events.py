@@ -112,7 +112,7 @@ class RecordEvents:
         """A governor state change; ``pending_direction``: where a turn-around turns to."""
         self._holds(change, pending_direction)
         if change.new is GovernorState.LATCHED and change.latch_reason is not None:
-            reason = change.latch_reason.name.lower()
+            reason = change.latch_reason.label
             self.latches.append(reason)
             _log.error(RecordEvent.LATCHED, reason=reason, detail=change.reason)
             self._emit(RecordEvent.LATCHED, log=False, reason=reason, detail=change.reason)

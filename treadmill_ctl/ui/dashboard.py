@@ -33,7 +33,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from treadmill_ctl.session.events import SessionPhase
+from treadmill_ctl.session.events import RecordEvent, SessionPhase
 from treadmill_ctl.text import escape_text
 from treadmill_ctl.ui.banner import Banner, banner_for, latch_reason_text
 from treadmill_ctl.ui.keys import DEFAULT_BINDINGS, Bindings, HotkeyAction, key_label
@@ -412,8 +412,6 @@ def _mqtt_line(status: str) -> Text:
 
 # --- the live observer ---------------------------------------------------------------
 
-_MQTT_STATUS_EVENT: Final = "mqtt.status"
-"""The event the MQTT bridge sends its status observers (its ``line`` field is shown)."""
 _MAX_NOTES: Final = 3
 
 
@@ -421,14 +419,14 @@ def note_for(event: SessionEvent) -> str | None:
     """A line in words for a notable event, or ``None`` (the record has them all)."""
     fields = event.fields
     match event.kind:
-        case "governor.latched":
+        case RecordEvent.LATCHED:
             reason = str(fields.get("reason", "a safety stop")).replace("_", " ")
             text = f"stopped: {reason}"
-        case "governor.rearmed":
+        case RecordEvent.REARMED:
             text = "re-armed: the belt waits for your start"
-        case "session.ended":
+        case RecordEvent.ENDED:
             return None  # the final screen says it
-        case kind if any(word in kind for word in ("lost", "failed", "restored", "reconnected")):
+        case kind if kind.is_loss or kind.is_return:
             text = kind.replace(".", " ").replace("_", " ")
         case _:
             return None
@@ -532,11 +530,11 @@ class Dashboard:
 
     def on_event(self, event: SessionEvent) -> None:
         """Keep a line in words for notable events (latches, link loss), the last few."""
-        if event.kind == _MQTT_STATUS_EVENT:
+        if event.kind is RecordEvent.MQTT_STATUS:  # its ``line`` is shown
             line = event.fields.get("line")
             self.state = dataclasses.replace(self.state, mqtt=str(line)[:200])
             return
-        if event.kind == "session.ended":
+        if event.kind is RecordEvent.ENDED:
             self.state = dataclasses.replace(self.state, ended=dict(event.fields))
             return
         note = note_for(event)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Final, TextIO
 
 from treadmill_ctl.session.events import SessionPhase
 from treadmill_ctl.text import escape_text
+from treadmill_ctl.ui.banner import latch_reason_text
 from treadmill_ctl.ui.dashboard import format_duration, latch_advice
 
 if TYPE_CHECKING:
@@ -115,8 +116,7 @@ _PROGRESS_PHASES: Final = frozenset(
 
 def _phase_line(snapshot: SessionSnapshot) -> str:
     if snapshot.phase is SessionPhase.LATCHED:
-        reason = (snapshot.latch_reason or "emergency stop").replace("_", " ")
-        return f"STOPPED (latched): {reason}; the belt is commanded to stop"
+        return f"STOPPED (latched): {latch_reason_text(snapshot)}; the belt is commanded to stop"
     return f"phase: {snapshot.phase.value}"
 
 
