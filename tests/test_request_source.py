@@ -105,12 +105,16 @@ class _Asker:
         self._ended = False
         self.runner: SessionRunner | None = None
         self.phases: set[SessionPhase] = set()
+        self.heart_rate_shown: set[tuple[int | None, bool, int | None]] = set()
 
     def on_snapshot(self, snapshot: SessionSnapshot) -> None:
         runner = self.runner
         if runner is None:
             return
         self.phases.add(snapshot.phase)
+        self.heart_rate_shown.add(
+            (snapshot.heart_rate_bpm, snapshot.heart_rate_watched, snapshot.heart_rate_ceiling_bpm)
+        )
         if self._presses and snapshot.t_s >= self._presses[0]:
             self._presses.pop(0)
             runner.start(self.source)
@@ -132,7 +136,7 @@ def _session(
     presses: tuple[float, ...],
     end_at_s: float,
     heart_rate_max_bpm: float | None = None,
-) -> tuple[list[str], set[SessionPhase]]:
+) -> tuple[list[str], _Asker]:
     """The control point writes of a session asked to start by ``source``, and its phases.
 
     No stand-in and no key reader: only ``source`` asks. The simulated treadmill has
@@ -163,7 +167,7 @@ def _session(
                 if record["kind"] == "control_point_write"
             ]
 
-    return run_accelerated(main()), asker.phases
+    return run_accelerated(main()), asker
 
 
 @pytest.mark.parametrize("source", NEVER_STARTS, ids=str)
@@ -171,17 +175,17 @@ def test_a_start_or_resume_from_anyone_but_the_person_never_reaches_the_treadmil
     source: RequestSource,
 ) -> None:
     """MQTT, a signal, the terminal or the session itself: no Start is written, ever."""
-    writes, phases = _session(source, presses=(2.0, 4.0, 8.0), end_at_s=12.0)
+    writes, asker = _session(source, presses=(2.0, 4.0, 8.0), end_at_s=12.0)
     assert not [write for write in writes if write.startswith(START_WRITE)]
-    assert SessionPhase.RUNNING not in phases
+    assert SessionPhase.RUNNING not in asker.phases
 
 
 @pytest.mark.parametrize("source", sorted(MAY_START), ids=str)
 def test_the_persons_start_and_the_stand_ins_reach_the_treadmill(source: RequestSource) -> None:
     """The same session, asked by the person or by the stand-in, starts the belt."""
-    writes, phases = _session(source, presses=(2.0,), end_at_s=12.0)
+    writes, asker = _session(source, presses=(2.0,), end_at_s=12.0)
     assert [write for write in writes if write.startswith(START_WRITE)]
-    assert SessionPhase.RUNNING in phases
+    assert SessionPhase.RUNNING in asker.phases
 
 
 @pytest.mark.parametrize("source", sorted(MAY_START), ids=str)
@@ -192,9 +196,17 @@ def test_only_the_person_confirms_going_on_without_a_heart_rate(source: RequestS
     (after the grace) is refused with the offer to go on without, the third
     within the window confirms it: from the person's keys, never from the stand-in.
     """
-    writes, phases = _session(
+    writes, asker = _session(
         source, presses=(2.0, 14.0, 20.0), end_at_s=40.0, heart_rate_max_bpm=140
     )
     started = bool([write for write in writes if write.startswith(START_WRITE)])
     assert started is source.is_person
-    assert (SessionPhase.RUNNING in phases) is source.is_person
+    assert (SessionPhase.RUNNING in asker.phases) is source.is_person
+
+
+def test_with_a_ceiling_and_no_heart_rate_the_screen_says_it_is_unknown() -> None:
+    """The observers are told a heart rate is expected and missing, and the ceiling."""
+    _, asker = _session(RequestSource.HOTKEY, presses=(2.0,), end_at_s=6.0, heart_rate_max_bpm=140)
+    assert asker.heart_rate_shown == {(None, True, 140)}
+    _, asker = _session(RequestSource.HOTKEY, presses=(2.0,), end_at_s=6.0)
+    assert asker.heart_rate_shown == {(None, False, None)}

@@ -122,6 +122,14 @@ class TestPhases:
         assert "Heart rate" not in text_of(render_dashboard(running()))
         assert "97 bpm" in text_of(render_dashboard(running(heart_rate_bpm=97)))
 
+    def test_a_missing_heart_rate_is_shown_when_a_ceiling_watches_it(self) -> None:
+        watched = running(heart_rate_watched=True, heart_rate_ceiling_bpm=140)
+        text = text_of(render_dashboard(watched))
+        assert "Heart rate" in text
+        assert "unknown (max 140)" in text
+        known = running(heart_rate_bpm=97, heart_rate_watched=True, heart_rate_ceiling_bpm=140)
+        assert "97 bpm (max 140)" in text_of(render_dashboard(known))
+
     def test_waiting_for_start_says_how_to_start_safely(self) -> None:
         text = text_of(render_dashboard(running(phase=SessionPhase.WAITING_FOR_START)))
         assert big("READY") in text

@@ -119,6 +119,14 @@ class TestPlainLines:
         assert "heart rate 95 bpm" in progress[0]
         assert "segment left 0:20, session left 1:20" in progress[0]
 
+    def test_a_watched_heart_rate_that_is_missing_is_said(self) -> None:
+        out = StringIO()
+        plain = PlainObserver(out, progress_every_s=10)
+        for tenth in range(101):
+            plain.on_snapshot(at(tenth / 10, heart_rate_watched=True, heart_rate_ceiling_bpm=140))
+        progress = [line for line in out.getvalue().splitlines() if "progress" in line]
+        assert "heart rate unknown (ceiling 140 bpm)" in progress[0]
+
     def test_cues_are_written_with_the_latest_session_time(self) -> None:
         out = StringIO()
         plain = PlainObserver(out, progress_every_s=0)

@@ -221,6 +221,10 @@ class SessionSnapshot:
     distance_m: float | None = None
     elapsed_s: float | None = None
     heart_rate_bpm: int | None = None
+    heart_rate_ceiling_bpm: int | None = None
+    """The heart-rate ceiling in force, if one is set."""
+    heart_rate_watched: bool = False
+    """A heart rate is expected (a ceiling or a strap is set): its absence is shown."""
     link_up: bool = False
     turnaround_countdown_s: float | None = None
     turning_to: Direction | None = None

@@ -580,6 +580,7 @@ class SessionRunner(SessionControls):
         """The session's state now, as observers see it."""
         now = self._clock.now_s() if now is None else now
         data = self._last_data.data if self._last_data is not None else None
+        ceiling_bpm = self._heart_rate.ceiling_bpm
         return build_snapshot(
             now_s=now,
             started_s=self._out.started_s,
@@ -591,6 +592,8 @@ class SessionRunner(SessionControls):
             distance_m=self._distance_m(),
             heart_rate_bpm=self._shown_heart_rate(now, data),
             link_up=self._link.is_connected,
+            heart_rate_ceiling_bpm=None if ceiling_bpm is None else round(ceiling_bpm),
+            heart_rate_watched=ceiling_bpm is not None or self._heart_rate.link is not None,
         )
 
     def _shown_heart_rate(self, now: float, data: TreadmillData | None) -> int | None:

@@ -76,6 +76,8 @@ def build_snapshot(
     distance_m: float | None,
     heart_rate_bpm: int | None,
     link_up: bool,
+    heart_rate_ceiling_bpm: int | None = None,
+    heart_rate_watched: bool = False,
 ) -> SessionSnapshot:
     """The session now."""
     segment = cursor.current
@@ -106,6 +108,8 @@ def build_snapshot(
         distance_m=distance_m,
         elapsed_s=now_s - started_s,
         heart_rate_bpm=heart_rate_bpm,
+        heart_rate_ceiling_bpm=heart_rate_ceiling_bpm,
+        heart_rate_watched=heart_rate_watched,
         link_up=link_up,
         turnaround_countdown_s=countdown_s,
         turning_to=_turning_to(governor, paused_after_turn=paused_after_turn),

@@ -71,6 +71,32 @@ def _distance(distance_m: float | None) -> str:
     return f"{distance_m / 1000:.2f} km" if distance_m >= 1000 else f"{distance_m:.0f} m"  # noqa: PLR2004
 
 
+def heart_rate_words(snapshot: SessionSnapshot) -> str | None:
+    """The heart rate in plain words; its absence too when one is expected.
+
+    With a ceiling or a strap set, a missing heart rate is news (the ceiling cannot
+    protect without one), so it is said rather than the row left out.
+    """
+    ceiling = snapshot.heart_rate_ceiling_bpm
+    of_ceiling = f" (ceiling {ceiling} bpm)" if ceiling is not None else ""
+    if snapshot.heart_rate_bpm is not None:
+        return f"heart rate {snapshot.heart_rate_bpm} bpm{of_ceiling}"
+    if snapshot.heart_rate_watched:
+        return f"heart rate unknown{of_ceiling}"
+    return None
+
+
+def heart_rate_text(snapshot: SessionSnapshot) -> str | None:
+    """The dashboard's heart-rate cell (markup), or None when there is nothing to show."""
+    ceiling = snapshot.heart_rate_ceiling_bpm
+    of_ceiling = f" [dim](max {ceiling})[/]" if ceiling is not None else ""
+    if snapshot.heart_rate_bpm is not None:
+        return f"{snapshot.heart_rate_bpm} bpm{of_ceiling}"
+    if snapshot.heart_rate_watched:
+        return f"[bold yellow]unknown[/]{of_ceiling}"
+    return None
+
+
 def _stats(snapshot: SessionSnapshot) -> Table:
     table = Table.grid(padding=(0, 2), expand=True)
     for _ in range(4):
@@ -86,8 +112,9 @@ def _stats(snapshot: SessionSnapshot) -> Table:
         ("Incline", "-" if snapshot.incline_pct is None else f"{snapshot.incline_pct:.1f} %"),
         ("Distance", _distance(snapshot.distance_m)),
     ]
-    if snapshot.heart_rate_bpm is not None:
-        cells.append(("Heart rate", f"{snapshot.heart_rate_bpm} bpm"))
+    heart_rate = heart_rate_text(snapshot)
+    if heart_rate is not None:
+        cells.append(("Heart rate", heart_rate))
     cells.append(("Link", "up" if snapshot.link_up else "[bold red]DOWN[/]"))
     for left, right in zip(cells[::2], cells[1::2], strict=False):
         table.add_row(f"[dim]{left[0]}[/]", f"[bold]{left[1]}[/]", f"[dim]{right[0]}[/]", right[1])
