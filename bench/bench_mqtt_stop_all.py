@@ -45,7 +45,8 @@ import structlog
 from simulator import open_virtual_treadmill
 from simulator.trace import TraceWriter
 from treadmill_ctl.ftms import commands
-from treadmill_ctl.ftms.link import DataReceived, FtmsLink, LinkEvent
+from treadmill_ctl.ftms.link import FtmsLink
+from treadmill_ctl.ftms.link_events import DataReceived, LinkEvent
 from treadmill_ctl.profiles import build_plan, load_profile
 from treadmill_ctl.safety import Limits
 from treadmill_ctl.session.clock import LoopClock

@@ -16,10 +16,10 @@ from link_events import collect
 from simulator import open_virtual_treadmill
 from treadmill_ctl.errors import CommandRefused, CommandTimeout, LinkError
 from treadmill_ctl.ftms.commands import CommandRejected, ResultCode
-from treadmill_ctl.ftms.link import (
-    PENDING_STOP_CONTROL_WAIT_S,
+from treadmill_ctl.ftms.control_point import PENDING_STOP_CONTROL_WAIT_S
+from treadmill_ctl.ftms.link import FtmsLink
+from treadmill_ctl.ftms.link_events import (
     DataReceived,
-    FtmsLink,
     LinkConnected,
     LinkEvent,
     LinkLost,
@@ -284,7 +284,7 @@ def test_stops_asked_for_while_the_link_is_being_set_up_wait_for_control() -> No
         reconnect = asyncio.create_task(link.reconnect())
         asked_during_set_up = 0
         while not reconnect.done():
-            if link._setting_up and link._control_point is not None:
+            if link._control.setting_up and link._control.characteristic is not None:
                 await link.stop_now()
                 asked_during_set_up += 1
             await asyncio.sleep(0.001)

@@ -22,7 +22,7 @@ from treadmill_ctl.telemetry.payloads import telemetry_json
 
 if TYPE_CHECKING:
     from simulator.radio import VirtualTreadmill
-    from treadmill_ctl.ftms.link import LinkEvent
+    from treadmill_ctl.ftms.link_events import LinkEvent
     from treadmill_ctl.profiles import Profile
 
 DEMO = Path(__file__).resolve().parent.parent / "profiles" / "demo.toml"
@@ -189,7 +189,7 @@ def test_without_a_person_the_belt_waits_and_a_console_start_is_followed() -> No
 
 
 def test_ranges_the_treadmill_reports_badly_are_replaced_not_trusted() -> None:
-    from treadmill_ctl.ftms.link import MachineInfo  # noqa: PLC0415
+    from treadmill_ctl.ftms.link_events import MachineInfo  # noqa: PLC0415
     from treadmill_ctl.ftms.observations import InclineRange, SpeedRange  # noqa: PLC0415
     from treadmill_ctl.session.link_observations import ranges_from  # noqa: PLC0415
 

@@ -28,7 +28,7 @@ from treadmill_ctl.session.events import RecordEvent
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from treadmill_ctl.ftms.link import MachineInfo
+    from treadmill_ctl.ftms.link_events import MachineInfo
     from treadmill_ctl.ftms.observations import TreadmillData
     from treadmill_ctl.profiles import Plan, PlannedSegment
     from treadmill_ctl.safety import StateChanged

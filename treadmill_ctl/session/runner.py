@@ -33,7 +33,7 @@ import structlog
 from treadmill_ctl.errors import (
     LinkError,
 )
-from treadmill_ctl.ftms import link as ftms_link
+from treadmill_ctl.ftms import link_events as ftms_link
 from treadmill_ctl.ftms.observations import MachineStatusCode
 from treadmill_ctl.safety import (
     Alarm,
@@ -93,7 +93,8 @@ if TYPE_CHECKING:
 
     from treadmill_ctl.clock import Clock
     from treadmill_ctl.ftms.heart_rate_link import HeartRateLink
-    from treadmill_ctl.ftms.link import FtmsLink, LinkEvent, MachineInfo
+    from treadmill_ctl.ftms.link import FtmsLink
+    from treadmill_ctl.ftms.link_events import LinkEvent, MachineInfo
     from treadmill_ctl.ftms.observations import TreadmillData
     from treadmill_ctl.profiles import Plan, PlannedSegment
     from treadmill_ctl.safety import Command, Limits
