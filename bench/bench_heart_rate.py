@@ -30,7 +30,8 @@ from simulator.trace import TraceWriter
 from treadmill_ctl.ftms import commands
 from treadmill_ctl.ftms.heart_rate import decode_heart_rate_measurement
 from treadmill_ctl.ftms.heart_rate_link import HeartRateEvent, HeartRateLink, HeartRateReceived
-from treadmill_ctl.ftms.link import AnswerReceived, FtmsLink, LinkEvent
+from treadmill_ctl.ftms.link import FtmsLink
+from treadmill_ctl.ftms.link_events import AnswerReceived, LinkEvent
 from treadmill_ctl.safety import Limits
 from treadmill_ctl.safety.heart_rate import HeartRateMonitor, HeartRateReading, ZoneController
 from treadmill_ctl.session.clock import LoopClock

@@ -45,11 +45,12 @@ import structlog
 from simulator import open_virtual_treadmill
 from simulator.trace import TraceWriter
 from treadmill_ctl.ftms import commands
-from treadmill_ctl.ftms.link import DataReceived, FtmsLink, LinkEvent
+from treadmill_ctl.ftms.link import FtmsLink
+from treadmill_ctl.ftms.link_events import DataReceived, LinkEvent
 from treadmill_ctl.profiles import build_plan, load_profile
 from treadmill_ctl.safety import Limits
 from treadmill_ctl.session.clock import LoopClock
-from treadmill_ctl.session.events import ControlOutcome, SessionPhase
+from treadmill_ctl.session.events import ControlOutcome, RequestSource, SessionPhase
 from treadmill_ctl.session.record_events import STOPPED_KMH
 from treadmill_ctl.session.runner import SessionRunner, SessionSummary
 from treadmill_ctl.telemetry.bridge import MqttBridge
@@ -160,7 +161,7 @@ class TimedRunner(SessionRunner):
     stop_requested: asyncio.Event | None = None
 
     @override
-    def emergency_stop(self, source: str) -> ControlOutcome:
+    def emergency_stop(self, source: RequestSource) -> ControlOutcome:
         if self.stop_requested is not None and not self.stop_requested.is_set():
             self.stop_requested_s = time.perf_counter()
             self.stop_requested.set()
@@ -284,8 +285,8 @@ async def restart(lanes: list[Lane]) -> None:
         while waiting := [lane for lane in lanes if lane.runner.phase in _NOT_STARTED]:
             for lane in waiting:
                 if lane.runner.phase is SessionPhase.LATCHED:
-                    lane.runner.rearm("stand-in")
-                lane.runner.start("stand-in")
+                    lane.runner.rearm(RequestSource.STAND_IN)
+                lane.runner.start(RequestSource.STAND_IN)
             await asyncio.sleep(RETRY_START_S)
 
 
@@ -350,7 +351,7 @@ async def bench(
                 return await stop_rounds(lanes, publish, rounds)
         finally:
             for lane in lanes:
-                lane.runner.end("bench")
+                lane.runner.end(RequestSource.STAND_IN)
             tasks = [lane.task for lane in lanes if lane.task is not None]
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(END_TIMEOUT_S):

@@ -41,7 +41,8 @@ from simulator import open_virtual_treadmill
 from simulator.faults import FaultKind, FaultSchedule
 from simulator.trace import TraceWriter
 from treadmill_ctl.ftms import commands
-from treadmill_ctl.ftms.link import AnswerReceived, FtmsLink, LinkEvent
+from treadmill_ctl.ftms.link import FtmsLink
+from treadmill_ctl.ftms.link_events import AnswerReceived, LinkEvent
 from treadmill_ctl.session.clock import LoopClock
 
 if TYPE_CHECKING:

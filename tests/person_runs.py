@@ -5,7 +5,7 @@ link, governor and session record, on the accelerated loop's virtual clock (a
 session of minutes takes a second or two). Only the person is scripted: a
 :class:`ScriptedPerson` watches the snapshots as the dashboard does and presses
 what a person would press (start, pause, resume, the emergency stop, re-arm), each
-as a key press would, from the event loop, with the source ``"keyboard"``.
+as a key press would, from the event loop, from the person (``RequestSource.HOTKEY``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from treadmill_ctl.cli_run import log_session_started
 from treadmill_ctl.ftms.link import FtmsLink
 from treadmill_ctl.profiles import build_plan, load_profile
 from treadmill_ctl.session.clock import LoopClock, run_accelerated
-from treadmill_ctl.session.events import SessionPhase
+from treadmill_ctl.session.events import RequestSource, SessionPhase
 from treadmill_ctl.session.recorder import SessionRecord, configure_logging
 from treadmill_ctl.session.runner import SessionRunner
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from treadmill_ctl.session.events import Cue, SessionEvent, SessionSnapshot
     from treadmill_ctl.session.runner import SessionSummary
 
-KEY = "keyboard"
+KEY = RequestSource.HOTKEY
 REACTION_S = 1.0
 """How long the scripted person takes to press resume when asked."""
 
@@ -71,7 +71,7 @@ class ScriptedPerson:
     def attach(self, runner: SessionRunner) -> None:
         self._runner = runner
 
-    def _press(self, t_s: float, what: str, action: Callable[[str], object]) -> None:
+    def _press(self, t_s: float, what: str, action: Callable[[RequestSource], object]) -> None:
         self.presses.append((t_s, what))
         self._next_press_s = t_s + REACTION_S
         asyncio.get_running_loop().call_soon(action, KEY)

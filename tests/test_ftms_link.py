@@ -16,13 +16,13 @@ from link_events import collect
 from simulator import open_virtual_treadmill
 from treadmill_ctl.errors import CommandRefused, CommandTimeout, LinkError
 from treadmill_ctl.ftms.commands import CommandRejected, ResultCode
-from treadmill_ctl.ftms.link import (
-    PENDING_STOP_CONTROL_WAIT_S,
+from treadmill_ctl.ftms.control_point import PENDING_STOP_CONTROL_WAIT_S
+from treadmill_ctl.ftms.link import FtmsLink
+from treadmill_ctl.ftms.link_events import (
     DataReceived,
-    FtmsLink,
-    LinkDown,
+    LinkConnected,
     LinkEvent,
-    LinkUp,
+    LinkLost,
     StatusReceived,
 )
 from treadmill_ctl.ftms.observations import MachineStatusCode
@@ -99,7 +99,7 @@ def test_connecting_reads_what_the_treadmill_is_and_reports_the_link_up() -> Non
         assert info.features is not None
         assert info.features.speed_target_supported
         assert info.device_information["model"]
-        assert isinstance(events[0], LinkUp)
+        assert isinstance(events[0], LinkConnected)
 
     _run(scenario)
 
@@ -132,8 +132,8 @@ def test_as_an_async_context_manager_the_link_is_up_inside_and_closed_after() ->
 
     events, seen = run_accelerated(main())
     assert seen == [(True, True), (True, True), (False, False), (True, True)]
-    assert [type(e) for e in events] == [LinkUp, LinkDown, LinkUp, LinkDown]
-    assert [e.reason for e in events if isinstance(e, LinkDown)] == ["closed", "closed"]
+    assert [type(e) for e in events] == [LinkConnected, LinkLost, LinkConnected, LinkLost]
+    assert [e.reason for e in events if isinstance(e, LinkLost)] == ["closed", "closed"]
 
 
 def test_an_async_with_that_cannot_connect_raises_and_can_be_tried_again() -> None:
@@ -252,7 +252,7 @@ def test_a_lost_link_is_reported_and_a_stop_waits_for_its_return() -> None:
         await link.start_resume()
         await link.set_target_speed(2.0)
         await asyncio.sleep(4)
-        assert any(isinstance(e, LinkDown) for e in events)
+        assert any(isinstance(e, LinkLost) for e in events)
         assert not link.is_connected
         await link.stop_now()
         deferred = link.stop_pending
@@ -284,7 +284,7 @@ def test_stops_asked_for_while_the_link_is_being_set_up_wait_for_control() -> No
         reconnect = asyncio.create_task(link.reconnect())
         asked_during_set_up = 0
         while not reconnect.done():
-            if link._setting_up and link._control_point is not None:
+            if link._control.setting_up and link._control.characteristic is not None:
                 await link.stop_now()
                 asked_during_set_up += 1
             await asyncio.sleep(0.001)

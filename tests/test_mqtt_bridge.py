@@ -23,12 +23,15 @@ from fakes import RecordingControl
 from rich.console import Console
 
 from treadmill_ctl.session.events import (
+    Direction,
+    LatchReason,
+    RecordEvent,
     SegmentView,
     SessionEvent,
     SessionPhase,
     SessionSnapshot,
 )
-from treadmill_ctl.telemetry.bridge import STATUS_EVENT, MqttBridge
+from treadmill_ctl.telemetry.bridge import MqttBridge
 from treadmill_ctl.telemetry.discovery import STOP_PRESS_PAYLOAD
 from treadmill_ctl.telemetry.health import MqttStatus
 from treadmill_ctl.telemetry.mqtt_settings import GUARANTEED_CLIENT_ID_CHARS, MqttSettings
@@ -73,7 +76,7 @@ def snapshot(phase: SessionPhase = SessionPhase.RUNNING, **fields: object) -> Se
         "phase": phase,
         "profile_name": "intervals",
         "segment": SegmentView(
-            index=1, direction="backward", speed_kmh=2.0, incline_pct=0.0, duration_s=60
+            index=1, direction=Direction.BACKWARD, speed_kmh=2.0, incline_pct=0.0, duration_s=60
         ),
         "segment_count": 4,
         "direction": "backward",
@@ -187,7 +190,7 @@ class TestPublishing:
     ) -> None:
         settings = settings_for(mqtt_broker)
         async with connected_bridge(settings) as bridge:
-            bridge.on_snapshot(snapshot(SessionPhase.LATCHED, latch_reason="safety_key"))
+            bridge.on_snapshot(snapshot(SessionPhase.LATCHED, latch_reason=LatchReason.SAFETY_KEY))
             async with listening(mqtt_broker, bridge.topics.state) as first:
                 await first.next_on(bridge.topics.state)
             async with listening(mqtt_broker, bridge.topics.state) as later:
@@ -225,7 +228,9 @@ class TestPublishing:
             listening(mqtt_broker, bridge.topics.state) as listener,
         ):
             bridge.on_snapshot(snapshot(SessionPhase.RUNNING))
-            bridge.on_snapshot(snapshot(SessionPhase.LATCHED, latch_reason="emergency_stop"))
+            bridge.on_snapshot(
+                snapshot(SessionPhase.LATCHED, latch_reason=LatchReason.EMERGENCY_STOP)
+            )
             latest = await listener.next_json(bridge.topics.state)
         assert latest == {"state": "latched", "phase": "latched", "reason": "emergency_stop"}
         assert bridge.stats.states_published == 1
@@ -238,8 +243,8 @@ class TestPublishing:
             connected_bridge(settings) as bridge,
             listening(mqtt_broker, bridge.topics.event) as listener,
         ):
-            bridge.on_event(SessionEvent("segment.started", 30.0, {"index": 2}))
-            bridge.on_event(SessionEvent("governor.latched", 31.5, {"reason": "stale_data"}))
+            bridge.on_event(SessionEvent(RecordEvent.SEGMENT_STARTED, 30.0, {"index": 2}))
+            bridge.on_event(SessionEvent(RecordEvent.LATCHED, 31.5, {"reason": "stale_data"}))
             first = await listener.next_json(bridge.topics.event)
             second = await listener.next_json(bridge.topics.event)
         assert first == {"kind": "segment.started", "t_s": 30.0, "fields": {"index": 2}}
@@ -254,10 +259,10 @@ class TestPublishing:
         async with listening(mqtt_broker, topics.event, topics.availability) as listener:
             async with connected_bridge(settings) as bridge:
                 assert (await listener.next_on(topics.availability)).payload == b"online"
-                bridge.on_event(SessionEvent("session.summary", 600.0, {"distance_m": 512.0}))
+                bridge.on_event(SessionEvent(RecordEvent.ENDED, 600.0, {"distance_m": 512.0}))
             summary = await listener.next_json(topics.event)
             offline = await listener.next_on(topics.availability)
-        assert summary["kind"] == "session.summary"
+        assert summary["kind"] == "session.ended"
         assert offline.payload == b"offline"
 
     async def test_discovery_configs_are_retained_and_point_at_the_treadmill_topics(
@@ -428,7 +433,9 @@ class TestBrokerTrouble:
                 before = loop.time()
                 bridge.on_snapshot(snapshot(t_s=float(tick)))
                 for index in range(5):
-                    bridge.on_event(SessionEvent("tick.done", float(tick), {"n": tick * 5 + index}))
+                    bridge.on_event(
+                        SessionEvent(RecordEvent.BELT_DATA, float(tick), {"n": tick * 5 + index})
+                    )
                 await asyncio.sleep(0.005)
                 longest_gap_s = max(longest_gap_s, loop.time() - before)
             assert bridge.stats.events_dropped == 200 - 8
@@ -438,9 +445,9 @@ class TestBrokerTrouble:
                     await bridge.wait_connected()
                 await listener.command(bridge.topics.cmd, '{"command": "stop"}')
                 assert (await listener.next_json(bridge.topics.reply))["accepted"] is True
-                bridge.on_event(SessionEvent("after.restart", 50.0))
+                bridge.on_event(SessionEvent(RecordEvent.LINK_BACK, 50.0))
                 kinds = [(await listener.next_json(bridge.topics.event))["kind"]]
-                while kinds[-1] != "after.restart":
+                while kinds[-1] != "session.link_back":
                     kinds.append((await listener.next_json(bridge.topics.event))["kind"])
         assert longest_gap_s < 0.25
         assert control.calls == [("emergency_stop", "mqtt")]
@@ -654,7 +661,7 @@ class TestClientId:
         assert watcher.statuses[0] == "up"
         assert "taken_over" in watcher.statuses
         taken = next(e for e in watcher.events if e.fields["status"] == "taken_over")
-        assert taken.kind == STATUS_EVENT
+        assert taken.kind == RecordEvent.MQTT_STATUS
         assert pinned in str(taken.fields["detail"])
         assert line.startswith("TAKEN OVER: ")
         console.print(dashboard.renderable())

@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 
 import treadmill_ctl
 from treadmill_ctl.safety import LatchReason
-from treadmill_ctl.session.events import SessionEvent, SessionPhase, SessionSnapshot
+from treadmill_ctl.session.events import (
+    Direction,
+    RecordEvent,
+    SessionEvent,
+    SessionPhase,
+    SessionSnapshot,
+)
 from treadmill_ctl.telemetry.discovery import (
     NO_VALUE,
     STOP_PRESS_PAYLOAD,
@@ -68,9 +74,10 @@ class TestState:
         assert StateView.of(SessionSnapshot(0.0, phase, "p")).state is state
 
     def test_a_latch_carries_its_reason_and_other_states_none(self) -> None:
-        latched = SessionSnapshot(0.0, SessionPhase.LATCHED, "p", latch_reason="lost_link")
-        assert json.loads(StateView.of(latched).to_json())["reason"] == "lost_link"
-        stale = SessionSnapshot(0.0, SessionPhase.RUNNING, "p", latch_reason="lost_link")
+        lost = LatchReason.LINK_LOST
+        latched = SessionSnapshot(0.0, SessionPhase.LATCHED, "p", latch_reason=lost)
+        assert json.loads(StateView.of(latched).to_json())["reason"] == "link_lost"
+        stale = SessionSnapshot(0.0, SessionPhase.RUNNING, "p", latch_reason=lost)
         assert StateView.of(stale).reason is None
 
 
@@ -101,7 +108,7 @@ class _Code(Enum):
 class TestEvents:
     def test_odd_field_values_are_written_as_text_not_lost(self) -> None:
         event = SessionEvent(
-            "command.sent",
+            RecordEvent.ALARM,
             1.0,
             {"payload": b"\x08\x01", "code": _Code.SAFETY_KEY, "ratio": math.nan, "obj": object},
         )
@@ -202,8 +209,14 @@ class TestDiscoveryByHomeAssistantsRules:
         ("snapshot", "expected"),
         [
             (SessionSnapshot(0.0, SessionPhase.CONNECTING, "p"), NO_VALUE),
-            (SessionSnapshot(0.0, SessionPhase.RUNNING, "p", direction="backward"), "backward"),
-            (SessionSnapshot(0.0, SessionPhase.RUNNING, "p", direction="forward"), "forward"),
+            (
+                SessionSnapshot(0.0, SessionPhase.RUNNING, "p", direction=Direction.BACKWARD),
+                "backward",
+            ),
+            (
+                SessionSnapshot(0.0, SessionPhase.RUNNING, "p", direction=Direction.FORWARD),
+                "forward",
+            ),
         ],
     )
     def test_the_direction_sensor_shows_only_its_declared_options(
@@ -214,13 +227,15 @@ class TestDiscoveryByHomeAssistantsRules:
         assert shown == expected
         assert shown in config["options"]  # type: ignore[operator]
 
-    @pytest.mark.parametrize("reason", [None, *(r.name.lower() for r in LatchReason)])
-    def test_the_stop_reason_shows_only_its_declared_options(self, reason: str | None) -> None:
+    @pytest.mark.parametrize("reason", [None, *LatchReason], ids=str)
+    def test_the_stop_reason_shows_only_its_declared_options(
+        self, reason: LatchReason | None
+    ) -> None:
         config = _configs()["latch_reason"]
         phase = SessionPhase.LATCHED if reason else SessionPhase.RUNNING
         state = StateView.of(SessionSnapshot(0.0, phase, "p", latch_reason=reason)).to_json()
         shown = render(str(config["value_template"]), state)
-        assert shown == (reason or NO_VALUE)
+        assert shown == (reason.label if reason else NO_VALUE)
         assert shown in config["options"]  # type: ignore[operator]
 
     def test_elapsed_and_remaining_are_durations_in_seconds(self) -> None:

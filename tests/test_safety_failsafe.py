@@ -25,6 +25,7 @@ from treadmill_ctl.safety import (
     Limits,
     LinkDown,
     MachineRanges,
+    RequestSource,
     Resume,
     SafetyGovernor,
     SendIncline,
@@ -233,7 +234,7 @@ class TestGovernorWithWritesReported:
         assert (governor.state, governor.action) == (GovernorState.RUNNING, Action.NONE)
         governor.observe(BeltData(1.0), 0.5)
         governor.observe(LinkDown(), 0.6)
-        decisions = governor.request(EmergencyStop(source="hotkey"), 0.7)
+        decisions = governor.request(EmergencyStop(source=RequestSource.HOTKEY), 0.7)
         assert isinstance(decisions[0], SendStop)
         assert (governor.state, governor.action) == (GovernorState.LATCHED, Action.LATCHED_STOP)
         assert governor.latch_reason is LatchReason.EMERGENCY_STOP

@@ -30,6 +30,7 @@ from treadmill_ctl.safety import (
     Pause,
     Rearm,
     Refused,
+    RequestSource,
     Resume,
     SafetyGovernor,
     SafetyKeyPulled,
@@ -364,7 +365,7 @@ class TestLatches:
     def test_an_emergency_stop_is_the_first_decision_and_latches(self) -> None:
         session = Session()
         session.start_at(2.5)
-        decisions = session.ask(EmergencyStop(source="hotkey"))
+        decisions = session.ask(EmergencyStop(source=RequestSource.HOTKEY))
         assert isinstance(decisions[0], SendStop)
         assert session.state() is GovernorState.LATCHED
         assert session.governor.latch_reason is LatchReason.EMERGENCY_STOP
@@ -373,7 +374,7 @@ class TestLatches:
     def test_while_latched_nothing_but_stop_is_sent(self) -> None:
         session = Session()
         session.start_at(2.5)
-        session.ask(EmergencyStop(source="hotkey"))
+        session.ask(EmergencyStop(source=RequestSource.HOTKEY))
         decisions = session.ask(SetTarget(3.0, BACKWARD))
         decisions += session.ask(Start(by_person=True))
         decisions += session.ask(Resume(by_person=True))
@@ -384,7 +385,7 @@ class TestLatches:
     def test_a_rearm_then_a_start_begins_again_at_the_starting_speed(self) -> None:
         session = Session()
         session.start_at(2.5)
-        session.ask(EmergencyStop(source="hotkey"))
+        session.ask(EmergencyStop(source=RequestSource.HOTKEY))
         session.run(3)
         rearmed = session.ask(Rearm())
         assert commands(rearmed) == []
@@ -607,7 +608,7 @@ class TestLatches:
         session = Session(limits=Limits(heart_rate_max_bpm=150))
         session.start_at(2.0)
         session.ask(End(latch=LatchReason.HEART_RATE_UNKNOWN, why="no heart rate for 5 s"))
-        decisions = session.ask(EmergencyStop(source="hotkey"))
+        decisions = session.ask(EmergencyStop(source=RequestSource.HOTKEY))
         assert isinstance(decisions[0], SendStop)
         assert session.governor.latch_reasons == {
             LatchReason.HEART_RATE_UNKNOWN,
@@ -621,7 +622,7 @@ class TestLatches:
         session.start_at(2.0)
         session.see(TargetSpeedChanged(5.0))
         session.see(SafetyKeyPulled())
-        decisions = session.ask(EmergencyStop(source="mqtt"))
+        decisions = session.ask(EmergencyStop(source=RequestSource.MQTT))
         assert isinstance(decisions[0], SendStop)
         assert session.governor.latch_reasons == {
             LatchReason.UNREQUESTED_SPEED_CHANGE,
@@ -634,11 +635,11 @@ class TestLatches:
 
     def test_an_emergency_stop_works_in_every_state(self) -> None:
         session = Session()
-        assert isinstance(session.ask(EmergencyStop(source="hotkey"))[0], SendStop)
+        assert isinstance(session.ask(EmergencyStop(source=RequestSource.HOTKEY))[0], SendStop)
         session.ask(Rearm())
         session.ask(End())
         assert session.state() is GovernorState.FINISHED
-        assert isinstance(session.ask(EmergencyStop(source="hotkey"))[0], SendStop)
+        assert isinstance(session.ask(EmergencyStop(source=RequestSource.HOTKEY))[0], SendStop)
 
     def test_identical_frames_of_a_belt_the_app_does_not_drive_are_not_watched(self) -> None:
         """Before a start, a belt someone runs at the console is the console's business."""
@@ -678,7 +679,7 @@ class TestStopVerification:
     def test_a_stop_the_belt_ignores_is_sent_again_with_a_loud_alarm(self) -> None:
         session = Session()
         session.start_at(2.5)
-        session.ask(EmergencyStop(source="hotkey"))
+        session.ask(EmergencyStop(source=RequestSource.HOTKEY))
         decisions: list[Decision] = []
         for _ in range(8):
             session.now_s += 0.25

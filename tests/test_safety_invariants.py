@@ -33,6 +33,7 @@ from treadmill_ctl.safety import (
     MachineRanges,
     Pause,
     Rearm,
+    RequestSource,
     Resume,
     SafetyGovernor,
     SafetyKeyPulled,
@@ -109,7 +110,7 @@ requests = st.one_of(
         latch=st.sampled_from([LatchReason.HEART_RATE, LatchReason.HEART_RATE_UNKNOWN]),
         why=st.just("heart-rate monitor"),
     ),
-    st.just(EmergencyStop(source="test")),
+    st.just(EmergencyStop(source=RequestSource.HOTKEY)),
     st.just(Rearm()),
 )
 events = st.one_of(

@@ -16,13 +16,13 @@ from treadmill_ctl.ftms.link import FtmsLink
 from treadmill_ctl.profiles import build_plan, load_profile
 from treadmill_ctl.safety import SafetyGovernor
 from treadmill_ctl.session.clock import AcceleratedEventLoop, LoopClock, run_accelerated
-from treadmill_ctl.session.events import SessionEnd, SessionPhase, SessionSnapshot
+from treadmill_ctl.session.events import RequestSource, SessionEnd, SessionPhase, SessionSnapshot
 from treadmill_ctl.session.runner import SessionRunner, SessionSummary
 from treadmill_ctl.telemetry.payloads import telemetry_json
 
 if TYPE_CHECKING:
     from simulator.radio import VirtualTreadmill
-    from treadmill_ctl.ftms.link import LinkEvent
+    from treadmill_ctl.ftms.link_events import LinkEvent
     from treadmill_ctl.profiles import Profile
 
 DEMO = Path(__file__).resolve().parent.parent / "profiles" / "demo.toml"
@@ -147,9 +147,9 @@ def test_an_emergency_stop_before_the_link_is_up_is_not_lost(early_stop: str) ->
             await asyncio.sleep(0)
             assert runner.phase is SessionPhase.CONNECTING
             if early_stop == "interrupt":
-                runner.interrupt("sigint")
+                runner.interrupt(RequestSource.SIGINT)
             else:
-                runner.emergency_stop("hotkey")
+                runner.emergency_stop(RequestSource.HOTKEY)
             summary = await session
             await asyncio.sleep(5)  # long enough for any write still on its way
             return summary.end, list(map(dict, sim.trace.records))
@@ -178,7 +178,7 @@ def test_without_a_person_the_belt_waits_and_a_console_start_is_followed() -> No
             await asyncio.sleep(10)
             phase = runner.phase
             belt_after_start = sim.model.belt_speed_kmh
-            runner.interrupt("sigint")
+            runner.interrupt(RequestSource.SIGINT)
             await session
             return belt_while_waiting, phase, belt_after_start
 
@@ -189,7 +189,7 @@ def test_without_a_person_the_belt_waits_and_a_console_start_is_followed() -> No
 
 
 def test_ranges_the_treadmill_reports_badly_are_replaced_not_trusted() -> None:
-    from treadmill_ctl.ftms.link import MachineInfo  # noqa: PLC0415
+    from treadmill_ctl.ftms.link_events import MachineInfo  # noqa: PLC0415
     from treadmill_ctl.ftms.observations import InclineRange, SpeedRange  # noqa: PLC0415
     from treadmill_ctl.session.link_observations import ranges_from  # noqa: PLC0415
 
@@ -271,12 +271,12 @@ def test_the_yes_stand_in_never_resumes_a_pause_the_person_asked_for() -> None:
                 if runner.phase is SessionPhase.RUNNING:
                     break
             await asyncio.sleep(10)
-            runner.pause("hotkey")  # the person's own pause
+            runner.pause(RequestSource.HOTKEY)  # the person's own pause
             phases: list[SessionPhase] = []
             for _ in range(30):
                 await asyncio.sleep(1)
                 phases.append(runner.phase)
-            runner.toggle_pause("hotkey")  # the person resumes
+            runner.toggle_pause(RequestSource.HOTKEY)  # the person resumes
             return phases, await session
 
     phases, summary = run_accelerated(main())

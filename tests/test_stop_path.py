@@ -23,7 +23,7 @@ from simulator.model import MachineConfig
 from treadmill_ctl.ftms.link import FtmsLink
 from treadmill_ctl.profiles import build_plan, load_profile
 from treadmill_ctl.session.clock import LoopClock, run_accelerated
-from treadmill_ctl.session.events import Cue, SessionEnd
+from treadmill_ctl.session.events import Cue, RequestSource, SessionEnd
 from treadmill_ctl.session.recorder import SessionRecord, configure_logging
 from treadmill_ctl.session.runner import SessionRunner
 
@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from simulator.radio import VirtualTreadmill
+    from treadmill_ctl.clock import Clock
     from treadmill_ctl.profiles import Profile
-    from treadmill_ctl.session.clock import Clock
 
 PROFILES = REPO / "profiles"
 DEMO = PROFILES / "demo.toml"
@@ -201,11 +201,11 @@ def test_no_speed_reaches_the_belt_after_a_pause_or_the_final_stop() -> None:
                     caught += 1  # a command waits for Request Control's answer now
                 halted_s.append(sim.session_s)
                 if step == rounds - 1:
-                    runner.interrupt("sigint")
+                    runner.interrupt(RequestSource.SIGINT)
                     break
-                runner.pause("keyboard")
+                runner.pause(RequestSource.HOTKEY)
                 await asyncio.sleep(2)  # the belt stops; the person walks on
-                runner.resume("keyboard")
+                runner.resume(RequestSource.HOTKEY)
             await session
             await asyncio.sleep(5)
             return list(map(dict, sim.trace.records)), halted_s, caught
@@ -337,7 +337,7 @@ def test_below_the_treadmills_minimum_the_belt_runs_at_it_and_never_cycles(
             session = asyncio.create_task(runner.run())
             await asyncio.sleep(30)
             for _ in range(8):  # a remote or a key asking for slower and slower
-                runner.nudge_speed(-0.5, "mqtt")
+                runner.nudge_speed(-0.5, RequestSource.MQTT)
                 await asyncio.sleep(2)
             belt_kmh = sim.model.belt_speed_kmh
             await session
@@ -388,7 +388,7 @@ def test_the_stop_is_on_its_way_before_a_line_is_written_about_it(tmp_path: Path
                 while sim.model.belt_speed_kmh < 1.5:  # noqa: ASYNC110 - virtual time
                     await asyncio.sleep(0.1)
                 (record.link,) = links
-                runner.emergency_stop("keyboard")
+                runner.emergency_stop(RequestSource.HOTKEY)
                 await session
                 return record.seen
         finally:

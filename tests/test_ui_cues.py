@@ -13,7 +13,7 @@ import pytest
 from speech_support import ESPEAK, TimedSpeaker, real_duration_s
 
 from treadmill_ctl.session.clock import run_accelerated
-from treadmill_ctl.session.events import Cue, Utterance
+from treadmill_ctl.session.events import Cue, CueKind, Utterance
 from treadmill_ctl.session.speech import RateModel, spoken
 from treadmill_ctl.ui.cues import (
     ALARM_GAP_S,
@@ -38,9 +38,9 @@ class Bell:
         self.rings += 1
 
 
-TURN = Cue("turn", "Turn around soon, then walk backward.")
-SPEED = Cue("speed", "Speed up")
-ALARM = Cue("alarm", "Pull the safety key now. The belt may not have stopped.", urgent=True)
+TURN = Cue(CueKind.TURN_AROUND_COUNTDOWN, "Turn around soon, then walk backward.")
+SPEED = Cue(CueKind.SPEED_FLOOR, "Speed up")
+ALARM = Cue(CueKind.ALARM, "Pull the safety key now. The belt may not have stopped.", urgent=True)
 
 
 async def play(
@@ -114,12 +114,12 @@ class TestQueueing:
     def test_when_cues_pile_up_the_oldest_ordinary_one_is_dropped(self) -> None:
         player = CuePlayer(TimedSpeaker(), max_pending=2)
         for text in ("one", "two", "three"):
-            player.on_cue(Cue("note", text))
+            player.on_cue(Cue(CueKind.SEGMENT, text))
         assert [cue.text for cue in player.pending] == ["two", "three"]
 
     def test_units_are_spoken_as_words(self) -> None:
         speaker = TimedSpeaker()
-        run_accelerated(play(CuePlayer(speaker), Cue("segment", "Walk at 1.2 km/h, 2 % up.")))
+        run_accelerated(play(CuePlayer(speaker), Cue(CueKind.SEGMENT, "Walk at 1.2 km/h, 2 % up.")))
         assert speaker.finished == ["Walk at 1.2 kilometres per hour, 2 percent up."]
 
 
@@ -136,7 +136,7 @@ class TestInTime:
             now = asyncio.get_running_loop().time()
             event_s = now + real_duration_s(short) + 0.5
             cue = Cue(
-                "heads_up",
+                CueKind.HEADS_UP,
                 long,
                 speech=(Utterance(spoken(long)), Utterance(short)),
                 end_by_s=event_s,
@@ -154,7 +154,7 @@ class TestInTime:
         async def main() -> CuePlayer:
             player = CuePlayer(TimedSpeaker())
             now = asyncio.get_running_loop().time()
-            await play(player, Cue("heads_up", "Turn around soon.", end_by_s=now + 0.2))
+            await play(player, Cue(CueKind.HEADS_UP, "Turn around soon.", end_by_s=now + 0.2))
             return player
 
         player = run_accelerated(main())
@@ -175,7 +175,7 @@ class TestInTime:
                     seconds_at[word] = now
                     player.on_cue(
                         Cue(
-                            "turn_around_countdown",
+                            CueKind.TURN_AROUND_COUNTDOWN,
                             f"Turn round: {word}",
                             speech=(Utterance(word, start_by_s=now + 0.3),),
                             end_by_s=now + 1.2,
@@ -184,7 +184,7 @@ class TestInTime:
                     await asyncio.sleep(1.0)
 
             # a long sentence is being said when the countdown begins
-            player.on_cue(Cue("segment", "Slowing down: turn round to walk backward."))
+            player.on_cue(Cue(CueKind.SEGMENT, "Slowing down: turn round to walk backward."))
             await play(player, during=countdown)
             return player
 

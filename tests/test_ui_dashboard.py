@@ -11,17 +11,31 @@ from rich.console import Console
 
 from treadmill_ctl.session.events import (
     Cue,
+    CueKind,
+    Direction,
+    LatchReason,
+    RecordEvent,
     SegmentView,
     SessionEvent,
     SessionPhase,
     SessionSnapshot,
 )
 from treadmill_ctl.ui.banner import block_letters
-from treadmill_ctl.ui.dashboard import Dashboard, DeviceSettings, format_duration, render_dashboard
+from treadmill_ctl.ui.dashboard import (
+    Dashboard,
+    DeviceSettings,
+    format_duration,
+    note_for,
+    render_dashboard,
+)
 from treadmill_ctl.ui.keys import Bindings
 
-BACKWARD = SegmentView(index=2, direction="backward", speed_kmh=1.5, incline_pct=0, duration_s=30)
-FORWARD = SegmentView(index=3, direction="forward", speed_kmh=3.0, incline_pct=1, duration_s=60)
+BACKWARD = SegmentView(
+    index=2, direction=Direction.BACKWARD, speed_kmh=1.5, incline_pct=0, duration_s=30
+)
+FORWARD = SegmentView(
+    index=3, direction=Direction.FORWARD, speed_kmh=3.0, incline_pct=1, duration_s=60
+)
 
 
 def running(**changes: object) -> SessionSnapshot:
@@ -34,7 +48,7 @@ def running(**changes: object) -> SessionSnapshot:
         segment_count=12,
         segment_remaining_s=12.3,
         session_remaining_s=605.0,
-        direction="backward",
+        direction=Direction.BACKWARD,
         target_speed_kmh=1.5,
         belt_speed_kmh=1.4,
         incline_pct=0.0,
@@ -76,7 +90,7 @@ class TestPhases:
         assert "face away from the console" in text
 
     def test_a_forward_segment_shows_forward_in_block_letters(self) -> None:
-        text = text_of(render_dashboard(running(direction="forward", segment=FORWARD)))
+        text = text_of(render_dashboard(running(direction=Direction.FORWARD, segment=FORWARD)))
         assert big("FORWARD") in text
         assert "face the console" in text
 
@@ -108,6 +122,14 @@ class TestPhases:
         assert "Heart rate" not in text_of(render_dashboard(running()))
         assert "97 bpm" in text_of(render_dashboard(running(heart_rate_bpm=97)))
 
+    def test_a_missing_heart_rate_is_shown_when_a_ceiling_watches_it(self) -> None:
+        watched = running(heart_rate_watched=True, heart_rate_ceiling_bpm=140)
+        text = text_of(render_dashboard(watched))
+        assert "Heart rate" in text
+        assert "unknown (max 140)" in text
+        known = running(heart_rate_bpm=97, heart_rate_watched=True, heart_rate_ceiling_bpm=140)
+        assert "97 bpm (max 140)" in text_of(render_dashboard(known))
+
     def test_waiting_for_start_says_how_to_start_safely(self) -> None:
         text = text_of(render_dashboard(running(phase=SessionPhase.WAITING_FOR_START)))
         assert big("READY") in text
@@ -118,7 +140,9 @@ class TestPhases:
 
     def test_a_latch_says_why_in_a_stop_banner_and_how_to_rearm(self) -> None:
         text = text_of(
-            render_dashboard(running(phase=SessionPhase.LATCHED, latch_reason="stale_data"))
+            render_dashboard(
+                running(phase=SessionPhase.LATCHED, latch_reason=LatchReason.STALE_DATA)
+            )
         )
         assert big("STOP") in text
         assert "STOPPED (latched): stale data" in text
@@ -139,7 +163,7 @@ class TestPhases:
             phase=SessionPhase.TURNING_AROUND,
             segment=BACKWARD,
             next_segment=FORWARD,
-            turning_to="backward",
+            turning_to=Direction.BACKWARD,
             turnaround_countdown_s=2.9,
         )
         text = text_of(render_dashboard(turning))
@@ -148,13 +172,15 @@ class TestPhases:
         assert "FORWARD in" not in text
 
     def test_before_the_hold_starts_the_turn_banner_shows_no_stale_countdown(self) -> None:
-        slowing = running(phase=SessionPhase.TURNING_AROUND, turning_to="forward")
+        slowing = running(phase=SessionPhase.TURNING_AROUND, turning_to=Direction.FORWARD)
         text = text_of(render_dashboard(slowing))
         assert "slowing down, then turn round to walk FORWARD" in text
         assert " in 0 s" not in text
 
     def test_after_a_turn_the_banner_names_the_key_to_walk_on(self) -> None:
-        waiting = running(phase=SessionPhase.PAUSED, turning_to="backward", resume_after_turn=True)
+        waiting = running(
+            phase=SessionPhase.PAUSED, turning_to=Direction.BACKWARD, resume_after_turn=True
+        )
         assert "Press p to walk BACKWARD" in text_of(render_dashboard(waiting))
         bindings = Bindings.from_config({"pause_toggle": "f7"})
         assert "Press F7 to walk BACKWARD" in text_of(render_dashboard(waiting, bindings=bindings))
@@ -167,7 +193,7 @@ class TestPhases:
     def test_a_latch_for_mph_says_where_to_set_speed_unit(self) -> None:
         latched = running(
             phase=SessionPhase.LATCHED,
-            latch_reason="unrequested_speed_change",
+            latch_reason=LatchReason.UNREQUESTED_SPEED_CHANGE,
             latch_detail='it likely reports mph in its km/h fields; set speed_unit = "mph"',
         )
         where = DeviceSettings(Path("/home/me/.config/treadmill-ctl/settings.toml"), "AA:BB:CC")
@@ -218,23 +244,45 @@ class TestLegend:
 
 class TestCuesAndNotes:
     def test_the_latest_cue_is_shown_as_text(self) -> None:
-        cue = Cue("turn", "Turn around. Backward in 3, 2, 1")
+        cue = Cue(CueKind.TURN_AROUND_COUNTDOWN, "Turn around. Backward in 3, 2, 1")
         assert "Cue: Turn around. Backward in 3, 2, 1" in text_of(
             render_dashboard(running(), last_cue=cue)
         )
 
     def test_the_observer_keeps_the_latest_snapshot_cue_and_notable_events(self) -> None:
         dashboard = Dashboard(console=Console(file=StringIO(), width=80))
-        dashboard.on_snapshot(running(phase=SessionPhase.LATCHED, latch_reason="safety_key"))
-        dashboard.on_cue(Cue("stop", "Stop", urgent=True))
-        dashboard.on_event(SessionEvent("governor.latched", 61.0, {"reason": "safety_key"}))
-        dashboard.on_event(SessionEvent("segment.started", 62.0, {"index": 4}))
+        dashboard.on_snapshot(
+            running(phase=SessionPhase.LATCHED, latch_reason=LatchReason.SAFETY_KEY)
+        )
+        dashboard.on_cue(Cue(CueKind.ALARM, "Stop", urgent=True))
+        dashboard.on_event(SessionEvent(RecordEvent.LATCHED, 61.0, {"reason": "safety_key"}))
+        dashboard.on_event(SessionEvent(RecordEvent.SEGMENT_STARTED, 62.0, {"index": 4}))
         text = text_of(dashboard.renderable())
         assert "STOPPED (latched): safety key" in text
         assert "Cue: Stop" in text
         assert "1:01  stopped: safety key" in text
         assert "governor.latched" not in text  # no raw log lines on the person's screen
         assert "segment" not in text.split("Cue: Stop")[1]
+
+    @pytest.mark.parametrize(
+        ("kind", "line"),
+        [
+            (RecordEvent.LINK_LOST, "0:05  session link lost"),
+            (RecordEvent.LINK_BACK, "0:05  session link back"),
+            (RecordEvent.HEART_RATE_LOST, "0:05  heart rate lost"),
+            (RecordEvent.HEART_RATE_BACK, "0:05  heart rate back"),
+            (RecordEvent.HEART_RATE_LINK_LOST, "0:05  heart rate link lost"),
+            (RecordEvent.HEART_RATE_START_REFUSED, None),
+            (RecordEvent.HEART_RATE_CONFIRMED_WITHOUT, None),
+            (RecordEvent.CONNECTING, None),
+            (RecordEvent.BELT_STOPPED, None),
+        ],
+    )
+    def test_what_was_lost_and_what_came_back_is_noted_and_nothing_else(
+        self, kind: RecordEvent, line: str | None
+    ) -> None:
+        """Chosen by the event's kind, never by words in its name."""
+        assert note_for(SessionEvent(kind, 5.0, {})) == line
 
     @pytest.mark.parametrize(
         ("end", "latches", "word", "line"),
@@ -260,7 +308,9 @@ class TestCuesAndNotes:
             "latches": latches,
         }
         dashboard.on_event(
-            SessionEvent("session.ended", 108.1, {"end": end, "exit_status": 0, "summary": summary})
+            SessionEvent(
+                RecordEvent.ENDED, 108.1, {"end": end, "exit_status": 0, "summary": summary}
+            )
         )
         text = text_of(dashboard.renderable())
         assert big(word) in text
@@ -274,13 +324,13 @@ class TestCuesAndNotes:
         console = Console(file=output, width=80, color_system=None, force_terminal=True)
         with Dashboard(console=console, refresh_per_second=1) as dashboard:
             dashboard.on_snapshot(running(phase=SessionPhase.FINISHED))
-            dashboard.on_event(SessionEvent("session.ended", 1.0, {"end": "completed"}))
+            dashboard.on_event(SessionEvent(RecordEvent.ENDED, 1.0, {"end": "completed"}))
         assert big("DONE") in output.getvalue()
 
 
 SIZES = [(100, 30), (80, 24), (60, 20)]
 LONG_CUE = Cue(
-    "heads_up", "In 9 seconds, turn around: the belt stops, then walk backward at 1.2 km/h."
+    CueKind.HEADS_UP, "In 9 seconds, turn around: the belt stops, then walk backward at 1.2 km/h."
 )
 NOTES = ("1:01  stopped: stale data", "1:30  re-armed: the belt waits for your start")
 
@@ -294,14 +344,18 @@ class TestLayout:
         [
             running(),
             running(
-                phase=SessionPhase.TURNING_AROUND, turning_to="forward", turnaround_countdown_s=2
+                phase=SessionPhase.TURNING_AROUND,
+                turning_to=Direction.FORWARD,
+                turnaround_countdown_s=2,
             ),
-            running(phase=SessionPhase.PAUSED, turning_to="backward", resume_after_turn=True),
+            running(
+                phase=SessionPhase.PAUSED, turning_to=Direction.BACKWARD, resume_after_turn=True
+            ),
             running(phase=SessionPhase.ENDING),
             running(heart_rate_bpm=120),
             running(
                 phase=SessionPhase.LATCHED,
-                latch_reason="unrequested_speed_change",
+                latch_reason=LatchReason.UNREQUESTED_SPEED_CHANGE,
                 latch_detail="it likely reports mph in its km/h fields",
             ),
         ],
@@ -379,7 +433,7 @@ def test_text_from_a_profile_is_shown_as_text_never_as_markup_or_raw_escapes() -
     shown = text_of(
         render_dashboard(
             running(profile_name=hostile),
-            last_cue=Cue("segment", "walk \x1b[31mred\x1b[0m"),
+            last_cue=Cue(CueKind.SEGMENT, "walk \x1b[31mred\x1b[0m"),
             notes=("0:10  governor.latched detail=\x1b[2J",),
         ),
         width=120,
@@ -394,7 +448,7 @@ def test_the_final_screen_shows_a_hostile_profile_name_as_text() -> None:
     """A name with markup or escape sequences is shown escaped, never interpreted."""
     dashboard = Dashboard(console=Console(file=StringIO(), width=80))
     dashboard.on_snapshot(running(phase=SessionPhase.ENDING, profile_name="[red]x\x1b[2J"))
-    dashboard.on_event(SessionEvent("session.ended", 1.0, {"end": "completed", "summary": {}}))
+    dashboard.on_event(SessionEvent(RecordEvent.ENDED, 1.0, {"end": "completed", "summary": {}}))
     text = text_of(dashboard.renderable())
     assert "[red]x\\x1b[2J" in text
     assert "\x1b[2J" not in text

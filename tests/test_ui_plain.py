@@ -17,6 +17,10 @@ from fakes import RecordingControl
 from treadmill_ctl.session.clock import run_accelerated
 from treadmill_ctl.session.events import (
     Cue,
+    CueKind,
+    Direction,
+    LatchReason,
+    RecordEvent,
     SegmentView,
     SessionEvent,
     SessionPhase,
@@ -30,8 +34,12 @@ from treadmill_ctl.ui.terminal import ObserverGroup, is_interactive, open_sessio
 if TYPE_CHECKING:
     import pytest
 
-FIRST = SegmentView(index=0, direction="backward", speed_kmh=1.0, incline_pct=0, duration_s=30)
-SECOND = SegmentView(index=1, direction="forward", speed_kmh=3.0, incline_pct=0, duration_s=60)
+FIRST = SegmentView(
+    index=0, direction=Direction.BACKWARD, speed_kmh=1.0, incline_pct=0, duration_s=30
+)
+SECOND = SegmentView(
+    index=1, direction=Direction.FORWARD, speed_kmh=3.0, incline_pct=0, duration_s=60
+)
 
 
 def at(
@@ -46,7 +54,7 @@ def at(
         segment_count=2,
         segment_remaining_s=30.0 - t_s,
         session_remaining_s=90.0 - t_s,
-        direction="backward",
+        direction=Direction.BACKWARD,
         target_speed_kmh=1.0,
         belt_speed_kmh=0.9,
         distance_m=12.0,
@@ -73,7 +81,7 @@ class TestPlainLines:
         out = StringIO()
         plain = PlainObserver(out, progress_every_s=0)
         plain.on_snapshot(at(10.0))
-        plain.on_snapshot(at(12.0, SessionPhase.LATCHED, latch_reason="link_lost"))
+        plain.on_snapshot(at(12.0, SessionPhase.LATCHED, latch_reason=LatchReason.LINK_LOST))
         assert "[0:12] STOPPED (latched): link lost" in out.getvalue()
 
     def test_a_latch_for_mph_says_where_to_set_speed_unit(self) -> None:
@@ -85,7 +93,7 @@ class TestPlainLines:
         latched = at(
             12.0,
             SessionPhase.LATCHED,
-            latch_reason="unrequested_speed_change",
+            latch_reason=LatchReason.UNREQUESTED_SPEED_CHANGE,
             latch_detail=detail,
         )
         plain.on_snapshot(latched)
@@ -97,7 +105,7 @@ class TestPlainLines:
     def test_another_latch_gives_no_mph_advice(self) -> None:
         out = StringIO()
         plain = PlainObserver(out, progress_every_s=0)
-        plain.on_snapshot(at(12.0, SessionPhase.LATCHED, latch_reason="link_lost"))
+        plain.on_snapshot(at(12.0, SessionPhase.LATCHED, latch_reason=LatchReason.LINK_LOST))
         assert "mph" not in out.getvalue()
 
     def test_a_progress_line_is_written_every_period_of_session_time(self) -> None:
@@ -111,19 +119,27 @@ class TestPlainLines:
         assert "heart rate 95 bpm" in progress[0]
         assert "segment left 0:20, session left 1:20" in progress[0]
 
+    def test_a_watched_heart_rate_that_is_missing_is_said(self) -> None:
+        out = StringIO()
+        plain = PlainObserver(out, progress_every_s=10)
+        for tenth in range(101):
+            plain.on_snapshot(at(tenth / 10, heart_rate_watched=True, heart_rate_ceiling_bpm=140))
+        progress = [line for line in out.getvalue().splitlines() if "progress" in line]
+        assert "heart rate unknown (ceiling 140 bpm)" in progress[0]
+
     def test_cues_are_written_with_the_latest_session_time(self) -> None:
         out = StringIO()
         plain = PlainObserver(out, progress_every_s=0)
         plain.on_snapshot(at(25.0))
-        plain.on_cue(Cue("turn", "Turn around. Forward in 3, 2, 1"))
-        plain.on_cue(Cue("stop", "Stop", urgent=True))
+        plain.on_cue(Cue(CueKind.TURN_AROUND_COUNTDOWN, "Turn around. Forward in 3, 2, 1"))
+        plain.on_cue(Cue(CueKind.ALARM, "Stop", urgent=True))
         assert out.getvalue().splitlines()[-2:] == [
             "[0:25] cue: Turn around. Forward in 3, 2, 1",
             "[0:25] CUE: STOP",
         ]
 
     def test_events_are_written_only_when_asked(self) -> None:
-        event = SessionEvent("governor.latched", 12.0, {"reason": "stale_data"})
+        event = SessionEvent(RecordEvent.LATCHED, 12.0, {"reason": "stale_data"})
         quiet, loud = StringIO(), StringIO()
         PlainObserver(quiet).on_event(event)
         PlainObserver(loud, show_events=True).on_event(event)
@@ -152,8 +168,8 @@ class TestWiring:
         out = StringIO()
         group = ObserverGroup((ExplodingObserver(), PlainObserver(out, progress_every_s=0)))
         group.on_snapshot(at(0.0))
-        group.on_event(SessionEvent("x.y", 0.0))
-        group.on_cue(Cue("note", "hello"))
+        group.on_event(SessionEvent(RecordEvent.CONNECTING, 0.0))
+        group.on_cue(Cue(CueKind.SEGMENT, "hello"))
         assert "phase: running" in out.getvalue()
         assert "cue: hello" in out.getvalue()
 
@@ -164,7 +180,7 @@ class TestWiring:
             out = StringIO()
             async with open_session_ui(control, stdin=StringIO(), stdout=out, speech=False) as ui:
                 ui.on_snapshot(at(3.0))
-                ui.on_cue(Cue("speed", "Speed up"))
+                ui.on_cue(Cue(CueKind.SPEED_FLOOR, "Speed up"))
             return out.getvalue()
 
         assert run_accelerated(main()).splitlines() == [
@@ -235,8 +251,8 @@ class TestWiring:
 def test_plain_lines_never_carry_raw_control_characters() -> None:
     out = StringIO()
     plain = PlainObserver(out, progress_every_s=0)
-    plain.on_cue(Cue("segment", "walk \x1b]0;owned\x07 now"))
-    plain.on_event(SessionEvent("governor.latched", 1.0, {"detail": "\x1b[2J"}))
+    plain.on_cue(Cue(CueKind.SEGMENT, "walk \x1b]0;owned\x07 now"))
+    plain.on_event(SessionEvent(RecordEvent.LATCHED, 1.0, {"detail": "\x1b[2J"}))
     written = out.getvalue()
     assert "\x1b" not in written
     assert "\x07" not in written

@@ -34,7 +34,7 @@ from treadmill_ctl.ftms.link import FtmsLink
 from treadmill_ctl.ftms.quirks import ClientQuirks, SpeedUnit
 from treadmill_ctl.profiles import build_plan, load_profile
 from treadmill_ctl.session.clock import LoopClock, run_accelerated
-from treadmill_ctl.session.events import RecordEvent, SessionEnd
+from treadmill_ctl.session.events import RecordEvent, RequestSource, SessionEnd
 from treadmill_ctl.session.recorder import (
     RECORD_FORMAT_VERSION,
     SessionRecord,
@@ -316,7 +316,7 @@ class _Session:
         with _signals_call(lambda source: self._interrupt(source, main)):
             return await self._run()
 
-    def _interrupt(self, source: str, main: asyncio.Task[object] | None) -> None:
+    def _interrupt(self, source: RequestSource, main: asyncio.Task[object] | None) -> None:
         if self._runner is not None:
             self._runner.interrupt(source)
         elif main is not None:
@@ -526,18 +526,25 @@ def _spoken_keys(bindings: Bindings) -> SpokenKeys:
     )
 
 
+_SIGNAL_SOURCES: Final = {
+    signal.SIGINT: RequestSource.SIGINT,
+    signal.SIGTERM: RequestSource.SIGTERM,
+    signal.SIGHUP: RequestSource.SIGHUP,
+}
+
+
 @contextlib.contextmanager
-def _signals_call(handler: Callable[[str], None]) -> Iterator[None]:
+def _signals_call(handler: Callable[[RequestSource], None]) -> Iterator[None]:
     """Ctrl-C, SIGTERM and a hang-up (terminal closed, ssh gone) call ``handler``.
 
-    It gets the signal's name (``"sigint"``); the runner's ``interrupt`` stops the
-    belt, then ends the session.
+    It gets the signal as a source (``RequestSource.SIGINT``); the runner's
+    ``interrupt`` stops the belt, then ends the session.
     """
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    for signum, source in _SIGNAL_SOURCES.items():
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signum, handler, signum.name.lower())
+            loop.add_signal_handler(signum, handler, source)
             installed.append(signum)
     try:
         yield

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from bleak.backends.device import BLEDevice
     from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 
-    from treadmill_ctl.ftms.link import Clock
+    from treadmill_ctl.clock import Clock
 
 __all__ = [
     "DiscoveredSensor",

@@ -1,12 +1,14 @@
 """What a treadmill tells us, as typed values with units in their names.
 
 One frozen dataclass per FTMS characteristic value (FTMS v1.0 section numbers in the
-docstrings), plus the enums and flags they carry. These are the observations the
-session and the safety governor consume; :mod:`treadmill_ctl.ftms.decode` makes them
-from bytes. Every value keeps the bytes it came from (``raw``) for the session
-recorder, and a tuple of ``notes``: human-readable remarks on anything the decoder
-tolerated (a known treadmill quirk, fields the flags promised but the frame lacked),
-so a quirk is visible in the log instead of silently hidden.
+docstrings), plus the enums and flags they carry: a :data:`CharacteristicValue` is
+any of them, as :mod:`treadmill_ctl.ftms.decode` makes it from bytes. They are not
+the safety governor's observations (``treadmill_ctl.safety.observations``): the
+session makes those from these, keeping only what the governor judges. Every value
+keeps the bytes it came from (``raw``) for the session recorder, and a tuple of
+``notes``: human-readable remarks on anything the decoder tolerated (a known
+treadmill quirk, fields the flags promised but the frame lacked), so a quirk is
+visible in the log instead of silently hidden.
 
 ``None`` in a numeric field always means "not in this frame, or reported as not
 available" (all-ones, e.g. 0xFFFF or 0x7FFF); it never means zero.
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 
 __all__ = [
+    "CharacteristicValue",
     "ControlOpCode",
     "ControlPointRequest",
     "ControlPointResponse",
@@ -26,7 +29,6 @@ __all__ = [
     "MachineFeatures",
     "MachineStatus",
     "MachineStatusCode",
-    "Observation",
     "ResultCode",
     "SpeedRange",
     "StopPauseKind",
@@ -422,7 +424,7 @@ class ControlPointRequest:
     notes: tuple[str, ...] = ()
 
 
-type Observation = (
+type CharacteristicValue = (
     TreadmillData
     | MachineStatus
     | TrainingStatus
@@ -432,4 +434,5 @@ type Observation = (
     | ControlPointResponse
     | ControlPointRequest
 )
-"""Any value :func:`treadmill_ctl.ftms.decode.decode_characteristic` returns."""
+"""Any value :func:`treadmill_ctl.ftms.decode.decode_characteristic` returns: what one
+characteristic said, with its bytes and notes (not the governor's ``Observation``)."""

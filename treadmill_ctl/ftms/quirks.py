@@ -22,9 +22,9 @@ from enum import StrEnum
 from typing import Final
 
 from treadmill_ctl.ftms.observations import (
+    CharacteristicValue,
     ControlPointRequest,
     MachineStatus,
-    Observation,
     SpeedRange,
     TreadmillData,
 )
@@ -106,7 +106,7 @@ class ClientQuirks:
             return request
         return dataclasses.replace(request, target_speed_kmh=request.target_speed_kmh * factor)
 
-    def apply(self, value: Observation) -> Observation:
+    def apply(self, value: CharacteristicValue) -> CharacteristicValue:
         """Any decoded value as the machine meant it (values without speeds unchanged)."""
         if isinstance(value, TreadmillData):
             return self.treadmill_data_in_kmh(value)

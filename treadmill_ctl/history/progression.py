@@ -54,13 +54,13 @@ MIN_BACKWARD_SPEED_KMH: Final = 1.0
 EARLY_STOP_FRACTION: Final = 0.75
 """A person who stopped before this share of the planned backward time gets an easier session."""
 PERSON_LATCHES: Final = frozenset(
-    reason.name.lower()
+    reason.label
     for reason in (LatchReason.EMERGENCY_STOP, LatchReason.SAFETY_KEY, LatchReason.HEART_RATE)
 )
 """Latches that say the session was too much for the person, not for the equipment: the
 person's own stop, and their body's (a heart rate above the ceiling)."""
 EQUIPMENT_LATCHES: Final = frozenset(
-    reason.name.lower() for reason in LatchReason if reason.name.lower() not in PERSON_LATCHES
+    reason.label for reason in LatchReason if reason.label not in PERSON_LATCHES
 )
 """Latches of the equipment: the link, the treadmill, the console, the strap (a heart rate
 unknown is a lost strap or lost contact, not a body that could not go on)."""

@@ -24,6 +24,7 @@ from treadmill_ctl.safety.decisions import (
     SendStop,
     StateChanged,
     TargetLimited,
+    Utterance,
 )
 from treadmill_ctl.safety.failsafe import CAUSES, LATCH_CLEARS, Action, Cause
 from treadmill_ctl.safety.governor import SafetyGovernor
@@ -52,6 +53,7 @@ from treadmill_ctl.safety.requests import (
     Pause,
     Rearm,
     Request,
+    RequestSource,
     Resume,
     SetTarget,
     Start,
@@ -95,6 +97,7 @@ __all__ = [
     "Rearm",
     "Refused",
     "Request",
+    "RequestSource",
     "Resume",
     "SafetyGovernor",
     "SafetyKeyPulled",
@@ -111,4 +114,5 @@ __all__ = [
     "StoppedByUser",
     "TargetLimited",
     "TargetSpeedChanged",
+    "Utterance",
 ]

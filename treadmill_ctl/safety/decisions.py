@@ -29,6 +29,7 @@ __all__ = [
     "SendStop",
     "StateChanged",
     "TargetLimited",
+    "Utterance",
 ]
 
 
@@ -84,20 +85,47 @@ class SendPause:
 
 
 @dataclass(frozen=True, slots=True)
+class Utterance:
+    """One way of saying a cue out loud.
+
+    Attributes:
+        text: What to say (units as words: "kilometres per hour").
+        start_by_s: The latest session-clock time it may start (a countdown word on
+            its second, a sentence saying "in 8 seconds"); ``None`` for no limit.
+    """
+
+    text: str
+    start_by_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Cue:
-    """Something to tell the person (on screen, by sound or speech).
+    """Something to tell the person, who faces away from the screen.
+
+    One value from the decision to the speaker: the governor decides one (its kind,
+    its words, why, and for a countdown the seconds left); the session gives it to
+    the person, adding how to say it and by when (SAFETY.md rule 10), and cues of
+    its own (heads-ups, the speed floor, the heart rate, alarms).
 
     Attributes:
         kind: What it is about.
-        text: A short sentence for the person.
-        reason: Why.
+        text: A short sentence for the person; what the screen shows.
+        reason: Why, for the log (empty for the session's own cues).
         seconds_left: For countdowns, the whole seconds left.
+        urgent: An alarm: it cuts off an ordinary cue being said, never another alarm.
+        speech: How to say it, preferred first (shorter variants after); empty to
+            say ``text`` as it is.
+        end_by_s: The session-clock time by which the saying must have ended (the
+            event it warns of); a variant that cannot end by then is not said.
     """
 
     kind: CueKind
     text: str
-    reason: str
+    reason: str = ""
     seconds_left: int | None = None
+    urgent: bool = False
+    speech: tuple[Utterance, ...] = ()
+    end_by_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

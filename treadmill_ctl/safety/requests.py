@@ -3,11 +3,16 @@
 Requests are plain values and are not checked when built: the governor is the one
 gate, and it answers a bad value (NaN, infinite, negative) with a ``Refused``
 decision and no command, so a bad MQTT message or profile value never moves the belt.
+
+Who asked is a :class:`RequestSource`, never a free string: whether a start counts
+as a person's own act (SAFETY.md invariant 7) is a property of the source, written
+once here, and a caller cannot make one up.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -19,10 +24,54 @@ __all__ = [
     "Pause",
     "Rearm",
     "Request",
+    "RequestSource",
     "Resume",
     "SetTarget",
     "Start",
 ]
+
+
+class RequestSource(StrEnum):
+    """Who asked the session for something; the value is what the record and the log say.
+
+    Invariant 7 rests on two properties, and on nothing else: :attr:`is_person` (the
+    person's own act at the treadmill, in this session) and :attr:`counts_as_person`
+    (a start or resume that the governor may follow: the person's, or the dry run's
+    stand-in that ``--yes`` puts in their place). Remote and automatic sources are
+    neither: MQTT can stop, pause and slow the belt, never start or resume it.
+    """
+
+    HOTKEY = "hotkey"
+    """A key pressed at the terminal beside the treadmill (keyboard, presenter, pedal)."""
+    STAND_IN = "stand-in"
+    """The dry run's stand-in for the person (``--yes``): it starts, and resumes after a
+    turn-around; it never confirms anything for the person, nor ends their pause."""
+    MQTT = "mqtt"
+    """A command from the MQTT broker: anyone who can publish there."""
+    TERMINAL = "terminal"
+    """The terminal went away under the dashboard (closed, hung up): a stop."""
+    SIGINT = "sigint"
+    """Ctrl-C, or SIGINT from another process."""
+    SIGTERM = "sigterm"
+    """SIGTERM: the system or a supervisor ends the program."""
+    SIGHUP = "sighup"
+    """SIGHUP: the terminal or the ssh session is gone."""
+    RECORD_FAILED = "record-failed"
+    """The session record could not be written: the session stops itself."""
+    DRY_RUN_GUARD = "dry-run-guard"
+    """A dry run took far longer than its plan: the session stops itself."""
+    HEART_RATE_REFUSAL = "heart-rate-refusal"
+    """Unattended, no heart rate came for a start that needs one: the session ends."""
+
+    @property
+    def is_person(self) -> bool:
+        """The person's own act at the treadmill: only such a source confirms for them."""
+        return self is RequestSource.HOTKEY
+
+    @property
+    def counts_as_person(self) -> bool:
+        """A start or resume from this source may reach the belt (``Start.by_person``)."""
+        return self.is_person or self is RequestSource.STAND_IN
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +146,10 @@ class EmergencyStop:
     """Stop now and latch; the decisions start with the stop command.
 
     Attributes:
-        source: Who pressed it (``"hotkey"``, ``"mqtt"``, ``"sigint"``...), for the log.
+        source: Who pressed it, for the log.
     """
 
-    source: str
+    source: RequestSource
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,6 +62,14 @@ class LatchReason(IntEnum):
     SAFETY_KEY = 8
     EMERGENCY_STOP = 9
 
+    @property
+    def label(self) -> str:
+        """The reason as the record, MQTT and the screen spell it (``"stale_data"``).
+
+        The value is the severity, for ordering; the label is what leaves the program.
+        """
+        return self.name.lower()
+
 
 class ClearCondition(Enum):
     """What it takes to leave a latch. Never automatic (EN 957-6)."""
@@ -71,7 +79,12 @@ class ClearCondition(Enum):
 
 
 class CueKind(StrEnum):
-    """What a cue tells the person; the UI picks words, sounds or speech for each."""
+    """What a cue tells the person; the UI picks words, sounds or speech for each.
+
+    One vocabulary for every cue the person gets: the governor gives the first
+    group (its decisions), the session adds the rest (what it says about the plan,
+    the treadmill's range and the heart rate, and the governor's alarms).
+    """
 
     STARTING = "starting"
     RESUMING = "resuming"
@@ -84,3 +97,18 @@ class CueKind(StrEnum):
     FINISHED = "finished"
     REARMED = "rearmed"
     CONSOLE = "console"
+    # the session's own
+    BEFORE_START = "before_start"
+    """What to do before pressing start (the side rails, the safety key)."""
+    SEGMENT = "segment"
+    """The profile's own words for a segment, as it begins."""
+    HEADS_UP = "heads_up"
+    """What comes next, said to end before the segment does (SAFETY.md rule 10)."""
+    SPEED_FLOOR = "speed_floor"
+    """A speed raised to the treadmill's slowest (SAFETY.md rule 12)."""
+    HEART_RATE = "heart_rate"
+    """The heart rate is missing, lost, or gone on without (SAFETY.md rules 13, 14)."""
+    HEART_RATE_ZONE = "heart_rate_zone"
+    """A step of the heart-rate guide (SAFETY.md rule 15)."""
+    ALARM = "alarm"
+    """The governor's alarm: the person must act now (urgent)."""

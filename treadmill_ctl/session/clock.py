@@ -1,13 +1,14 @@
-"""The injected clock, and event loops whose time runs faster than the wall clock.
+"""The clock's implementations, and event loops whose time runs faster than the wall clock.
 
-Everything in a session reads time from one place. In production that place is the
-running event loop's monotonic clock. For dry runs and tests, the event loop itself
-keeps a *virtual* time: :class:`AcceleratedEventLoop` either paces it at a multiple
-of real time (``--speedup 20``) or, with no factor, jumps straight to the next
-scheduled timer whenever nothing is ready to run (``--speedup max``). Because the
-loop's own ``time()`` is virtual, every ``asyncio.sleep``, ``wait_for`` and timer in
-every library on the loop (bleak, bumble, ours) follows it, and a 60-minute session
-runs in seconds without any of them knowing.
+Everything in a session reads time from one place, a
+:class:`~treadmill_ctl.clock.Clock`. In production that place is the running event
+loop's monotonic clock. For dry runs and tests, the event loop itself keeps a
+*virtual* time: :class:`AcceleratedEventLoop` either paces it at a multiple of real
+time (``--speedup 20``) or, with no factor, jumps straight to the next scheduled
+timer whenever nothing is ready to run (``--speedup max``). Because the loop's own
+``time()`` is virtual, every ``asyncio.sleep``, ``wait_for`` and timer in every
+library on the loop (bleak, bumble, ours) follows it, and a 60-minute session runs
+in seconds without any of them knowing.
 
 In both modes virtual time moves only while the loop waits, never while it runs
 callbacks. The simulator and the controller share this one clock, so a loop slowed
@@ -21,27 +22,18 @@ from __future__ import annotations
 import asyncio
 import selectors
 import time
-from typing import TYPE_CHECKING, Protocol, Self, override
+from typing import TYPE_CHECKING, Self, override
 
 if TYPE_CHECKING:
     import concurrent.futures
     from collections.abc import Callable, Coroutine
 
 
-class Clock(Protocol):
-    """Where session code reads the time and waits; never the wall clock directly."""
-
-    def now_s(self) -> float:
-        """Monotonic seconds, on the same scale as :meth:`sleep`."""
-        ...
-
-    async def sleep(self, duration_s: float) -> None:
-        """Wait ``duration_s`` seconds of this clock's time."""
-        ...
-
-
 class LoopClock:
-    """The running event loop's clock: real on a normal loop, virtual on an accelerated one."""
+    """The running event loop's clock: real on a normal loop, virtual on an accelerated one.
+
+    A :class:`~treadmill_ctl.clock.Clock`: the one every session takes.
+    """
 
     __slots__ = ()
 

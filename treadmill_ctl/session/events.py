@@ -5,6 +5,13 @@ link: they read :class:`SessionSnapshot` values and :class:`SessionEvent` values
 that the runner publishes, and they send requests through :class:`SessionControl`.
 Every request goes through the safety governor; an emergency stop is written to the
 treadmill at once, whatever else is going on.
+
+The names that cross this boundary are typed, never free strings: who asked is a
+:class:`RequestSource` (which alone knows whether it is the person), the way the
+person faces a :class:`Direction`, a latch's cause a :class:`LatchReason`, a cue's
+subject a :class:`CueKind`, an event's kind a :class:`RecordEvent`. They are defined
+once, in the safety package below, and handed on from here, so that the layers above
+(``ui``, ``telemetry``) import them from the session they talk to.
 """
 
 from __future__ import annotations
@@ -13,21 +20,46 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
+from treadmill_ctl.safety.decisions import Cue, Utterance
+from treadmill_ctl.safety.requests import RequestSource
+from treadmill_ctl.safety.states import CueKind, Direction, LatchReason
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+__all__ = [
+    "ControlOutcome",
+    "Cue",
+    "CueKind",
+    "Direction",
+    "LatchReason",
+    "RecordEvent",
+    "RequestSource",
+    "SegmentView",
+    "SessionControl",
+    "SessionEnd",
+    "SessionEvent",
+    "SessionObserver",
+    "SessionPhase",
+    "SessionSnapshot",
+    "Utterance",
+]
+
 
 class RecordEvent(StrEnum):
-    """The events of the session record that its readers rely on, by their ``noun.verb`` name.
+    """Every kind of :class:`SessionEvent`, by the ``noun.verb`` name the record gives it.
 
     The runner writes them (``session.started`` is written by the run command) and
     the history, the report and the exports read them; both sides use this one
     vocabulary, so a reader cannot wait for an event no writer writes. Each is
     written from what happened, never from what was asked: the governor's state
-    changes and what the treadmill reported.
+    changes and what the treadmill reported. The observers (the dashboard, plain
+    lines, the MQTT bridge) get the same events, and tell them apart by member and
+    by the properties below, never by the text of a name.
 
-    The record holds many more events (every link, command and governor decision);
-    readers skip those.
+    The record holds many more lines (every link, command and governor decision);
+    those are log lines, not session events. ``heart_rate.sample`` is both: a log
+    line the readers rely on.
     """
 
     STARTED = "session.started"
@@ -74,6 +106,41 @@ class RecordEvent(StrEnum):
     """The link is up again after a loss."""
     ENDED = "session.ended"
     """The session ended (``end``, ``exit_status``, ``summary``)."""
+    CONNECTING = "session.connecting"
+    """The session began to connect to the treadmill (``device``)."""
+    HEART_RATE_CONNECTED = "heart_rate.connected"
+    """The heart-rate strap is connected (``name``, ``address``, ``location``)."""
+    HEART_RATE_LINK_LOST = "heart_rate.link_lost"
+    """The strap's link dropped, or it could not be reached (``reason``)."""
+    HEART_RATE_LOST = "heart_rate.lost"
+    """No valid heart rate any more (``detail``); with a ceiling, a stop may follow."""
+    HEART_RATE_BACK = "heart_rate.back"
+    """A valid heart rate again after it was lost (``detail``)."""
+    HEART_RATE_START_REFUSED = "heart_rate.start_refused"
+    """A start refused for want of a heart rate (``source``, ``detail``)."""
+    HEART_RATE_CONFIRMED_WITHOUT = "heart_rate.confirmed_without"
+    """The person confirmed going on without a heart rate (``ceiling_bpm``)."""
+    HEART_RATE_STOP = "heart_rate.stop"
+    """The heart-rate rules stop the belt (``verdict``, ``detail``)."""
+    MQTT_STATUS = "mqtt.status"
+    """The MQTT bridge's connection changed (``status``, ``detail``, ``line``); the bridge
+    tells its status observers, not the record (it logs its own line)."""
+
+    @property
+    def is_loss(self) -> bool:
+        """Something the session relied on is gone: the treadmill's link, the heart rate."""
+        return self in _LOSSES
+
+    @property
+    def is_return(self) -> bool:
+        """Something lost is back: the treadmill's link, the heart rate, the strap."""
+        return self in _RETURNS
+
+
+_LOSSES: frozenset[RecordEvent] = frozenset(
+    {RecordEvent.LINK_LOST, RecordEvent.HEART_RATE_LINK_LOST, RecordEvent.HEART_RATE_LOST}
+)
+_RETURNS: frozenset[RecordEvent] = frozenset({RecordEvent.LINK_BACK, RecordEvent.HEART_RATE_BACK})
 
 
 class SessionPhase(StrEnum):
@@ -120,7 +187,7 @@ class SegmentView:
     """One planned segment, as shown to people."""
 
     index: int
-    direction: str
+    direction: Direction
     speed_kmh: float
     incline_pct: float
     duration_s: float
@@ -141,22 +208,26 @@ class SessionSnapshot:
     t_s: float
     phase: SessionPhase
     profile_name: str
-    latch_reason: str | None = None
+    latch_reason: LatchReason | None = None
     segment: SegmentView | None = None
     next_segment: SegmentView | None = None
     segment_count: int = 0
     segment_remaining_s: float | None = None
     session_remaining_s: float | None = None
-    direction: str | None = None
+    direction: Direction | None = None
     target_speed_kmh: float = 0.0
     belt_speed_kmh: float | None = None
     incline_pct: float | None = None
     distance_m: float | None = None
     elapsed_s: float | None = None
     heart_rate_bpm: int | None = None
+    heart_rate_ceiling_bpm: int | None = None
+    """The heart-rate ceiling in force, if one is set."""
+    heart_rate_watched: bool = False
+    """A heart rate is expected (a ceiling or a strap is set): its absence is shown."""
     link_up: bool = False
     turnaround_countdown_s: float | None = None
-    turning_to: str | None = None
+    turning_to: Direction | None = None
     """The direction being turned to, from the start of a turn-around until the belt
     moves that way (also while it waits for the person's resume after the turn)."""
     resume_after_turn: bool = False
@@ -167,46 +238,11 @@ class SessionSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class SessionEvent:
-    """Something that happened: ``kind`` is a ``noun.verb`` name (``governor.latched``)."""
+    """Something that happened, of a kind the record names (``governor.latched``)."""
 
-    kind: str
+    kind: RecordEvent
     t_s: float
     fields: Mapping[str, object] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Utterance:
-    """One way of saying a cue out loud.
-
-    Attributes:
-        text: what to say (units as words: "kilometres per hour").
-        start_by_s: the latest session-clock time it may start (a countdown word on
-            its second, a sentence saying "in 8 seconds"); ``None`` for no limit.
-    """
-
-    text: str
-    start_by_s: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Cue:
-    """Something to tell the person, who faces away from the screen.
-
-    Attributes:
-        kind: what it is about (``heads_up``, ``turn_around_countdown``, ``alarm``...).
-        text: what the screen shows.
-        urgent: an alarm: it cuts off an ordinary cue being said, never another alarm.
-        speech: how to say it, preferred first (shorter variants after); empty to
-            say ``text`` as it is.
-        end_by_s: the session-clock time by which the saying must have ended (the
-            event it warns of); a variant that cannot end by then is not said.
-    """
-
-    kind: str
-    text: str
-    urgent: bool = False
-    speech: tuple[Utterance, ...] = ()
-    end_by_s: float | None = None
 
 
 class SessionObserver(Protocol):
@@ -239,30 +275,31 @@ class SessionControl(Protocol):
     """What the dashboard, the hotkeys and the MQTT bridge may ask of a session.
 
     Each method returns at once; the request goes through the safety governor.
-    ``source`` names who asked (``"hotkey"``, ``"mqtt"``...), for the record. The
+    ``source`` says who asked: the record names it, and only a source that
+    :attr:`~RequestSource.counts_as_person` can start or resume the belt. The
     answer says what the governor decided; ``None`` from a control that cannot tell.
     """
 
-    def emergency_stop(self, source: str) -> ControlOutcome | None:
+    def emergency_stop(self, source: RequestSource) -> ControlOutcome | None:
         """Latch and write Stop to the treadmill now, ahead of anything else."""
 
-    def start(self, source: str) -> ControlOutcome | None:
+    def start(self, source: RequestSource) -> ControlOutcome | None:
         """The person's start (or start again after a re-arm). Refused from remote."""
 
-    def pause(self, source: str) -> ControlOutcome | None:
+    def pause(self, source: RequestSource) -> ControlOutcome | None:
         """Pause the belt (ramps down); ``resume`` continues."""
 
-    def resume(self, source: str) -> ControlOutcome | None:
+    def resume(self, source: RequestSource) -> ControlOutcome | None:
         """Resume after a pause; a person's action."""
 
-    def toggle_pause(self, source: str) -> ControlOutcome | None:
+    def toggle_pause(self, source: RequestSource) -> ControlOutcome | None:
         """Pause when running, resume when paused."""
 
-    def rearm(self, source: str) -> ControlOutcome | None:
+    def rearm(self, source: RequestSource) -> ControlOutcome | None:
         """Leave a latch; the belt stays still until the person starts again."""
 
-    def end(self, source: str) -> ControlOutcome | None:
+    def end(self, source: RequestSource) -> ControlOutcome | None:
         """End the session with a normal ramp down and a stop."""
 
-    def nudge_speed(self, delta_kmh: float, source: str) -> ControlOutcome | None:
+    def nudge_speed(self, delta_kmh: float, source: RequestSource) -> ControlOutcome | None:
         """Change the target speed a little, within the caps."""

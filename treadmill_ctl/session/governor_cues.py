@@ -9,6 +9,7 @@ that the countdown is not taken by them. Pure.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from treadmill_ctl.safety.states import CueKind
@@ -22,26 +23,23 @@ from treadmill_ctl.session.speech import (
 )
 
 if TYPE_CHECKING:
-    from treadmill_ctl.safety import Cue as GovernorCue
     from treadmill_ctl.safety import SafetyGovernor
 
 __all__ = ["governor_cue"]
 
 
-def governor_cue(
-    cue: GovernorCue, governor: SafetyGovernor, keys: SpokenKeys | None, now_s: float
-) -> Cue:
+def governor_cue(cue: Cue, governor: SafetyGovernor, keys: SpokenKeys | None, now_s: float) -> Cue:
     """``cue`` as said at ``now_s`` (``keys``: the keys the person can press, if read)."""
     if cue.seconds_left is not None:
         word = Utterance(countdown_word(cue.seconds_left), start_by_s=now_s + COUNTDOWN_START_S)
-        return Cue(str(cue.kind), cue.text, speech=(word,), end_by_s=now_s + COUNTDOWN_END_S)
+        return replace(cue, speech=(word,), end_by_s=now_s + COUNTDOWN_END_S)
     text = cue.text
     if cue.kind is CueKind.PRESS_RESUME:
         text = name_keys(f"Press resume to walk {governor.direction}.", keys)
         text = text or f"Turned round: the belt waits to walk {governor.direction}."
     elif cue.kind is CueKind.TURN_AROUND_SLOWING and governor.pending_direction is not None:
         text = f"Slowing down: turn round to walk {governor.pending_direction}."
-        return Cue(str(cue.kind), text, speech=(Utterance("Slowing down to turn round."),))
+        return replace(cue, text=text, speech=(Utterance("Slowing down to turn round."),))
     else:
         text = name_keys(text, keys) or text
-    return Cue(str(cue.kind), text)
+    return replace(cue, text=text)

@@ -40,7 +40,7 @@ from treadmill_ctl.safety.heart_rate import (
     HeartRateVerdict,
     ZoneController,
 )
-from treadmill_ctl.safety.states import Direction, GovernorState, LatchReason
+from treadmill_ctl.safety.states import CueKind, Direction, GovernorState, LatchReason
 from treadmill_ctl.session.events import Cue, RecordEvent
 
 if TYPE_CHECKING:
@@ -65,6 +65,10 @@ switch the protection off."""
 _LATCHES: Final = {
     HeartRateVerdict.ABOVE_CEILING: LatchReason.HEART_RATE,
     HeartRateVerdict.UNKNOWN: LatchReason.HEART_RATE_UNKNOWN,
+}
+_NEWS: Final = {
+    HeartRateNews.LOST: RecordEvent.HEART_RATE_LOST,
+    HeartRateNews.BACK: RecordEvent.HEART_RATE_BACK,
 }
 _MOVING: Final = frozenset(
     {GovernorState.RUNNING, GovernorState.TURNING_AROUND, GovernorState.ENDING}
@@ -145,13 +149,13 @@ class HeartRateSession:
                 )
             case HeartRateConnected(name=name, address=address, location=location):
                 self._emit(
-                    "heart_rate.connected",
+                    RecordEvent.HEART_RATE_CONNECTED,
                     name=name,
                     address=address,
                     location=None if location is None else location.name.lower(),
                 )
             case HeartRateLost(reason=reason):
-                self._emit("heart_rate.link_lost", reason=reason)
+                self._emit(RecordEvent.HEART_RATE_LINK_LOST, reason=reason)
 
     def treadmill_heart_rate(self, heart_rate_bpm: int | None, now_s: float) -> None:
         """The treadmill's own heart rate: a source only when no strap is set."""
@@ -188,8 +192,8 @@ class HeartRateSession:
             and now_s - self._refused_at_s <= CONFIRM_WINDOW_S
         ):
             monitor.requires_source = False
-            self._emit("heart_rate.confirmed_without", ceiling_bpm=monitor.ceiling_bpm)
-            self._cue(Cue("heart_rate", "Going on without heart-rate protection."))
+            self._emit(RecordEvent.HEART_RATE_CONFIRMED_WITHOUT, ceiling_bpm=monitor.ceiling_bpm)
+            self._cue(Cue(CueKind.HEART_RATE, "Going on without heart-rate protection."))
             return None
         if self._first_refusal_s is None:
             self._first_refusal_s = now_s
@@ -228,12 +232,12 @@ class HeartRateSession:
         update = self.monitor.update(now_s, moving=moving)
         requests: list[End | SetTarget] = []
         if update.news is not None:
-            self._emit("heart_rate." + update.news.name.lower(), detail=update.why)
+            self._emit(_NEWS[update.news], detail=update.why)
             if update.news is HeartRateNews.LOST and update.stop is None:
                 # (with a stop, its alarm says so: this cue would only be cut off by it)
-                self._cue(Cue("heart_rate", "Heart rate lost: check the strap."))
+                self._cue(Cue(CueKind.HEART_RATE, "Heart rate lost: check the strap."))
         if update.stop is not None:
-            self._emit("heart_rate.stop", verdict=update.stop.value, detail=update.why)
+            self._emit(RecordEvent.HEART_RATE_STOP, verdict=update.stop.value, detail=update.why)
             requests.append(End(latch=_LATCHES[update.stop], why=update.why))
             return requests
         step = self._zone_step(now_s, governor, segment, update.heart_rate_bpm)
@@ -276,5 +280,5 @@ class HeartRateSession:
             heart_rate_bpm=None if heart_rate_bpm is None else round(heart_rate_bpm),
             detail=step.why,
         )
-        self._cue(Cue("heart_rate_zone", step.said))
+        self._cue(Cue(CueKind.HEART_RATE_ZONE, step.said))
         return SetTarget(step.speed_kmh, direction, segment.incline_pct)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from treadmill_ctl.errors import ConfigError
-from treadmill_ctl.ftms import link as ftms_link
+from treadmill_ctl.ftms import link_events as ftms_link
 from treadmill_ctl.ftms.observations import MachineStatusCode, StopPauseKind
 from treadmill_ctl.safety import (
     BeltData,
@@ -28,7 +28,7 @@ from treadmill_ctl.safety import (
 )
 
 if TYPE_CHECKING:
-    from treadmill_ctl.ftms.link import LinkEvent, MachineInfo
+    from treadmill_ctl.ftms.link_events import LinkEvent, MachineInfo
     from treadmill_ctl.safety import Observation
 
 __all__ = ["ranges_from", "to_observation"]
@@ -83,9 +83,9 @@ def to_observation(event: LinkEvent) -> Observation | None:
             )
         case ftms_link.StatusReceived(status=status):
             return _status_observation(status.code, status.stop_pause, status.target_speed_kmh)
-        case ftms_link.LinkUp():
+        case ftms_link.LinkConnected():
             return LinkUp()
-        case ftms_link.LinkDown():
+        case ftms_link.LinkLost():
             return LinkDown()
         case _:
             return None

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from treadmill_ctl.session.events import SessionEvent
+from treadmill_ctl.session.events import RecordEvent, SessionEvent
 from treadmill_ctl.session.speech import spoken
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from treadmill_ctl.session.clock import Clock
+    from treadmill_ctl.clock import Clock
     from treadmill_ctl.session.events import Cue, SessionObserver, SessionSnapshot
     from treadmill_ctl.session.speech import SpeechTiming
 
@@ -53,11 +53,10 @@ class SessionOutput:
         """One more observer, from now on."""
         self._observers.append(observer)
 
-    def emit(self, kind: str, *, log: bool = True, **fields: object) -> None:
+    def emit(self, kind: RecordEvent, *, log: bool = True, **fields: object) -> None:
         """An event for the record and every observer (logged unless ``log`` is false)."""
-        kind = str(kind)
         if log:
-            _log.info(kind, **fields)
+            _log.info(str(kind), **fields)
         event = SessionEvent(kind, self._clock.now_s() - self.started_s, fields)
         for observer in self._observers:
             observer.on_event(event)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from treadmill_ctl.safety import SetTarget
-from treadmill_ctl.safety.states import Direction
+from treadmill_ctl.safety.states import CueKind, Direction
 from treadmill_ctl.session.events import Cue, Utterance
 from treadmill_ctl.session.speech import (
     HEADS_UP_MARGIN_S,
@@ -209,7 +209,7 @@ def heads_up_cue(heads_up: HeadsUp, left_s: float, now_s: float) -> Cue:
     if heads_up.timed:
         speech.insert(0, Utterance(heads_up.timed, start_by_s=now_s + HEADS_UP_START_LATE_S))
     return Cue(
-        "heads_up",
+        CueKind.HEADS_UP,
         heads_up.text,
         speech=tuple(speech),
         end_by_s=now_s + left_s - HEADS_UP_MARGIN_S,

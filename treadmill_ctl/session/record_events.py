@@ -28,7 +28,7 @@ from treadmill_ctl.session.events import RecordEvent
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from treadmill_ctl.ftms.link import MachineInfo
+    from treadmill_ctl.ftms.link_events import MachineInfo
     from treadmill_ctl.ftms.observations import TreadmillData
     from treadmill_ctl.profiles import Plan, PlannedSegment
     from treadmill_ctl.safety import StateChanged
@@ -112,7 +112,7 @@ class RecordEvents:
         """A governor state change; ``pending_direction``: where a turn-around turns to."""
         self._holds(change, pending_direction)
         if change.new is GovernorState.LATCHED and change.latch_reason is not None:
-            reason = change.latch_reason.name.lower()
+            reason = change.latch_reason.label
             self.latches.append(reason)
             _log.error(RecordEvent.LATCHED, reason=reason, detail=change.reason)
             self._emit(RecordEvent.LATCHED, log=False, reason=reason, detail=change.reason)

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, MutableMapping
     from types import TracebackType
 
-    from treadmill_ctl.session.clock import Clock
+    from treadmill_ctl.clock import Clock
 
 RECORD_FORMAT_VERSION: Final = 1
 

@@ -33,7 +33,7 @@ import structlog
 from treadmill_ctl.errors import (
     LinkError,
 )
-from treadmill_ctl.ftms import link as ftms_link
+from treadmill_ctl.ftms import link_events as ftms_link
 from treadmill_ctl.ftms.observations import MachineStatusCode
 from treadmill_ctl.safety import (
     Alarm,
@@ -52,14 +52,14 @@ from treadmill_ctl.safety import (
     StateChanged,
     TargetLimited,
 )
-from treadmill_ctl.safety import Cue as GovernorCue
-from treadmill_ctl.safety.states import Direction, GovernorState
+from treadmill_ctl.safety.states import CueKind, Direction, GovernorState
 from treadmill_ctl.session.command_writer import CommandWriter
-from treadmill_ctl.session.controls import PERSON_SOURCES, GovernorRequest, SessionControls
+from treadmill_ctl.session.controls import GovernorRequest, SessionControls
 from treadmill_ctl.session.ending import EndFacts, SessionEnding
 from treadmill_ctl.session.events import (
     Cue,
     RecordEvent,
+    RequestSource,
     SessionEnd,
     SessionPhase,
     SessionSnapshot,
@@ -91,15 +91,16 @@ from treadmill_ctl.session.tasks import SessionTasks
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from treadmill_ctl.clock import Clock
     from treadmill_ctl.ftms.heart_rate_link import HeartRateLink
-    from treadmill_ctl.ftms.link import FtmsLink, LinkEvent, MachineInfo
+    from treadmill_ctl.ftms.link import FtmsLink
+    from treadmill_ctl.ftms.link_events import LinkEvent, MachineInfo
     from treadmill_ctl.ftms.observations import TreadmillData
     from treadmill_ctl.profiles import Plan, PlannedSegment
     from treadmill_ctl.safety import Command, Limits
-    from treadmill_ctl.session.clock import Clock
     from treadmill_ctl.session.events import SessionObserver
 
-__all__ = ["PERSON_SOURCES", "TICK_S", "SessionRunner", "SessionSummary"]
+__all__ = ["TICK_S", "SessionRunner", "SessionSummary"]
 
 _log = structlog.get_logger("treadmill_ctl.session")
 
@@ -220,7 +221,7 @@ class SessionRunner(SessionControls):
         """
         self._out.started_s = self._clock.now_s()
         self._shown.phase = SessionPhase.CONNECTING
-        self._emit("session.connecting", device=self._link_name())
+        self._emit(RecordEvent.CONNECTING, device=self._link_name())
         # One group owns every task of the session, halts included (session/tasks.py);
         # its end waits for them all. The strap connects beside the treadmill.
         async with self._tasks.group():
@@ -283,7 +284,7 @@ class SessionRunner(SessionControls):
         self._request(self._segment_target(self._segments[0]))
         self._cue(
             Cue(
-                "before_start",
+                CueKind.BEFORE_START,
                 name_keys(
                     "Stand on the side rails and clip the safety key to your clothes. "
                     "Press start to begin.",
@@ -314,7 +315,7 @@ class SessionRunner(SessionControls):
             if self._stand_in is not None and now > give_up_s and self._interrupted_by is None:
                 _log.error("session.dry_run_stuck", waited_s=round(now - self._out.started_s))
                 self._gave_up = True
-                self.interrupt("dry-run-guard")
+                self.interrupt(RequestSource.DRY_RUN_GUARD)
             self._tick(now)
             end = self._session_end(now)
             if end is not None:
@@ -340,7 +341,7 @@ class SessionRunner(SessionControls):
                 case SegmentBegun(segment=segment):
                     self._record.segment_started(segment)
                     if segment.cue:
-                        self._cue(Cue("segment", segment.cue))
+                        self._cue(Cue(CueKind.SEGMENT, segment.cue))
                 case HeadsUpDue(heads_up=heads_up, left_s=left_s):
                     self._cue(heads_up_cue(heads_up, left_s, now))
                 case SegmentDone(following=following):
@@ -367,7 +368,7 @@ class SessionRunner(SessionControls):
             )
             self._cue(
                 Cue(
-                    "speed_floor",
+                    CueKind.SPEED_FLOOR,
                     f"{segment.speed_kmh:g} km/h is below this treadmill's slowest speed: "
                     f"walking at {floor_kmh:g} km/h.",
                 )
@@ -389,9 +390,9 @@ class SessionRunner(SessionControls):
             said_until_s=self._out.said_until_s,
         )
         if press is Press.START:
-            self.start("stand-in")
+            self.start(RequestSource.STAND_IN)
         elif press is Press.RESUME:
-            self.resume("stand-in")
+            self.resume(RequestSource.STAND_IN)
 
     def _session_end(self, now: float) -> SessionEnd | None:
         """How the session ends now, or None while it goes on (session/ending.py)."""
@@ -439,11 +440,11 @@ class SessionRunner(SessionControls):
                 _log.info("machine.status", code=status.code, raw=status.raw)
                 if status.code is MachineStatusCode.CONTROL_PERMISSION_LOST:
                     self._link.control_lost()
-            case ftms_link.LinkDown(reason=reason):
+            case ftms_link.LinkLost(reason=reason):
                 self._stopped_since_data = False
                 self._record.link_down(reason)
                 self._ensure_reconnecting()
-            case ftms_link.LinkUp():
+            case ftms_link.LinkConnected():
                 self._record.link_up()
             case ftms_link.DecodeFailed():
                 pass  # counted and logged by the link; never a command
@@ -524,12 +525,12 @@ class SessionRunner(SessionControls):
         match decision:
             case StateChanged():
                 self._on_state_changed(decision)
-            case GovernorCue():
+            case Cue():
                 self._cue(self._governor_cue(decision))
             case Alarm():
                 _log.error(RecordEvent.ALARM, text=decision.text, reason=decision.reason)
                 self._emit(RecordEvent.ALARM, log=False, text=decision.text, reason=decision.reason)
-                self._cue(Cue("alarm", decision.text, urgent=True))
+                self._cue(Cue(CueKind.ALARM, decision.text, decision.reason, urgent=True))
             case Refused():
                 _log.info(
                     "governor.refused", item=type(decision.item).__name__, reason=decision.reason
@@ -539,7 +540,7 @@ class SessionRunner(SessionControls):
             case _:
                 pass
 
-    def _governor_cue(self, cue: GovernorCue) -> Cue:
+    def _governor_cue(self, cue: Cue) -> Cue:
         """The governor's cue as the person hears it (session/governor_cues.py)."""
         now = self._clock.now_s()
         if cue.seconds_left is not None:
@@ -580,6 +581,7 @@ class SessionRunner(SessionControls):
         """The session's state now, as observers see it."""
         now = self._clock.now_s() if now is None else now
         data = self._last_data.data if self._last_data is not None else None
+        ceiling_bpm = self._heart_rate.ceiling_bpm
         return build_snapshot(
             now_s=now,
             started_s=self._out.started_s,
@@ -591,6 +593,8 @@ class SessionRunner(SessionControls):
             distance_m=self._distance_m(),
             heart_rate_bpm=self._shown_heart_rate(now, data),
             link_up=self._link.is_connected,
+            heart_rate_ceiling_bpm=None if ceiling_bpm is None else round(ceiling_bpm),
+            heart_rate_watched=ceiling_bpm is not None or self._heart_rate.link is not None,
         )
 
     def _shown_heart_rate(self, now: float, data: TreadmillData | None) -> int | None:

@@ -19,7 +19,7 @@ from treadmill_ctl.session.events import SegmentView, SessionPhase, SessionSnaps
 if TYPE_CHECKING:
     from treadmill_ctl.ftms.observations import TreadmillData
     from treadmill_ctl.profiles import PlannedSegment
-    from treadmill_ctl.safety import SafetyGovernor, StateChanged
+    from treadmill_ctl.safety import Direction, SafetyGovernor, StateChanged
     from treadmill_ctl.session.plan_cursor import PlanCursor
 
 __all__ = ["ShownState", "build_snapshot", "segment_view"]
@@ -77,6 +77,8 @@ def build_snapshot(
     distance_m: float | None,
     heart_rate_bpm: int | None,
     link_up: bool,
+    heart_rate_ceiling_bpm: int | None = None,
+    heart_rate_watched: bool = False,
 ) -> SessionSnapshot:
     """The session now."""
     segment = cursor.current
@@ -94,23 +96,21 @@ def build_snapshot(
         t_s=now_s - started_s,
         phase=phase,
         profile_name=plan_name,
-        latch_reason=(
-            governor.latch_reason.name.lower()
-            if governor is not None and governor.latch_reason is not None
-            else None
-        ),
+        latch_reason=governor.latch_reason if governor is not None else None,
         segment=segment_view(segment),
         next_segment=segment_view(cursor.next_segment if segment is not None else None),
         segment_count=len(cursor.segments),
         segment_remaining_s=cursor.segment_remaining_s,
         session_remaining_s=cursor.session_remaining_s,
-        direction=str(governor.direction) if governor is not None else None,
+        direction=governor.direction if governor is not None else None,
         target_speed_kmh=governor.commanded_speed_kmh if governor is not None else 0.0,
         belt_speed_kmh=data.speed_kmh if data is not None else None,
         incline_pct=data.incline_pct if data is not None else None,
         distance_m=distance_m,
         elapsed_s=now_s - started_s,
         heart_rate_bpm=heart_rate_bpm,
+        heart_rate_ceiling_bpm=heart_rate_ceiling_bpm,
+        heart_rate_watched=heart_rate_watched,
         link_up=link_up,
         turnaround_countdown_s=countdown_s,
         turning_to=_turning_to(governor, paused_after_turn=paused_after_turn),
@@ -121,14 +121,14 @@ def build_snapshot(
     )
 
 
-def _turning_to(governor: SafetyGovernor | None, *, paused_after_turn: bool) -> str | None:
+def _turning_to(governor: SafetyGovernor | None, *, paused_after_turn: bool) -> Direction | None:
     """The direction being turned to: while turning, and while waiting to walk it."""
     if governor is None:
         return None
     if governor.pending_direction is not None and governor.state in _HOLDING:
-        return str(governor.pending_direction)
+        return governor.pending_direction
     if paused_after_turn and governor.state is GovernorState.PAUSED:
-        return str(governor.direction)
+        return governor.direction
     return None
 
 
@@ -143,7 +143,7 @@ def segment_view(segment: PlannedSegment | None) -> SegmentView | None:
         return None
     return SegmentView(
         index=segment.index,
-        direction=str(segment.direction),
+        direction=segment.direction,
         speed_kmh=segment.speed_kmh,
         incline_pct=segment.incline_pct,
         duration_s=segment.duration_s,

@@ -79,8 +79,6 @@ DEFAULT_EVENT_BUFFER: Final = 256
 _QOS_AT_LEAST_ONCE: Final = 1
 _QOS_AT_MOST_ONCE: Final = 0
 _HEALTH_CHECK_S: Final = 1.0
-STATUS_EVENT: Final = "mqtt.status"
-"""The kind of the :class:`SessionEvent` status observers receive."""
 
 
 class MqttBridge:
@@ -180,7 +178,7 @@ class MqttBridge:
         return self._status
 
     def add_status_observer(self, observer: SessionObserver) -> None:
-        """Give ``observer`` a :data:`STATUS_EVENT` event now and at every status change.
+        """Give ``observer`` a :attr:`~RecordEvent.MQTT_STATUS` event now and at each status change.
 
         The event's fields: ``status`` (a :class:`MqttStatus` value), ``detail`` and
         ``line`` (the text for a status line). Faults in the observer are logged.
@@ -505,7 +503,12 @@ class MqttBridge:
             if report.status in {MqttStatus.UP, MqttStatus.CONNECTING}
             else (self._log.warning)
         )
-        log("mqtt.status", status=report.status, detail=report.detail, client_id=self.client_id)
+        log(
+            RecordEvent.MQTT_STATUS,
+            status=report.status,
+            detail=report.detail,
+            client_id=self.client_id,
+        )
         event = self._status_event()
         for observer in self._status_observers:
             self._tell(observer, event)
@@ -513,7 +516,7 @@ class MqttBridge:
     def _status_event(self) -> SessionEvent:
         report = self._status
         return SessionEvent(
-            STATUS_EVENT,
+            RecordEvent.MQTT_STATUS,
             self._last_t_s,
             {"status": str(report.status), "detail": report.detail, "line": report.line()},
         )

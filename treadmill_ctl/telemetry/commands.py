@@ -5,7 +5,7 @@ and echoed in the reply. The policy, in the order it is applied:
 
 - ``stop`` (also ``emergency_stop``, ``estop``, or the bare text ``stop``) is always
   accepted, whatever else the message holds: nothing may stand between a person and
-  a stop. It becomes ``SessionControl.emergency_stop("mqtt")`` (a latch).
+  a stop. It becomes ``SessionControl.emergency_stop(RequestSource.MQTT)`` (a latch).
 - ``pause``, ``end`` and a negative ``nudge_speed`` slow the belt down and are accepted.
 - ``toggle_pause`` and a positive ``nudge_speed`` would move the belt or speed it
   up: refused unless the settings allow remote control (and the governor still
@@ -34,6 +34,8 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final, TypeGuard
 
+from treadmill_ctl.session.events import RequestSource
+
 if TYPE_CHECKING:
     from treadmill_ctl.session.events import ControlOutcome, SessionControl
 
@@ -44,8 +46,9 @@ MAX_INT_DIGITS: Final = 18
 """Longest integer accepted, in digits; it always fits a float and an int64."""
 MAX_ID_CHARS: Final = 128
 MAX_NUDGE_KMH: Final = 1.0
-SOURCE: Final = "mqtt"
-"""The ``source`` every request from the bridge carries, for the session record."""
+SOURCE: Final = RequestSource.MQTT
+"""The source every request from the bridge carries: never the person (SAFETY.md
+invariant 7), whatever the message says or the settings allow."""
 
 
 class CommandName(StrEnum):

@@ -52,7 +52,7 @@ NO_VALUE: Final = "none"
 """The declared option an enum sensor shows when there is nothing to say."""
 
 DIRECTION_OPTIONS: Final = (*(direction.value for direction in Direction), NO_VALUE)
-STOP_REASON_OPTIONS: Final = (*(reason.name.lower() for reason in LatchReason), NO_VALUE)
+STOP_REASON_OPTIONS: Final = (*(reason.label for reason in LatchReason), NO_VALUE)
 
 MIN_EXPIRE_AFTER_S: Final = 10
 """Telemetry sensors expire after this long without a value, at the least."""

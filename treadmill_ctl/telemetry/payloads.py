@@ -18,7 +18,12 @@ from treadmill_ctl.session.events import SessionPhase
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from treadmill_ctl.session.events import SegmentView, SessionEvent, SessionSnapshot
+    from treadmill_ctl.session.events import (
+        LatchReason,
+        SegmentView,
+        SessionEvent,
+        SessionSnapshot,
+    )
 
 
 class TreadmillState(StrEnum):
@@ -49,7 +54,7 @@ class StateView:
 
     state: TreadmillState
     phase: SessionPhase
-    reason: str | None
+    reason: LatchReason | None
 
     @classmethod
     def of(cls, snapshot: SessionSnapshot) -> StateView:
@@ -60,7 +65,8 @@ class StateView:
 
     def to_json(self) -> bytes:
         """``{"state": ..., "phase": ..., "reason": ...}``."""
-        return _dumps({"state": self.state, "phase": self.phase, "reason": self.reason})
+        reason = self.reason.label if self.reason is not None else None
+        return _dumps({"state": self.state, "phase": self.phase, "reason": reason})
 
 
 def telemetry_json(snapshot: SessionSnapshot) -> bytes:

@@ -149,7 +149,8 @@ def _direction(snapshot: SessionSnapshot) -> str:
 
 def latch_reason_text(snapshot: SessionSnapshot) -> str:
     """Why the governor latched, in words (``"emergency stop"`` when it did not say)."""
-    return (snapshot.latch_reason or "emergency stop").replace("_", " ")
+    reason = snapshot.latch_reason
+    return reason.label.replace("_", " ") if reason is not None else "emergency stop"
 
 
 def _start_subtitle(snapshot: SessionSnapshot) -> str:

@@ -45,8 +45,8 @@ from treadmill_ctl.session.speech import WORDS_PER_MINUTE, RateModel, spoken
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from treadmill_ctl.session.clock import Clock
-    from treadmill_ctl.session.events import Cue, SessionEvent, SessionSnapshot
+    from treadmill_ctl.clock import Clock
+    from treadmill_ctl.session.events import Cue, CueKind, SessionEvent, SessionSnapshot
 
 _log = structlog.get_logger(__name__)
 
@@ -261,7 +261,7 @@ class Heard:
         urgent: an alarm.
     """
 
-    kind: str
+    kind: CueKind
     text: str
     start_s: float
     end_s: float

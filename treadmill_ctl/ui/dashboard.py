@@ -33,7 +33,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from treadmill_ctl.session.events import SessionPhase
+from treadmill_ctl.session.events import RecordEvent, SessionPhase
 from treadmill_ctl.text import escape_text
 from treadmill_ctl.ui.banner import Banner, banner_for, latch_reason_text
 from treadmill_ctl.ui.keys import DEFAULT_BINDINGS, Bindings, HotkeyAction, key_label
@@ -71,6 +71,32 @@ def _distance(distance_m: float | None) -> str:
     return f"{distance_m / 1000:.2f} km" if distance_m >= 1000 else f"{distance_m:.0f} m"  # noqa: PLR2004
 
 
+def heart_rate_words(snapshot: SessionSnapshot) -> str | None:
+    """The heart rate in plain words; its absence too when one is expected.
+
+    With a ceiling or a strap set, a missing heart rate is news (the ceiling cannot
+    protect without one), so it is said rather than the row left out.
+    """
+    ceiling = snapshot.heart_rate_ceiling_bpm
+    of_ceiling = f" (ceiling {ceiling} bpm)" if ceiling is not None else ""
+    if snapshot.heart_rate_bpm is not None:
+        return f"heart rate {snapshot.heart_rate_bpm} bpm{of_ceiling}"
+    if snapshot.heart_rate_watched:
+        return f"heart rate unknown{of_ceiling}"
+    return None
+
+
+def heart_rate_text(snapshot: SessionSnapshot) -> str | None:
+    """The dashboard's heart-rate cell (markup), or None when there is nothing to show."""
+    ceiling = snapshot.heart_rate_ceiling_bpm
+    of_ceiling = f" [dim](max {ceiling})[/]" if ceiling is not None else ""
+    if snapshot.heart_rate_bpm is not None:
+        return f"{snapshot.heart_rate_bpm} bpm{of_ceiling}"
+    if snapshot.heart_rate_watched:
+        return f"[bold yellow]unknown[/]{of_ceiling}"
+    return None
+
+
 def _stats(snapshot: SessionSnapshot) -> Table:
     table = Table.grid(padding=(0, 2), expand=True)
     for _ in range(4):
@@ -86,8 +112,9 @@ def _stats(snapshot: SessionSnapshot) -> Table:
         ("Incline", "-" if snapshot.incline_pct is None else f"{snapshot.incline_pct:.1f} %"),
         ("Distance", _distance(snapshot.distance_m)),
     ]
-    if snapshot.heart_rate_bpm is not None:
-        cells.append(("Heart rate", f"{snapshot.heart_rate_bpm} bpm"))
+    heart_rate = heart_rate_text(snapshot)
+    if heart_rate is not None:
+        cells.append(("Heart rate", heart_rate))
     cells.append(("Link", "up" if snapshot.link_up else "[bold red]DOWN[/]"))
     for left, right in zip(cells[::2], cells[1::2], strict=False):
         table.add_row(f"[dim]{left[0]}[/]", f"[bold]{left[1]}[/]", f"[dim]{right[0]}[/]", right[1])
@@ -412,8 +439,6 @@ def _mqtt_line(status: str) -> Text:
 
 # --- the live observer ---------------------------------------------------------------
 
-_MQTT_STATUS_EVENT: Final = "mqtt.status"
-"""The event the MQTT bridge sends its status observers (its ``line`` field is shown)."""
 _MAX_NOTES: Final = 3
 
 
@@ -421,14 +446,14 @@ def note_for(event: SessionEvent) -> str | None:
     """A line in words for a notable event, or ``None`` (the record has them all)."""
     fields = event.fields
     match event.kind:
-        case "governor.latched":
+        case RecordEvent.LATCHED:
             reason = str(fields.get("reason", "a safety stop")).replace("_", " ")
             text = f"stopped: {reason}"
-        case "governor.rearmed":
+        case RecordEvent.REARMED:
             text = "re-armed: the belt waits for your start"
-        case "session.ended":
+        case RecordEvent.ENDED:
             return None  # the final screen says it
-        case kind if any(word in kind for word in ("lost", "failed", "restored", "reconnected")):
+        case kind if kind.is_loss or kind.is_return:
             text = kind.replace(".", " ").replace("_", " ")
         case _:
             return None
@@ -532,11 +557,11 @@ class Dashboard:
 
     def on_event(self, event: SessionEvent) -> None:
         """Keep a line in words for notable events (latches, link loss), the last few."""
-        if event.kind == _MQTT_STATUS_EVENT:
+        if event.kind is RecordEvent.MQTT_STATUS:  # its ``line`` is shown
             line = event.fields.get("line")
             self.state = dataclasses.replace(self.state, mqtt=str(line)[:200])
             return
-        if event.kind == "session.ended":
+        if event.kind is RecordEvent.ENDED:
             self.state = dataclasses.replace(self.state, ended=dict(event.fields))
             return
         note = note_for(event)

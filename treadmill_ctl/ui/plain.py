@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Final, TextIO
 
 from treadmill_ctl.session.events import SessionPhase
 from treadmill_ctl.text import escape_text
-from treadmill_ctl.ui.dashboard import format_duration, latch_advice
+from treadmill_ctl.ui.banner import latch_reason_text
+from treadmill_ctl.ui.dashboard import format_duration, heart_rate_words, latch_advice
 
 if TYPE_CHECKING:
     from treadmill_ctl.session.events import Cue, SessionEvent, SessionSnapshot
@@ -115,8 +116,7 @@ _PROGRESS_PHASES: Final = frozenset(
 
 def _phase_line(snapshot: SessionSnapshot) -> str:
     if snapshot.phase is SessionPhase.LATCHED:
-        reason = (snapshot.latch_reason or "emergency stop").replace("_", " ")
-        return f"STOPPED (latched): {reason}; the belt is commanded to stop"
+        return f"STOPPED (latched): {latch_reason_text(snapshot)}; the belt is commanded to stop"
     return f"phase: {snapshot.phase.value}"
 
 
@@ -131,8 +131,9 @@ def _progress_line(snapshot: SessionSnapshot) -> str:
         parts.append(f"incline {snapshot.incline_pct:.1f} %")
     if snapshot.distance_m is not None:
         parts.append(f"distance {snapshot.distance_m:.0f} m")
-    if snapshot.heart_rate_bpm is not None:
-        parts.append(f"heart rate {snapshot.heart_rate_bpm} bpm")
+    heart_rate = heart_rate_words(snapshot)
+    if heart_rate is not None:
+        parts.append(heart_rate)
     parts.append(f"segment left {format_duration(snapshot.segment_remaining_s)}")
     parts.append(f"session left {format_duration(snapshot.session_remaining_s)}")
     return ", ".join(parts)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import structlog
 
+from treadmill_ctl.session.events import RequestSource
 from treadmill_ctl.ui.cues import CuePlayer
 from treadmill_ctl.ui.dashboard import Dashboard, DeviceSettings
 from treadmill_ctl.ui.keys import DEFAULT_BINDINGS, Bindings, HotkeyDispatcher, terminal_keys
@@ -139,7 +140,7 @@ async def open_session_ui(
         dispatcher = HotkeyDispatcher(control, bindings)
 
         def terminal_lost() -> None:
-            control.emergency_stop("terminal")
+            control.emergency_stop(RequestSource.TERMINAL)
 
         with (
             _library_logs_to_record(),

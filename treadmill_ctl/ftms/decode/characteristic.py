@@ -30,14 +30,14 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from treadmill_ctl.ftms.observations import (
-        Observation,
+        CharacteristicValue,
     )
     from treadmill_ctl.ftms.quirks import ClientQuirks
 
 # --- One entry point -----------------------------------------------------------------
 
 
-_DECODERS: Final[dict[CharacteristicName, Callable[[ByteData], Observation]]] = {
+_DECODERS: Final[dict[CharacteristicName, Callable[[ByteData], CharacteristicValue]]] = {
     CharacteristicName.TREADMILL_DATA: decode_treadmill_data,
     CharacteristicName.MACHINE_STATUS: decode_machine_status,
     CharacteristicName.TRAINING_STATUS: decode_training_status,
@@ -50,7 +50,7 @@ _DECODERS: Final[dict[CharacteristicName, Callable[[ByteData], Observation]]] = 
 
 def decode_characteristic(
     char: CharacteristicName, data: ByteData, *, quirks: ClientQuirks | None = None
-) -> Observation:
+) -> CharacteristicValue:
     """Decode one value of the named characteristic.
 
     Args:
@@ -60,7 +60,7 @@ def decode_characteristic(
             (:meth:`ClientQuirks.apply`); None reads the wire as specified.
 
     Returns:
-        The typed value (see :data:`~treadmill_ctl.ftms.observations.Observation`).
+        The typed value (see :data:`~treadmill_ctl.ftms.observations.CharacteristicValue`).
 
     Raises:
         DecodeError: If the bytes cannot be decoded; never another exception.
@@ -85,7 +85,7 @@ def _json_value(value: object) -> object:
     return value
 
 
-def to_json_dict(value: Observation) -> dict[str, object]:
+def to_json_dict(value: CharacteristicValue) -> dict[str, object]:
     """Turn a decoded value into a JSON-ready dict for people and scripts.
 
     Keys are the value's field names (so they carry their units, ``speed_kmh``), plus

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Final
 import structlog
 
 from treadmill_ctl.errors import ConfigError
-from treadmill_ctl.session.events import SessionPhase
+from treadmill_ctl.session.events import RequestSource, SessionPhase
 from treadmill_ctl.ui.keys.bindings import DEFAULT_BINDINGS, Bindings, HotkeyAction
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ DEFAULT_NUDGE_STEP_KMH: Final = 0.1
 
 
 class HotkeyDispatcher:
-    """Turns decoded keys into :class:`SessionControl` requests, with source ``"hotkey"``.
+    """Turns decoded keys into :class:`SessionControl` requests from the person (``HOTKEY``).
 
     It is also a session observer: it keeps the phase of the latest snapshot, to
     know whether the belt has started (before any snapshot, it has not). Every call
@@ -33,7 +33,7 @@ class HotkeyDispatcher:
         control: the session to ask.
         bindings: which key does what.
         nudge_step_kmh: the change of target speed for one ``+``/``-`` press.
-        source: the requester name recorded with each request.
+        source: who the requests come from (the person at the keys, unless a test says).
     """
 
     def __init__(
@@ -42,7 +42,7 @@ class HotkeyDispatcher:
         bindings: Bindings = DEFAULT_BINDINGS,
         *,
         nudge_step_kmh: float = DEFAULT_NUDGE_STEP_KMH,
-        source: str = "hotkey",
+        source: RequestSource = RequestSource.HOTKEY,
     ) -> None:
         if not nudge_step_kmh > 0:
             raise ConfigError(f"hotkeys: the speed nudge must be positive, not {nudge_step_kmh}")
