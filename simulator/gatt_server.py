@@ -179,11 +179,11 @@ class TreadmillPeripheral:
         self._connection: Connection | None = None
         self._procedure_pending = False
         self._advertising_blocked_until_s = 0.0
-        self._wake = asyncio.Event()
+        self._waking: asyncio.Future[None] | None = None
         self._started = asyncio.Event()
         self._tasks: asyncio.TaskGroup | None = None
         self._advertising: asyncio.Future[None] | None = None
-        self._last_training_status = bytes(model.training_status())
+        self._last_training_status = model.training_status()
 
         self._treadmill_data: gatt.Characteristic[bytes] = gatt.Characteristic(
             TREADMILL_DATA_UUID,
@@ -401,24 +401,44 @@ class TreadmillPeripheral:
     # -- periodic work --------------------------------------------------------------
 
     def wake(self) -> None:
-        """Ask the physics loop to run now (after a console button or a fault)."""
-        self._wake.set()
+        """Ask the physics loop to run now (after a console button or a fault).
+
+        Heard while the loop waits between samples; the loop's own next pass, when it
+        is not waiting, sees the change anyway.
+        """
+        waking = self._waking
+        if waking is not None and not waking.done():
+            waking.set_result(None)
 
     async def _physics_loop(self) -> None:
         while True:
             session_s = self.session_s
             for status in self.model.take_status_events():
                 await self._notify_status(status)
-            training_status = bytes(self.model.training_status())
+            training_status = self.model.training_status()  # encoded only when it changed
             if training_status != self._last_training_status:
                 self._last_training_status = training_status
-                await self._notify(self._training_status, training_status)
+                await self._notify(self._training_status, bytes(training_status))
             if self.trace is not None:
                 self.trace.sample(session_s, self.model, link_up=self.link_up)
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._sample_interval_s):
-                    await self._wake.wait()
+            await self._until_woken_or(self._sample_interval_s)
+
+    async def _until_woken_or(self, interval_s: float) -> None:
+        """Wait ``interval_s``, or less if :meth:`wake` is called meanwhile.
+
+        One future and one timer per wait: this runs ten times a simulated second, and
+        a timeout scope around an event costs several times as much (a cancellation
+        and an exception every time it expires).
+        """
+        loop = asyncio.get_running_loop()
+        waking = loop.create_future()
+        self._waking = waking
+        timer = loop.call_later(interval_s, _resolve, waking)
+        try:
+            await waking
+        finally:
+            timer.cancel()
+            self._waking = None
 
     async def _data_loop(self) -> None:
         while True:
@@ -522,3 +542,8 @@ class TreadmillPeripheral:
                 att_error=error.name,
                 att_error_code=int(error),
             )
+
+
+def _resolve(waking: asyncio.Future[None]) -> None:
+    if not waking.done():
+        waking.set_result(None)

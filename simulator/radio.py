@@ -21,10 +21,8 @@ import itertools
 from typing import TYPE_CHECKING, Final
 
 from bleak.backends.device import BLEDevice
-from bumble.controller import Controller
 from bumble.device import Device
 from bumble.hci import HCI_CONNECTION_TIMEOUT_ERROR, Address
-from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink, Transport
 
@@ -38,6 +36,7 @@ from simulator.bleak_backend import (
 from simulator.errors import FaultSpecError
 from simulator.faults import Fault, FaultSchedule, parse_fault
 from simulator.gatt_server import DeviceInformation, TreadmillPeripheral
+from simulator.hci_logging import QuietController, QuietHost
 from simulator.heart_rate_strap import (
     HRM_ADDRESS,
     HRM_NAME,
@@ -84,7 +83,7 @@ class VirtualRadio:
     def __init__(self) -> None:
         self._link = LocalLink()  # type: ignore[no-untyped-call]  # bumble leaves it untyped
         self._serials = itertools.count(1)
-        self._controllers: dict[int, Controller] = {}
+        self._controllers: dict[int, QuietController] = {}
 
     def create_device(self, name: str, address: str | None = None) -> Device:
         """Attach a new bumble device (its own controller and host) to this radio.
@@ -101,11 +100,11 @@ class VirtualRadio:
         if address is None:
             low = serial.to_bytes(3, "big")
             address = f"{_CENTRAL_ADDRESS_PREFIX}:{low[0]:02X}:{low[1]:02X}:{low[2]:02X}"
-        controller = Controller(f"{name}#{serial}", link=self._link, public_address=address)
+        controller = QuietController(f"{name}#{serial}", link=self._link, public_address=address)
         device = Device(
             name=name,
             address=Address(address),
-            host=Host(controller, AsyncPipeSink(controller)),
+            host=QuietHost(controller, AsyncPipeSink(controller)),
         )
         self._controllers[id(device)] = controller
         return device
@@ -117,7 +116,7 @@ class VirtualRadio:
         to serve the command-line peripheral over the virtual radio.
         """
         serial = next(self._serials)
-        controller = Controller(f"{name}#{serial}", link=self._link)
+        controller = QuietController(f"{name}#{serial}", link=self._link)
         return Transport(controller, AsyncPipeSink(controller))
 
     def time_out_links(self, device: Device) -> None:

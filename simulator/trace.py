@@ -13,14 +13,18 @@ One JSON object per line, flushed as written, so a crash loses nothing:
 """
 
 import json
+import math
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, Self, TextIO
+from typing import Final, Protocol, Self, TextIO
 
 from simulator.encoding import ControlPointRequest, ResultCode, decode_control_point
 
 type TraceValue = str | int | float | bool | None
 """A value a trace line may hold."""
+
+_LINE: Final = json.JSONEncoder(separators=(",", ":"))
+"""One encoder for every line (``json.dumps`` with options builds a new one per call)."""
 
 
 class ObservableTreadmill(Protocol):
@@ -68,11 +72,37 @@ class TraceWriter:
         if self._keep:
             self.records.append(record)
         if self._stream is not None:
-            self._stream.write(json.dumps(record, separators=(",", ":")) + "\n")
+            self._stream.write(_LINE.encode(record) + "\n")
             self._stream.flush()
 
     def sample(self, t: float, model: ObservableTreadmill, *, link_up: bool) -> None:
-        """Record the belt's real state at session time ``t``."""
+        """Record the belt's real state at session time ``t``.
+
+        Ten times a simulated second, so a line for a stream is put together here, the
+        same text the encoder writes for the record (a number the encoder would spell
+        differently, not finite, goes through the encoder).
+        """
+        stream = self._stream
+        numbers = (
+            round(t, 3),
+            round(model.belt_speed_kmh, 3),
+            round(model.target_speed_kmh, 3),
+            round(model.incline_pct, 2),
+            round(model.distance_m, 2),
+            round(model.elapsed_s, 2),
+        )
+        if stream is not None and not self._keep and all(map(math.isfinite, numbers)):
+            t_s, belt, target, incline, distance, elapsed = numbers
+            stream.write(
+                f'{{"t":{t_s!r},"kind":"sample","belt_speed_kmh":{belt!r},'
+                f'"target_speed_kmh":{target!r},"incline_pct":{incline!r},'
+                f'"safety_key_in":{"true" if model.safety_key_in else "false"},'
+                f'"link_state":"{"up" if link_up else "down"}",'
+                f'"state":{_LINE.encode(str(model.state))},'
+                f'"distance_m":{distance!r},"elapsed_s":{elapsed!r}}}\n'
+            )
+            stream.flush()
+            return
         self.event(
             t,
             "sample",

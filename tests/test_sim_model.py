@@ -3,6 +3,7 @@
 import io
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given
@@ -539,6 +540,40 @@ class TestTrace:
         assert record["link_state"] == "down"
         assert record["state"] == "running"
         assert record["safety_key_in"] is True
+
+    @given(
+        t=st.floats(allow_nan=True, allow_infinity=True),
+        numbers=st.lists(
+            st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-9, 9)),
+            min_size=5,
+            max_size=5,
+        ),
+        key_in=st.booleans(),
+        link_up=st.booleans(),
+        state=st.sampled_from(MachineState),
+    )
+    def test_a_sample_line_in_a_file_is_the_json_of_the_sample_record(
+        self,
+        t: float,
+        numbers: list[float],
+        key_in: bool,  # noqa: FBT001 - drawn by hypothesis
+        link_up: bool,  # noqa: FBT001 - drawn by hypothesis
+        state: MachineState,
+    ) -> None:
+        machine = SimpleNamespace(
+            belt_speed_kmh=numbers[0],
+            target_speed_kmh=numbers[1],
+            incline_pct=numbers[2],
+            distance_m=numbers[3],
+            elapsed_s=numbers[4],
+            safety_key_in=key_in,
+            state=state,
+        )
+        kept, stream = TraceWriter(), io.StringIO()
+        kept.sample(t, machine, link_up=link_up)
+        TraceWriter(stream).sample(t, machine, link_up=link_up)
+        (record,) = kept.records
+        assert stream.getvalue() == json.dumps(record, separators=(",", ":")) + "\n"
 
     def test_a_control_point_write_is_recorded_with_its_bytes_op_and_result(self) -> None:
         trace = TraceWriter()

@@ -7,6 +7,7 @@ without response, ATT errors and link loss, all through bleak's public API.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING
 
 import pytest
@@ -14,6 +15,7 @@ from bleak import BleakClient, BleakScanner
 from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError, BleakGATTProtocolError
 from bleak.uuids import normalize_uuid_16
+from bumble import hci
 
 from simulator import VirtualRadio, cli, open_virtual_treadmill
 from simulator.bleak_backend import (
@@ -297,6 +299,52 @@ class TestClient:
                 await client.connect()
 
         run(scenario())
+
+
+class TestHciLogging:
+    """bumble's per-packet debug lines cost nothing while off, and are all there when on."""
+
+    @staticmethod
+    def _connect_and_read() -> None:
+        async def scenario() -> None:
+            async with (
+                open_virtual_treadmill() as sim,
+                BleakClient(sim.ble_device, backend=sim.client_backend) as client,
+            ):
+                await client.read_gatt_char("2a24")  # the model number: ACL data both ways
+
+        run(scenario())
+
+    def test_with_debug_off_no_packet_is_described(
+        self, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        described: list[str] = []
+
+        def describe(packet: hci.HCI_Packet) -> str:
+            described.append(type(packet).__name__)
+            return "packet"
+
+        for kind in (hci.HCI_AclDataPacket, hci.HCI_Command, hci.HCI_Event):
+            monkeypatch.setattr(kind, "__str__", describe)
+        with caplog.at_level(logging.INFO, logger="bumble"):
+            self._connect_and_read()
+        assert described == []
+
+    def test_with_debug_on_every_packet_is_logged_both_ways(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        with caplog.at_level(logging.DEBUG, logger="bumble"):
+            self._connect_and_read()
+        for logger in ("bumble.controller", "bumble.host"):
+            for way in ("HOST -> CONTROLLER", "CONTROLLER -> HOST"):
+                acl = [
+                    record
+                    for record in caplog.records
+                    if record.name == logger
+                    and way in record.getMessage()
+                    and "handle=0x" in record.getMessage()
+                ]
+                assert acl, f"{logger}: no ACL data packet {way} logged"
 
 
 class TestCommandLine:

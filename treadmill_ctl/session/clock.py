@@ -101,14 +101,12 @@ class _VirtualTime:
         _check_speedup(speedup)
         self.speedup = speedup
         self.threads_busy = 0
-        self._offset_s = start_s
+        self.now_s = start_s
+        """Read as an attribute: every timer and every ``loop.time()`` reads it."""
         self.real_s = real_clock
 
-    def now(self) -> float:
-        return self._offset_s
-
     def advance(self, duration_s: float) -> None:
-        self._offset_s += duration_s
+        self.now_s += duration_s
 
 
 def _check_speedup(speedup: float | None) -> None:
@@ -147,7 +145,7 @@ class AcceleratedEventLoop(asyncio.SelectorEventLoop):
 
     @override
     def time(self) -> float:
-        return self._virtual_time.now()
+        return self._virtual_time.now_s
 
     @override
     def run_in_executor[T](

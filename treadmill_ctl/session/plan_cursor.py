@@ -116,7 +116,8 @@ class PlanCursor:
     @property
     def current(self) -> PlannedSegment | None:
         """The segment walked now (or next, when it has not begun); None once done."""
-        return None if self.done else self._segments[self._index]
+        index, segments = self._index, self._segments  # read five times a tick: no `done`
+        return segments[index] if index < len(segments) else None
 
     @property
     def walking(self) -> PlannedSegment | None:

@@ -102,7 +102,7 @@ class SessionRecord:
         line.setdefault("ts", datetime.now(UTC).isoformat(timespec="milliseconds"))
         line.update(event_dict)
         try:
-            text = json.dumps(line, default=_jsonable, separators=(",", ":"))
+            text = _RECORD_LINE.encode(line)
         except (TypeError, ValueError) as error:  # a field json cannot hold: say so instead
             text = json.dumps(
                 {"t": line["t"], "event": "record.unwritable_line", "error": repr(error)}
@@ -174,6 +174,10 @@ def _jsonable(value: object) -> object:
     if isinstance(value, Enum):
         return value.name.lower()
     return repr(value)
+
+
+_RECORD_LINE: Final = json.JSONEncoder(default=_jsonable, separators=(",", ":"))
+"""One encoder for every line (``json.dumps`` with options builds a new one per call)."""
 
 
 def describe_failure(error: BaseException) -> dict[str, object]:

@@ -9,6 +9,7 @@ countdown and the resume after it, a latch's detail).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -131,8 +132,13 @@ def _turning_to(governor: SafetyGovernor | None, *, paused_after_turn: bool) -> 
     return None
 
 
+@functools.lru_cache(maxsize=8)
 def segment_view(segment: PlannedSegment | None) -> SegmentView | None:
-    """A planned segment as observers see it."""
+    """A planned segment as observers see it.
+
+    Both views are asked for every tick, of the same one or two segments for minutes
+    on end: the view (immutable, equal for equal segments) is remembered.
+    """
     if segment is None:
         return None
     return SegmentView(

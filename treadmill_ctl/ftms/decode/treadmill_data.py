@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -100,14 +101,25 @@ _MEASUREMENT_NAMES: Final[tuple[str, ...]] = tuple(
 )
 
 
-def _announced_fields(flags: int) -> list[_Field]:
-    """The fields the flags announce, in wire order."""
+_FIELD_BITS: Final[tuple[tuple[int, bool, tuple[_Field, ...]], ...]] = tuple(
+    (int(flag), flag is TreadmillDataFlag.MORE_DATA, fields) for flag, fields in _TREADMILL_FIELDS
+)
+"""Each flag as a plain int (an ``int & IntFlag`` runs enum code), and whether it is the
+inverted More Data bit, with its fields."""
+
+
+@functools.lru_cache(maxsize=64)
+def _announced_fields(flags: int) -> tuple[_Field, ...]:
+    """The fields the flags announce, in wire order.
+
+    Remembered for the last flags seen: a machine sends the same few flags in every
+    frame, once a second or more, for the whole session.
+    """
     announced: list[_Field] = []
-    for flag, fields in _TREADMILL_FIELDS:
-        present = not flags & flag if flag is TreadmillDataFlag.MORE_DATA else bool(flags & flag)
-        if present:
+    for bit, inverted, fields in _FIELD_BITS:
+        if bool(flags & bit) is not inverted:
             announced.extend(fields)
-    return announced
+    return tuple(announced)
 
 
 def _read_field(data: bytes, offset: int, field: _Field, notes: list[str]) -> int | float | None:
