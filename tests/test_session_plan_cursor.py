@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from treadmill_ctl.profiles import build_plan, parse_profile
+from treadmill_ctl.safety import MachineRanges
 from treadmill_ctl.safety.states import Direction
 from treadmill_ctl.session.plan_cursor import (
     HEADS_UP_START_LATE_S,
@@ -131,10 +132,14 @@ class TestTheSegmentsTarget:
     def test_a_segment_slower_than_the_treadmill_is_walked_at_its_slowest(self) -> None:
         """Below the minimum the belt would pause; the target is the minimum instead."""
         segment = _cursor().segments[1]
-        target = segment_target(segment, floor_kmh=2.0)
+        target = segment_target(segment, _ranges(min_speed_kmh=2.0))
         assert target.speed_kmh == 2.0
         assert target.direction is Direction.BACKWARD
-        assert segment_target(segment, floor_kmh=1.0).speed_kmh == 1.5
+        assert segment_target(segment, _ranges(min_speed_kmh=1.0)).speed_kmh == 1.5
+
+
+def _ranges(*, min_speed_kmh: float) -> MachineRanges:
+    return MachineRanges(min_speed_kmh=min_speed_kmh, max_speed_kmh=12.0, speed_increment_kmh=0.1)
 
 
 def test_the_heads_up_cue_ends_before_the_segment_and_starts_its_number_on_time() -> None:

@@ -346,6 +346,16 @@ class MachineRanges:
     max_incline_pct: float = 0.0
     incline_increment_pct: float = 0.1
 
+    def raised_to_minimum(self, speed_kmh: float) -> float:
+        """A moving target, never below the slowest speed the belt runs at (rule 12).
+
+        Below the minimum the governor pauses the belt, and every resume would start it
+        again: a profile's segment or a slow-down slower than the treadmill goes is
+        walked at its slowest instead. The one place this rule is decided; the callers
+        say it to the person.
+        """
+        return max(speed_kmh, self.min_speed_kmh)
+
     def __post_init__(self) -> None:
         values = (
             self.min_speed_kmh,

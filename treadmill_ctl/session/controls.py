@@ -182,7 +182,7 @@ class SessionControls(abc.ABC):
                 return ControlOutcome(
                     accepted=False, detail=f"already at the slowest speed, {floor_kmh:g} km/h"
                 )
-            wanted = floor_kmh
+            wanted = governor.ranges.raised_to_minimum(wanted)
             if delta_kmh < 0:
                 self._cue(Cue(CueKind.SPEED_FLOOR, f"Slowest speed: {floor_kmh:g} km/h."))
         _log.info("session.speed_nudged", source=source, delta_kmh=delta_kmh)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from treadmill_ctl.profiles import PlannedSegment
+    from treadmill_ctl.safety import MachineRanges
 
 __all__ = [
     "HEADS_UP_START_LATE_S",
@@ -216,14 +217,14 @@ def heads_up_cue(heads_up: HeadsUp, left_s: float, now_s: float) -> Cue:
     )
 
 
-def segment_target(segment: PlannedSegment, floor_kmh: float) -> SetTarget:
-    """The segment's target, raised to the treadmill's slowest speed ``floor_kmh``.
+def segment_target(segment: PlannedSegment, ranges: MachineRanges) -> SetTarget:
+    """The segment's target, raised to the treadmill's slowest speed.
 
-    Below the minimum the governor would pause the belt, and every resume would start
-    it again: a segment slower than the treadmill can go is walked at its slowest.
+    (``MachineRanges.raised_to_minimum``: below the minimum the governor would pause
+    the belt, and every resume would start it again.)
     """
     return SetTarget(
-        speed_kmh=max(segment.speed_kmh, floor_kmh),
+        speed_kmh=ranges.raised_to_minimum(segment.speed_kmh),
         direction=Direction(segment.direction),
         incline_pct=segment.incline_pct,
     )

@@ -357,8 +357,9 @@ class SessionRunner(SessionControls):
 
     def _segment_target(self, segment: PlannedSegment) -> SetTarget:
         """The segment's target, raised to the treadmill's minimum speed (and said so)."""
-        floor_kmh = self._require_governor().ranges.min_speed_kmh
-        target = segment_target(segment, floor_kmh)
+        ranges = self._require_governor().ranges
+        floor_kmh = ranges.min_speed_kmh
+        target = segment_target(segment, ranges)
         if target.speed_kmh > segment.speed_kmh:
             _log.warning(
                 "session.speed_raised",
