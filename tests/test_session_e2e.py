@@ -8,6 +8,7 @@ did. The safety properties are checked on the trace.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from dataclasses import dataclass
@@ -17,8 +18,14 @@ from typing import TYPE_CHECKING
 import pytest
 import structlog
 
+from simulator import open_virtual_treadmill
 from treadmill_ctl.cli import main
+from treadmill_ctl.ftms.link import FtmsLink
+from treadmill_ctl.profiles import build_plan, load_profile
 from treadmill_ctl.safety import Limits
+from treadmill_ctl.session.clock import LoopClock, run_accelerated
+from treadmill_ctl.session.events import RequestSource
+from treadmill_ctl.session.runner import SessionRunner
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -307,3 +314,44 @@ def test_a_treadmill_speaking_mph_is_driven_within_the_caps_once_configured(
     assert_caps_held(run)
     assert_turnarounds_at_rest(run)
     assert_belt_stopped_at_the_end(run)
+
+
+def test_the_ramp_holds_as_the_treadmill_receives_it_when_control_is_asked_again() -> None:
+    """Invariant 2 where the treadmill makes a speed write wait before it goes out.
+
+    Mid-ramp the treadmill forgets that we hold control, without announcing it, and
+    answers slowly (0.6 s): the next speed write goes out only after Request Control
+    has been answered. The next ramp step must count from when the speed reached the
+    treadmill, not from when it was handed to the link, or it arrives too soon for
+    its size.
+    """
+    profile = load_profile(
+        Path(__file__).resolve().parent.parent / "profiles" / "backward-beginner.toml"
+    )
+
+    async def session() -> list[dict[str, object]]:
+        async with open_virtual_treadmill(response_delay_s=0.1) as sim:
+            link = FtmsLink(sim.ble_device, clock=LoopClock(), client_backend=sim.client_backend)
+            runner = SessionRunner(
+                plan=build_plan(profile),
+                limits=profile.limits,
+                link=link,
+                clock=LoopClock(),
+                stand_in_person=True,
+            )
+            running = asyncio.create_task(runner.run())
+            seen = 0
+            for _ in range(3000):  # 30 s of the session
+                await asyncio.sleep(0.01)
+                writes = [r for r in sim.trace.records if r["kind"] == "control_point_write"]
+                if len(writes) > seen and str(writes[-1]["data_hex"]).startswith("02"):
+                    sim.model.client_disconnected(sim.model.controller)  # control forgotten
+                seen = len(writes)
+            runner.end(RequestSource.TERMINAL)
+            await running
+            return [dict(record) for record in sim.trace.records]
+
+    trace = run_accelerated(session())
+    asked_again = [r for r in trace if r["kind"] == "control_point_write" and r["op_code"] == 0]
+    assert len(asked_again) >= 5, "the treadmill never made a write wait"
+    assert_ramps_held(Run(status=0, record=[], trace=trace))

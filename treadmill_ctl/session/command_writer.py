@@ -22,8 +22,9 @@ of everything:
   logged, shown or recorded (SAFETY.md invariant 6).
 
 The ramp's pace is not here: the governor decides each step by the time since the
-last speed was written (``SpeedWritten``), reported by ``on_speed_written`` just
-before the write.
+last speed was written (``SpeedWritten``), reported by ``on_speed_written`` once the
+write is done (its answer come, or given up), so that a step is never sized for time
+the write spent waiting inside the link.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ class CommandWriter:
     Args:
         link: The treadmill's link.
         tasks: The session's task owner (halts start eagerly in its group).
-        on_speed_written: Called with each speed just before it is written.
+        on_speed_written: Called with each speed once its write is done (answered or not).
         latched: Whether the governor is latched now (then nothing but a stop goes).
     """
 
@@ -100,7 +101,6 @@ class CommandWriter:
         self._writer: asyncio.Task[None] | None = None
         self._writing: Command | None = None
         self._dropping = False
-        self._halts = 0
         self._stop: asyncio.Task[None] | None = None
 
     @property
@@ -136,7 +136,6 @@ class CommandWriter:
         returns).
         """
         self._queue.clear()
-        self._halts += 1
         writer = self._writer
         if self._writing is not None and writer is not None and not self._dropping:
             if writer is asyncio.current_task():
@@ -172,7 +171,7 @@ class CommandWriter:
     async def _write_next(self) -> None:
         self._writing = command = self._queue.popleft()
         try:
-            await self._write(command, self._halts)
+            await self._write(command)
         except asyncio.CancelledError:
             writer = self._writer
             if not self._dropping or writer is None or writer.uncancel() > 0:
@@ -182,21 +181,25 @@ class CommandWriter:
             self._writing = None
             self._dropping = False
 
-    async def _write(self, command: Command, halts: int) -> None:
+    async def _write(self, command: Command) -> None:
         if self._latched():
             _log.warning("command.dropped", command=type(command).__name__, reason="latched")
             return
         try:
             match command:
                 case SendSpeed(speed_kmh=speed_kmh):
-                    # Reported before the write: it reaches the treadmill even when its
-                    # answer never comes, and the governor sizes the next ramp step by
-                    # the time since (the ramp as the treadmill receives it).
+                    # Reported once the write is done (answered, refused or timed out),
+                    # never before: the governor sizes the next ramp step by the time
+                    # since, and a write the treadmill made wait (Request Control asked
+                    # again first) would otherwise be followed by a step sized for time
+                    # the treadmill never had (the ramp as the treadmill receives it).
+                    # A halt that ends the write resets the ramp itself.
+                    try:
+                        await self._link.set_target_speed(speed_kmh)
+                    except (CommandRejected, CommandTimeout, CommandRefused, LinkError):
+                        self._on_speed_written(speed_kmh)
+                        raise
                     self._on_speed_written(speed_kmh)
-                    if self._halts != halts:  # the report itself brought a halt
-                        _log.info("command.dropped", command="SendSpeed", reason="halt")
-                        return
-                    await self._link.set_target_speed(speed_kmh)
                 case SendIncline(incline_pct=incline_pct):
                     await self._link.set_target_inclination(incline_pct)
                 case SendStart():

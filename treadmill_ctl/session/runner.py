@@ -553,7 +553,7 @@ class SessionRunner(SessionControls):
         self._writer.queue(command)
 
     def _speed_written(self, speed_kmh: float) -> None:
-        """A speed is about to be written: the governor paces the ramp from it."""
+        """A speed's write is done: the governor paces the ramp from now."""
         governor = self._require_governor()
         self._apply(governor.observe(SpeedWritten(speed_kmh), self._clock.now_s()))
 
