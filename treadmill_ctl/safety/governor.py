@@ -165,7 +165,9 @@ class SafetyGovernor:
     @property
     def action(self) -> Action:
         """The most severe action in force: the session's own, or a latch's."""
-        return max(MODE_ACTIONS[self._mode], self._latches.action)
+        own = MODE_ACTIONS[self._mode]
+        latched = self._latches.action
+        return latched if latched > own else own
 
     @property
     def latch_reason(self) -> LatchReason | None:
@@ -527,7 +529,8 @@ class SafetyGovernor:
         trip = self._watchdogs.unconfirmed_halt(now)
         if trip is not None:
             self._latch(trip.cause, trip.why, now, out, again=True)
-        trip = self._watchdogs.silence(now) if self._watching() else None
+        watching = self._mode in _ACTIVE and self._drive.commanded_hundredths > 0
+        trip = self._watchdogs.silence(now) if watching else None  # as in _watching
         if trip is not None:
             self._latch(trip.cause, trip.why, now, out)
 
@@ -588,9 +591,13 @@ class SafetyGovernor:
     # ------------------------------------------------------------------- primitives
 
     def _advance(self, now_s: float) -> float:
-        if not is_finite(now_s):
+        # The common case first (a float, finite): this runs at every tick.
+        if not (now_s.__class__ is float and -math.inf < now_s < math.inf) and not is_finite(
+            now_s
+        ):
             raise ValueError(f"now_s must be a finite time, not {now_s!r}")
-        self._now_s = max(self._now_s, now_s)
+        if now_s > self._now_s:
+            self._now_s = now_s
         return self._now_s
 
     def _watching(self) -> bool:
