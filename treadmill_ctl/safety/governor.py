@@ -167,7 +167,7 @@ class SafetyGovernor:
         """The most severe action in force: the session's own, or a latch's."""
         own = MODE_ACTIONS[self._mode]
         latched = self._latches.action
-        return latched if latched > own else own
+        return latched if latched > own else own  # noqa: FURB136 - every tick; max() costs a call
 
     @property
     def latch_reason(self) -> LatchReason | None:
@@ -592,11 +592,9 @@ class SafetyGovernor:
 
     def _advance(self, now_s: float) -> float:
         # The common case first (a float, finite): this runs at every tick.
-        if not (now_s.__class__ is float and -math.inf < now_s < math.inf) and not is_finite(
-            now_s
-        ):
+        if not (now_s.__class__ is float and -math.inf < now_s < math.inf) and not is_finite(now_s):
             raise ValueError(f"now_s must be a finite time, not {now_s!r}")
-        if now_s > self._now_s:
+        if now_s > self._now_s:  # noqa: PLR1730 - every tick; max() costs a call
             self._now_s = now_s
         return self._now_s
 
