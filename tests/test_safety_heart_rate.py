@@ -134,6 +134,20 @@ class TestCeiling:
             now += 1.0
         assert news == [HeartRateNews.LOST, HeartRateNews.BACK]
 
+    def test_the_first_reading_of_a_session_is_not_a_return(self) -> None:
+        """Before the strap's first reading nothing was lost: no 'heart rate back' then."""
+        monitor = HeartRateMonitor(ceiling_bpm=None)
+        news = []
+        now = 0.0
+        for reading in [None] * 3 + steady(100, 5) + [None] * 10 + steady(100, 3):
+            if reading is not None:
+                monitor.feed(reading, now)
+            update = monitor.update(now, moving=True)
+            if update.news is not None:
+                news.append(update.news)
+            now += 1.0
+        assert news == [HeartRateNews.LOST, HeartRateNews.BACK]
+
     def test_a_person_who_goes_on_without_a_source_is_not_stopped_for_it(self) -> None:
         monitor = HeartRateMonitor(ceiling_bpm=CEILING, require_source=False)
         assert run_monitor(monitor, [None] * 30) == []

@@ -272,9 +272,9 @@ class HeartRateMonitor:
     def _news(self, value: float | None) -> tuple[HeartRateNews | None, str]:
         known = value is not None
         was = self._known
-        self._known = known
         if was is None and not known:
-            return None, ""
+            return None, ""  # none yet: the first reading is not a return
+        self._known = known
         if known and was is False:
             return HeartRateNews.BACK, f"heart rate back: {value:.0f} bpm"
         if not known and was:
