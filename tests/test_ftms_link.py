@@ -254,6 +254,8 @@ def test_a_lost_link_is_reported_and_a_stop_waits_for_its_return() -> None:
         await asyncio.sleep(4)
         assert any(isinstance(e, LinkLost) for e in events)
         assert not link.is_connected
+        with pytest.raises(CommandRefused, match="the link is down"):
+            await link.set_target_speed(1.0)  # the treadmill has a control point
         await link.stop_now()
         deferred = link.stop_pending
         assert deferred

@@ -321,6 +321,21 @@ class ControlPoint:
             )
         self._has_control = True
 
+    def _writable(
+        self, op_code: commands.ControlOpCode
+    ) -> tuple[BleakClient, BleakGATTCharacteristic]:
+        """The client and the control point to write ``op_code`` to, or why there are none."""
+        client, control_point = self._client(), self.characteristic
+        if client is None or not client.is_connected:
+            # First: a lost link forgets its control point, and a treadmill that has one
+            # must not read as one that can only be watched.
+            raise CommandRefused(f"cannot send {op_code.name.lower()}: the link is down")
+        if control_point is None and self._machine_known():
+            raise CommandRefused("this treadmill has no control point: it can only be watched")
+        if control_point is None:
+            raise CommandRefused(f"cannot send {op_code.name.lower()}: the link is down")
+        return client, control_point
+
     async def _exchange(
         self, payload: bytes, *, answer_timeout_s: float | None = None
     ) -> ControlPointResponse:
@@ -328,12 +343,8 @@ class ControlPoint:
 
         ``answer_timeout_s`` shortens the wait for the answer (never lengthens it).
         """
-        client, control_point = self._client(), self.characteristic
         op_code = commands.ControlOpCode(payload[0])
-        if control_point is None and self._machine_known():
-            raise CommandRefused("this treadmill has no control point: it can only be watched")
-        if client is None or control_point is None or not client.is_connected:
-            raise CommandRefused(f"cannot send {op_code.name.lower()}: the link is down")
+        client, control_point = self._writable(op_code)
         future: asyncio.Future[ControlPointResponse] = asyncio.get_running_loop().create_future()
         self._answers[op_code] = future
         try:
