@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from treadmill_ctl.cli import main
+
 REPO: Final = Path(__file__).resolve().parent.parent
 CONTROL_TICK_S: Final = 0.1
 MOVING_KMH: Final = 0.5
@@ -110,3 +112,70 @@ def speed_kmh(write: Line) -> float | None:
     if data[0] != SET_SPEED_OP:
         return None
     return int.from_bytes(data[1:3], "little") / 100
+
+
+@dataclass
+class DryRun:
+    """A finished dry run: its exit status, its session record and the simulator's trace."""
+
+    status: int
+    record: list[Line]
+    trace: list[Line]
+
+    def events(self, name: str) -> list[Line]:
+        return [line for line in self.record if line["event"] == name]
+
+    def samples(self) -> list[Line]:
+        return [r for r in self.trace if r["kind"] == "sample"]
+
+    def strap(self) -> list[Line]:
+        """What the simulated heart-rate strap sent."""
+        return [r for r in self.trace if r["kind"] == "hr_strap"]
+
+    def trace_offset_s(self) -> float:
+        """Record time minus trace time, from the first treadmill link-up both saw."""
+        record_up = number(self.events("link.up")[0], "t")
+        trace_up = next(
+            number(r, "t") for r in self.trace if r["kind"] == "link" and r["link_state"] == "up"
+        )
+        return record_up - trace_up
+
+    def speed_writes(self) -> list[tuple[float, float | None]]:
+        """Every accepted speed command the treadmill received, as (trace time, km/h).
+
+        A stop, pause or start is (time, None): a new ramp begins after it.
+        """
+        writes: list[tuple[float, float | None]] = []
+        for record in self.trace:
+            if record["kind"] != "control_point_write" or record["result"] != "SUCCESS":
+                continue
+            data = bytes.fromhex(str(record["data_hex"]))
+            if data[0] == SET_SPEED_OP:
+                writes.append((number(record, "t"), int.from_bytes(data[1:3], "little") / 100))
+            elif data[0] in {0x07, 0x08}:
+                writes.append((number(record, "t"), None))
+        return writes
+
+
+def dry_run(tmp_path: Path, profile: Path, *options: str) -> DryRun:
+    """``treadmill-ctl run PROFILE --simulator --speedup max`` in this process, read back."""
+    record = tmp_path / "session.jsonl"
+    trace = tmp_path / "trace.jsonl"
+    status = main(
+        [
+            "run",
+            str(profile),
+            "--simulator",
+            "--speedup",
+            "max",
+            "--yes",
+            "--plain",
+            "--quiet",
+            "--record",
+            str(record),
+            "--sim-trace",
+            str(trace),
+            *options,
+        ]
+    )
+    return DryRun(status, read_lines(record), read_lines(trace))

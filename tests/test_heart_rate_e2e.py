@@ -9,7 +9,6 @@ strap sent). The ramp-down of a heart-rate stop is checked on the trace.
 from __future__ import annotations
 
 import itertools
-import json
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 import structlog
+from e2e_support import DryRun, dry_run
 
 from treadmill_ctl.cli import main
 from treadmill_ctl.safety import Limits
@@ -82,41 +82,6 @@ SETTLE_S = 30.0
 """The zone guide holds this long after the profile changed the speed (a new segment)."""
 
 
-@dataclass
-class Run:
-    status: int
-    record: list[dict[str, object]]
-    trace: list[dict[str, object]]
-
-    def events(self, name: str) -> list[dict[str, object]]:
-        return [line for line in self.record if line["event"] == name]
-
-    def strap(self) -> list[dict[str, object]]:
-        return [r for r in self.trace if r["kind"] == "hr_strap"]
-
-    def samples(self) -> list[dict[str, object]]:
-        return [r for r in self.trace if r["kind"] == "sample"]
-
-    def offset_s(self) -> float:
-        """Record time minus trace time, from the first treadmill link-up both saw."""
-        record_up = t(self.events("link.up")[0])
-        trace_up = next(t(r) for r in self.trace if r["kind"] == "link" and r["link_state"] == "up")
-        return record_up - trace_up
-
-    def speed_writes(self) -> list[tuple[float, float | None]]:
-        """Accepted speed commands as (trace time, km/h); a stop or start is None."""
-        writes: list[tuple[float, float | None]] = []
-        for record in self.trace:
-            if record["kind"] != "control_point_write" or record["result"] != "SUCCESS":
-                continue
-            data = bytes.fromhex(str(record["data_hex"]))
-            if data[0] == 0x02:
-                writes.append((t(record), int.from_bytes(data[1:3], "little") / 100))
-            elif data[0] in {0x07, 0x08}:
-                writes.append((t(record), None))
-        return writes
-
-
 def t(line: dict[str, object]) -> float:
     value = line["t"]
     assert isinstance(value, int | float)
@@ -137,40 +102,17 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     structlog.reset_defaults()
 
 
-def run(tmp_path: Path, profile_text: str, *options: str) -> Run:
+def run(tmp_path: Path, profile_text: str, *options: str) -> DryRun:
     tmp_path.mkdir(parents=True, exist_ok=True)
     profile = tmp_path / "profile.toml"
     profile.write_text(textwrap.dedent(profile_text))
-    record = tmp_path / "session.jsonl"
-    trace = tmp_path / "trace.jsonl"
-    status = main(
-        [
-            "run",
-            str(profile),
-            "--simulator",
-            "--speedup",
-            "max",
-            "--yes",
-            "--plain",
-            "--quiet",
-            "--record",
-            str(record),
-            "--sim-trace",
-            str(trace),
-            *options,
-        ]
-    )
-    return Run(
-        status=status,
-        record=[json.loads(line) for line in record.read_text().splitlines()],
-        trace=[json.loads(line) for line in trace.read_text().splitlines()],
-    )
+    return dry_run(tmp_path, profile, *options)
 
 
-def assert_controlled_stop(result: Run) -> None:
+def assert_controlled_stop(result: DryRun) -> None:
     """The heart-rate stop ramps down at the normal deceleration before the Stop."""
     (stop,) = result.events("heart_rate.stop")
-    stop_s = t(stop) - result.offset_s()
+    stop_s = t(stop) - result.trace_offset_s()
     after = [(w_t, v) for w_t, v in result.speed_writes() if w_t >= stop_s - 0.5]
     speeds = [v for _, v in after if v is not None]
     assert speeds, after
@@ -209,10 +151,10 @@ WITH_CEILING = {
 LOST_SAID = "Heart rate lost: check the strap."
 
 
-def assert_latched_for_good(result: Run) -> None:
+def assert_latched_for_good(result: DryRun) -> None:
     """Latched: after the stop nothing moves the belt again, and the run says why."""
     (stop,) = result.events("heart_rate.stop")
-    stop_s = t(stop) - result.offset_s()
+    stop_s = t(stop) - result.trace_offset_s()
     stop_write_s = next(w_t for w_t, v in result.speed_writes() if w_t >= stop_s and v is None)
     assert all(v is None for w_t, v in result.speed_writes() if w_t > stop_write_s)
     assert num(result.samples()[-1], "belt_speed_kmh") <= STOPPED_KMH
@@ -220,12 +162,12 @@ def assert_latched_for_good(result: Run) -> None:
     assert ended["end"] == "safety_latch", ended
 
 
-def assert_belt_went_on(result: Run) -> None:
+def assert_belt_went_on(result: DryRun) -> None:
     """No heart-rate stop: the belt walked the whole step at its speed."""
     assert result.status == 0
     assert not result.events("heart_rate.stop")
     assert not result.events("governor.latched")
-    offset = result.offset_s()
+    offset = result.trace_offset_s()
     begin_s = t(result.events("segment.started")[0]) - offset
     # from the end of the ramp up to the plan's own ramp down, the belt holds 4 km/h
     steady_kmh = [
@@ -250,7 +192,7 @@ def test_each_strap_fault_with_a_ceiling(tmp_path: Path, fault: str) -> None:
     assert stop["verdict"] == verdict
     fault_s = float(fault.split("@")[1].split(":", maxsplit=1)[0])
     # the stop comes after the fault, within about 5 s of judging it (plus the rise)
-    stop_trace_s = t(stop) - result.offset_s()
+    stop_trace_s = t(stop) - result.trace_offset_s()
     assert fault_s + 5.0 <= stop_trace_s <= fault_s + 30.0
     # said in words, urgently, when the stop begins
     urgent = [c for c in result.events("cue.given") if c["urgent"] and t(c) >= t(stop)]
@@ -273,7 +215,7 @@ def test_each_strap_fault_without_a_ceiling_never_stops_the_belt(
     if fault.startswith(("strap-drop", "strap-contact")):
         # a lost strap is only reported: in the record and in words, and its return
         (lost,) = result.events("heart_rate.lost")
-        assert 70 + 4 <= t(lost) - result.offset_s() <= 70 + 12
+        assert 70 + 4 <= t(lost) - result.trace_offset_s() <= 70 + 12
         assert result.events("heart_rate.back")
         assert said.count(LOST_SAID) == 1
     else:
@@ -299,7 +241,7 @@ SHORT_PROFILE = """
 """
 
 
-def treadmill_writes(result: Run) -> list[tuple[float, str]]:
+def treadmill_writes(result: DryRun) -> list[tuple[float, str]]:
     """Every control-point write the treadmill got: (seconds after its link came up, hex)."""
     up_s = next(t(r) for r in result.trace if r["kind"] == "link" and r["link_state"] == "up")
     return [
@@ -405,7 +347,7 @@ def test_a_guided_segment_brings_the_heart_rate_into_the_zone_and_keeps_it(
     guided = GUIDED[walk]
     result = run(tmp_path, guided.profile(), "--sim-hr-strap")
     assert result.status == 0
-    offset = result.offset_s()
+    offset = result.trace_offset_s()
     begin = result.events("segment.started")[1]
     begin_s = t(begin) - offset
     end_s = begin_s + 15 * 60

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 import structlog
+from e2e_support import DryRun, dry_run
 
 from simulator import open_virtual_treadmill
 from treadmill_ctl.cli import main
@@ -35,29 +34,6 @@ LIMITS = Limits()
 STOPPED_KMH = 0.05
 
 
-@dataclass
-class Run:
-    status: int
-    record: list[dict[str, object]]
-    trace: list[dict[str, object]]
-
-    def events(self, name: str) -> list[dict[str, object]]:
-        return [line for line in self.record if line["event"] == name]
-
-    def samples(self) -> list[dict[str, object]]:
-        return [r for r in self.trace if r["kind"] == "sample"]
-
-    def trace_offset_s(self) -> float:
-        """Record time minus trace time, from the first link-up both saw."""
-        record_up = float(self.events("link.up")[0]["t"])  # type: ignore[arg-type]
-        trace_up = next(
-            float(r["t"])  # type: ignore[arg-type]
-            for r in self.trace
-            if r["kind"] == "link" and r["link_state"] == "up"
-        )
-        return record_up - trace_up
-
-
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("TREADMILL_CTL_CONFIG", str(tmp_path / "config.toml"))
@@ -66,34 +42,11 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     structlog.reset_defaults()
 
 
-def run_profile(tmp_path: Path, profile: str | Path, *options: str) -> Run:
-    record = tmp_path / "session.jsonl"
-    trace = tmp_path / "trace.jsonl"
-    status = main(
-        [
-            "run",
-            str(REPO / profile) if isinstance(profile, str) else str(profile),
-            "--simulator",
-            "--speedup",
-            "max",
-            "--yes",
-            "--plain",
-            "--quiet",
-            "--record",
-            str(record),
-            "--sim-trace",
-            str(trace),
-            *options,
-        ]
-    )
-    return Run(
-        status=status,
-        record=[json.loads(line) for line in record.read_text().splitlines()],
-        trace=[json.loads(line) for line in trace.read_text().splitlines()],
-    )
+def run_profile(tmp_path: Path, profile: str | Path, *options: str) -> DryRun:
+    return dry_run(tmp_path, REPO / profile if isinstance(profile, str) else profile, *options)
 
 
-def direction_at(run: Run, record_t: float) -> str | None:
+def direction_at(run: DryRun, record_t: float) -> str | None:
     direction = None
     for event in run.events("segment.started"):
         if float(event["t"]) <= record_t:  # type: ignore[arg-type]
@@ -101,7 +54,7 @@ def direction_at(run: Run, record_t: float) -> str | None:
     return direction
 
 
-def assert_caps_held(run: Run) -> None:
+def assert_caps_held(run: DryRun) -> None:
     offset = run.trace_offset_s()
     for sample in run.samples():
         belt = float(sample["belt_speed_kmh"])  # type: ignore[arg-type]
@@ -110,32 +63,14 @@ def assert_caps_held(run: Run) -> None:
             assert belt <= LIMITS.backward_max_speed_kmh + 1e-6, sample
 
 
-def speed_writes(run: Run) -> list[tuple[float, float | None]]:
-    """Every accepted speed command the treadmill received, as (time, km/h).
-
-    A stop, pause or start is (time, None): a new ramp begins after it.
-    """
-    writes: list[tuple[float, float | None]] = []
-    for record in run.trace:
-        if record["kind"] != "control_point_write" or record["result"] != "SUCCESS":
-            continue
-        data = bytes.fromhex(str(record["data_hex"]))
-        t = float(record["t"])  # type: ignore[arg-type]
-        if data[0] == 0x02:
-            writes.append((t, int.from_bytes(data[1:3], "little") / 100))
-        elif data[0] in {0x07, 0x08}:
-            writes.append((t, None))
-    return writes
-
-
-def assert_ramps_held(run: Run) -> None:
+def assert_ramps_held(run: DryRun) -> None:
     """Invariant 2 as the treadmill received it: speed changes within rate x time.
 
     Between two speed commands the change is at most the rate times the time between
     their arrival at the treadmill, with no allowance: the steps are quantised down,
     and each is sized from the last one's write (SAFETY.md, rule 2).
     """
-    writes = speed_writes(run)
+    writes = run.speed_writes()
     assert writes
     for (t0, v0), (t1, v1) in itertools.pairwise(writes):
         if v0 is None or v1 is None:
@@ -149,7 +84,7 @@ def assert_ramps_held(run: Run) -> None:
     assert all(v is None or v <= LIMITS.starting_speed_kmh + 1e-6 for v in starts), starts
 
 
-def assert_turnarounds_at_rest(run: Run) -> None:
+def assert_turnarounds_at_rest(run: DryRun) -> None:
     offset = run.trace_offset_s()
     starts = run.events("segment.started")
     changes = [b for a, b in itertools.pairwise(starts) if a["direction"] != b["direction"]]
@@ -164,7 +99,7 @@ def assert_turnarounds_at_rest(run: Run) -> None:
         assert max(hold) <= LIMITS.turnaround_speed_kmh + STOPPED_KMH, change
 
 
-def assert_belt_stopped_at_the_end(run: Run) -> None:
+def assert_belt_stopped_at_the_end(run: DryRun) -> None:
     assert float(run.samples()[-1]["belt_speed_kmh"]) <= STOPPED_KMH  # type: ignore[arg-type]
 
 
@@ -354,4 +289,4 @@ def test_the_ramp_holds_as_the_treadmill_receives_it_when_control_is_asked_again
     trace = run_accelerated(session())
     asked_again = [r for r in trace if r["kind"] == "control_point_write" and r["op_code"] == 0]
     assert len(asked_again) >= 5, "the treadmill never made a write wait"
-    assert_ramps_held(Run(status=0, record=[], trace=trace))
+    assert_ramps_held(DryRun(status=0, record=[], trace=trace))
