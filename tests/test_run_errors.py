@@ -118,7 +118,9 @@ def test_a_signal_in_the_first_moments_exits_cleanly(tmp_path: Path, signum: int
     outcomes = []
     for extra_s in (0.0, 0.05, 0.1, 0.2, 0.3, 0.6):
         process = subprocess.Popen(  # noqa: S603 - our own command line
-            _run(),
+            # Paced (110 s of session in about 2 s), so the session is still running when
+            # the last signal comes: at full speed a fast machine ends the demo in 0.1 s.
+            [*_run(), "--speedup", "50"],
             env=_env(tmp_path),
             cwd=REPO,
             stdout=subprocess.PIPE,
@@ -140,6 +142,93 @@ def test_a_signal_in_the_first_moments_exits_cleanly(tmp_path: Path, signum: int
             # The session had begun (a fast machine gets there within 0.6 s): it ends
             # as a person's stop does, with the summary on standard output.
             assert "session stopped by person" in out, (extra_s, out)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_after_the_session_does_not_cut_its_summary_short(
+    tmp_path: Path, signum: int
+) -> None:
+    """A signal after the session's loop has ended is noted; the program ends as it was.
+
+    What is left by then is telling the person what the belt did.
+    """
+    script = (
+        "import os, sys\n"
+        "from treadmill_ctl.cli import main\n"
+        f"status = main({_run()[3:]!r}, restore_signals=False)\n"  # as the program runs it
+        f"os.kill(os.getpid(), {int(signum)})\n"  # delivered here, in the main thread
+        "print('still here after the signal, status', status)\n"
+    )
+    done = subprocess.run(  # noqa: S603 - our own script
+        [sys.executable, "-c", script],
+        env=_env(tmp_path),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, ""), done
+    assert "session completed" in done.stdout
+    assert done.stdout.splitlines()[-1] == "still here after the signal, status 0"
+
+
+def _finishing_script(signals: int) -> str:
+    return (
+        "import os, signal\n"
+        "from treadmill_ctl import program_signals\n"
+        "program_signals.start(before_line='before', before_status=3, finishing_status=3)\n"
+        "program_signals.session_loop_ended()\n"
+        "print('session completed: the summary', flush=False)\n"
+        f"for _ in range({signals}):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "print('record: the last line')\n"
+    )
+
+
+def test_one_signal_while_finishing_is_noted_and_a_second_leaves_at_once() -> None:
+    once = subprocess.run(  # noqa: S603 - our own script
+        [sys.executable, "-c", _finishing_script(1)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (once.returncode, once.stderr) == (0, "")
+    assert once.stdout.splitlines() == ["session completed: the summary", "record: the last line"]
+    twice = subprocess.run(  # noqa: S603 - our own script
+        [sys.executable, "-c", _finishing_script(2)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert twice.returncode == EXIT_STOPPED_BY_PERSON
+    # What was printed before the second signal is kept; the rest never ran.
+    assert twice.stdout.splitlines() == ["session completed: the summary"]
+    assert twice.stderr.startswith("interrupted while finishing")
+
+
+def test_a_signal_before_the_session_ends_the_program_at_once() -> None:
+    script = (
+        "import os, signal\n"
+        "from treadmill_ctl import program_signals\n"
+        "program_signals.start(before_line='before: nothing moved', before_status=3,"
+        " finishing_status=3)\n"
+        "os.kill(os.getpid(), signal.SIGHUP)\n"
+        "print('never printed')\n"
+    )
+    done = subprocess.run(  # noqa: S603 - our own script
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (3, "", "before: nothing moved\n")
 
 
 def test_an_exception_group_is_told_by_its_first_error() -> None:

@@ -1,5 +1,5 @@
 import sys
 
-from treadmill_ctl.cli import main
+from treadmill_ctl.cli import program
 
-sys.exit(main())
+sys.exit(program())

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 # Only what start-up has already loaded: everything else is imported inside main(),
 # where a Ctrl-C during the imports ends the program with one line, not a traceback.
-import os
-import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from treadmill_ctl import __version__
+from treadmill_ctl import __version__, program_signals
 
 if TYPE_CHECKING:
     import argparse
@@ -320,44 +318,49 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, restore_signals: bool = True) -> int:
     """Run the command line; return the exit status.
 
     Ctrl-C or SIGTERM before a command has its own handling (the first moments,
     while modules load) ends it with one line, never a traceback: nothing is open
     yet (a session's terminal, record and link live inside the run, which puts its
     own handlers in place on its event loop before it connects), so the program
-    leaves at once with the status.
+    leaves at once with the status. After a session's loop has ended, a signal no
+    longer cuts the summary short (:mod:`treadmill_ctl.program_signals`).
+
+    ``restore_signals``: put back the handlers from before when returning, for a
+    caller in the same process; the program itself (:func:`program`) keeps its own
+    until it exits, so a signal while it leaves cannot lose what it printed.
     """
-    command = "run" if "run" in (sys.argv[1:] if argv is None else argv) else None
-
-    def leave_now(_signum: int, _frame: object) -> None:
-        # Not an exception: raised while modules load, a KeyboardInterrupt can land
-        # in a weakref callback, where the interpreter prints it and carries on.
-        run = command == "run"
-        line = "interrupted before the session began: the belt was not started"
-        os.write(2, f"{line if run else 'interrupted'}\n".encode())
-        os._exit(EXIT_RUN_INTERRUPTED if run else EXIT_INTERRUPTED)
-
-    previous = {signum: signal.signal(signum, leave_now) for signum in _EARLY_SIGNALS}
+    run = "run" in (sys.argv[1:] if argv is None else argv)
+    handling = program_signals.start(
+        before_line=_BEFORE_RUN_LINE if run else "interrupted",
+        before_status=EXIT_RUN_INTERRUPTED if run else EXIT_INTERRUPTED,
+        finishing_status=EXIT_RUN_INTERRUPTED if run else EXIT_INTERRUPTED,
+    )
     try:
         from treadmill_ctl.errors import TreadmillCtlError  # noqa: PLC0415
 
         args = build_parser().parse_args(argv)
-        command = args.command
+        if args.command != "run":
+            handling.before_line, handling.before_status = "interrupted", EXIT_INTERRUPTED
         try:
             status: int = args.handler(args)
         except TreadmillCtlError as error:
             return _print_result(EXIT_USAGE, f"error: {error}")
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        if restore_signals:
+            program_signals.stop(handling)
     return status
 
 
-_EARLY_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-"""The signals that end the program at once until a command handles them itself."""
+def program() -> int:
+    """The ``treadmill-ctl`` program (the console script and ``python -m``)."""
+    return main(restore_signals=False)
+
+
+_BEFORE_RUN_LINE = "interrupted before the session began: the belt was not started"
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(program())

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Final, Protocol, TextIO
 
 import structlog
 
+from treadmill_ctl import program_signals
 from treadmill_ctl.config import (
     DATA_ENV,
     Settings,
@@ -538,7 +539,8 @@ def _signals_call(handler: Callable[[RequestSource], None]) -> Iterator[None]:
     """Ctrl-C, SIGTERM and a hang-up (terminal closed, ssh gone) call ``handler``.
 
     It gets the signal as a source (``RequestSource.SIGINT``); the runner's
-    ``interrupt`` stops the belt, then ends the session.
+    ``interrupt`` stops the belt, then ends the session. When the loop lets go of
+    them, the program is finishing (:func:`program_signals.session_loop_ended`).
     """
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
@@ -551,6 +553,7 @@ def _signals_call(handler: Callable[[RequestSource], None]) -> Iterator[None]:
     finally:
         for signum in installed:
             loop.remove_signal_handler(signum)
+        program_signals.session_loop_ended()
 
 
 def _in_words(latches: tuple[str, ...]) -> str:
