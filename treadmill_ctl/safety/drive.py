@@ -71,9 +71,13 @@ class Drive:
         """The next ramp step toward a goal, if one is due (``Ramp.next_hundredths``)."""
 
     @property
-    def commanded_hundredths(self) -> int:
-        """The speed last commanded; 0 while stopped or paused."""
-        return self._ramp.commanded_hundredths
+    def ramp(self) -> Ramp:
+        """The ramp, to read its ``commanded_hundredths``; only the drive moves it.
+
+        (The speed last commanded, 0 while stopped or paused, is read at every tick:
+        from the ramp itself it costs no call.)
+        """
+        return self._ramp
 
     def start(
         self, target_incline_pct: float | None, now: float, why: str, out: list[Decision]

@@ -33,7 +33,7 @@ one counts as the last one.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, assert_never
+from typing import TYPE_CHECKING, Final, assert_never
 
 from treadmill_ctl.safety.decisions import (
     Alarm,
@@ -80,6 +80,9 @@ if TYPE_CHECKING:
 
 __all__ = ["SafetyGovernor"]
 
+_CONTROLLED_STOP: Final = Action.CONTROLLED_STOP
+_TURNING_AROUND: Final = GovernorState.TURNING_AROUND
+"""Module names for what every tick compares with (a global costs less than a member)."""
 _ACTIVE = frozenset({GovernorState.RUNNING, GovernorState.TURNING_AROUND, GovernorState.ENDING})
 """States in which the governor drives a moving belt."""
 
@@ -147,6 +150,8 @@ class SafetyGovernor:
             step_s=ramp_step_s,
             writes_reported=writes_reported,
         )
+        self._ramp = self._drive.ramp
+        """Read only: the speed last commanded (``commanded_hundredths``)."""
         self._latch_after_ramp: tuple[LatchReason, str] | None = None
         """A controlled safety stop ramping down: the latch to enter once the belt is down."""
 
@@ -192,7 +197,7 @@ class SafetyGovernor:
     @property
     def commanded_speed_kmh(self) -> float:
         """The last speed commanded; 0.0 while stopped or paused."""
-        return self._drive.commanded_hundredths / 100
+        return self._ramp.commanded_hundredths / 100
 
     @property
     def target_speed_kmh(self) -> float | None:
@@ -281,10 +286,13 @@ class SafetyGovernor:
 
     def _leave(self, now: float, out: list[Decision]) -> list[Decision]:
         """The action in force moves the belt on, then everything passes the one gate."""
-        action = self.action
-        if action <= Action.CONTROLLED_STOP and self._drive.commanded_hundredths:
+        action = MODE_ACTIONS[self._mode]  # self.action, without a call: every tick
+        latched = self._latches.action
+        if latched > action:  # noqa: PLR1730 - every tick; max() costs a call
+            action = latched
+        if action <= _CONTROLLED_STOP and self._ramp.commanded_hundredths:
             self._step(action, now, out)  # a still belt, held or latched, has no ramp
-        if self._mode is GovernorState.TURNING_AROUND:
+        if self._mode is _TURNING_AROUND:
             self._turn_around_clock(now, out)
         if not out:
             return out
@@ -331,7 +339,7 @@ class SafetyGovernor:
         elif state is GovernorState.TURNING_AROUND and turn.pending is None:
             why = f"direction change cancelled: staying {turn.direction}"
             turn.quiet()
-            if self._drive.commanded_hundredths > 0:
+            if self._ramp.commanded_hundredths > 0:
                 self._change(GovernorState.RUNNING, why, out)
             else:
                 self._change(GovernorState.PAUSED, why, out)
@@ -385,7 +393,7 @@ class SafetyGovernor:
             reason, stop_why = self._latch_after_ramp
             self._latch(reason, f"{stop_why}: paused while ramping down", now, out, alarmed=True)
             return
-        if self._drive.commanded_hundredths > 0:
+        if self._ramp.commanded_hundredths > 0:
             self._halt(SendPause(why), now, out)
         self._change(GovernorState.PAUSED, why, out)
         out.append(Cue(CueKind.PAUSED, "Paused. Press resume to continue.", why))
@@ -399,7 +407,7 @@ class SafetyGovernor:
             out.append(Refused(request, "the session has already finished"))
         elif state is GovernorState.LATCHED:
             self._halt(SendStop("end requested while latched"), now, out)
-        elif request.immediate or state not in _ACTIVE or self._drive.commanded_hundredths == 0:
+        elif request.immediate or state not in _ACTIVE or self._ramp.commanded_hundredths == 0:
             why = "end requested" + (": stop at once" if request.immediate else "")
             self._halt(SendStop(why), now, out)
             self._finish(why, "Session over: the belt is stopping.", out)
@@ -417,7 +425,7 @@ class SafetyGovernor:
         Not an abrupt stop for a person who may be walking backward; a belt already
         still (or already latched) latches at once.
         """
-        if self.state not in _ACTIVE or self._drive.commanded_hundredths == 0:
+        if self.state not in _ACTIVE or self._ramp.commanded_hundredths == 0:
             self._latch(reason, why, now, out)
             return
         if self._latch_after_ramp is not None:
@@ -451,7 +459,7 @@ class SafetyGovernor:
 
     def _on_stopped_by_user(self, status: StoppedByUser, now: float, out: list[Decision]) -> None:
         self._belt_speed_kmh = 0.0
-        if self.state not in _ACTIVE or self._drive.commanded_hundredths == 0:
+        if self.state not in _ACTIVE or self._ramp.commanded_hundredths == 0:
             # Not driving the belt, or our own pause or stop announced back by the
             # treadmill (FTMS 4.17): the turn-around or the end goes on as planned.
             return
@@ -529,28 +537,32 @@ class SafetyGovernor:
         trip = self._watchdogs.unconfirmed_halt(now)
         if trip is not None:
             self._latch(trip.cause, trip.why, now, out, again=True)
-        watching = self._mode in _ACTIVE and self._drive.commanded_hundredths > 0
+        watching = self._mode in _ACTIVE and self._ramp.commanded_hundredths > 0
         trip = self._watchdogs.silence(now) if watching else None  # as in _watching
         if trip is not None:
             self._latch(trip.cause, trip.why, now, out)
 
     def _step(self, action: Action, now: float, out: list[Decision]) -> None:
-        """One ramp step toward the goal of the action in force, when one is due."""
-        goal_hundredths = self._goal_hundredths(action)
+        """One ramp step toward the goal of the action in force, when one is due.
+
+        The goal: 0 for a controlled stop; during a turn-around the turn-around speed
+        (never up to it); else the target, capped and on the treadmill's grid.
+        """
+        if action is _CONTROLLED_STOP:
+            goal_hundredths = 0
+        elif self._mode is _TURNING_AROUND:
+            goal_hundredths = min(self._ramp.commanded_hundredths, self._envelope.turn_hundredths)
+        else:
+            goal_hundredths = self._envelope.speed_goal_hundredths(
+                self._target_speed_kmh, self._turn.direction
+            )
         next_hundredths = self._drive.next_step(goal_hundredths, now)
         if next_hundredths == 0:
             self._finish_ramp_down(now, out)
         elif next_hundredths is not None:
-            rising = next_hundredths > self._drive.commanded_hundredths
+            rising = next_hundredths > self._ramp.commanded_hundredths
             why = f"ramp {'up' if rising else 'down'} toward {goal_hundredths / 100:g} km/h"
             self._drive.speed(next_hundredths, now, why, out)
-
-    def _goal_hundredths(self, action: Action) -> int:
-        if action is Action.CONTROLLED_STOP:
-            return 0
-        if self._mode is GovernorState.TURNING_AROUND:
-            return min(self._drive.commanded_hundredths, self._envelope.turn_hundredths)
-        return self._envelope.speed_goal_hundredths(self._target_speed_kmh, self._turn.direction)
 
     def _finish_ramp_down(self, now: float, out: list[Decision]) -> None:
         if self._mode is GovernorState.ENDING and self._latch_after_ramp is not None:
@@ -579,7 +591,7 @@ class SafetyGovernor:
             out.append(Cue(CueKind.TURN_AROUND_COUNTDOWN, text, "turn-around hold", seconds))
             return
         why = f"turn-around hold done: now walking {new_direction}"
-        if self._drive.commanded_hundredths > 0:
+        if self._ramp.commanded_hundredths > 0:
             self._change(GovernorState.RUNNING, why, out)
             out.append(Cue(CueKind.TURN_AROUND_DONE, f"Walk {new_direction} now.", why))
             self._drive.incline(self._incline_goal(new_direction), "target incline", out)
@@ -600,7 +612,7 @@ class SafetyGovernor:
 
     def _watching(self) -> bool:
         """Whether the belt is commanded to move, so its data must keep coming."""
-        return self._mode in _ACTIVE and self._drive.commanded_hundredths > 0
+        return self._mode in _ACTIVE and self._ramp.commanded_hundredths > 0
 
     def _change(self, mode: GovernorState, why: str, out: list[Decision]) -> None:
         """Move the session to ``mode`` (never while latched: only a re-arm leaves a latch)."""

@@ -47,17 +47,19 @@ def refusal(item: Request | Observation) -> str | None:  # noqa: PLR0911 (one re
     Every speed a request or observation carries must be a speed, and its incline or
     elapsed time finite; anything else is refused whole, never clamped into shape.
     """
+    if isinstance(item, BeltData):  # the common case first: a frame every second or more
+        speed_kmh, elapsed_s = item.speed_kmh, item.elapsed_s
+        if not is_speed(speed_kmh):
+            return f"belt speed {speed_kmh!r} cannot be trusted"
+        if elapsed_s is not None and not is_finite(elapsed_s):
+            return f"elapsed time {elapsed_s!r} cannot be trusted"
+        return None
     match item:
         case SetTarget(speed_kmh=speed_kmh, incline_pct=incline_pct):
             if not is_speed(speed_kmh):
                 return f"target speed {speed_kmh!r} is not a speed"
             if incline_pct is not None and not is_finite(incline_pct):
                 return f"target incline {incline_pct!r} is not an incline"
-        case BeltData(speed_kmh=speed_kmh, elapsed_s=elapsed_s):
-            if not is_speed(speed_kmh):
-                return f"belt speed {speed_kmh!r} cannot be trusted"
-            if elapsed_s is not None and not is_finite(elapsed_s):
-                return f"elapsed time {elapsed_s!r} cannot be trusted"
         case TargetSpeedChanged(speed_kmh=speed_kmh) if not is_speed(speed_kmh):
             return f"reported target speed {speed_kmh!r} cannot be trusted"
         case SpeedWritten(speed_kmh=speed_kmh) if not is_speed(speed_kmh):
