@@ -35,7 +35,7 @@ pytest: $(STAMP)
 	$(VENV)/bin/pytest -q
 
 test: lint pytest
-	@echo "make test: passed. The BlueZ end-to-end tests did not run (they need root and qemu): make test-bluez runs them."
+	@echo "make test: passed. It does not run the BlueZ end-to-end tests (a qemu guest; root): make test-bluez runs them."
 
 # The property tests and state machines, long and random (tests/conftest.py's fuzz
 # profile), for people who want to hunt; `make test` runs them derandomized.
