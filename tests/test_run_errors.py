@@ -274,3 +274,24 @@ def test_the_record_keeps_what_failed_not_just_that_something_did(tmp_path: Path
 
 def _boom() -> None:
     raise RuntimeError("boom")
+
+
+def test_a_hang_up_with_the_terminal_gone_still_leaves_with_the_status() -> None:
+    """After a hang-up there may be no terminal to write the line to: leave all the same."""
+    script = (
+        "import os, signal\n"
+        "from treadmill_ctl import program_signals\n"
+        "program_signals.start(before_line='before', before_status=3, finishing_status=3)\n"
+        "os.close(2)\n"  # the terminal went with the hang-up: writing to it fails
+        "os.kill(os.getpid(), signal.SIGHUP)\n"
+        "print('never printed')\n"
+    )
+    done = subprocess.run(  # noqa: S603 - our own script
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (EXIT_STOPPED_BY_PERSON, "")

@@ -67,7 +67,7 @@ class ProgramSignals:
     def _leave_before(self, _signum: int, _frame: FrameType | None) -> None:
         # Not an exception: raised while modules load, a KeyboardInterrupt can land in
         # a weakref callback, where the interpreter prints it and carries on.
-        os.write(2, f"{self.before_line}\n".encode())
+        _tell(self.before_line)
         os._exit(self.before_status)
 
     def _while_finishing(self, signum: int, _frame: FrameType | None) -> None:
@@ -77,8 +77,14 @@ class ProgramSignals:
         for stream in (sys.stdout, sys.stderr):  # what the summary has said so far
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
-        os.write(2, b"interrupted while finishing; the session had already ended\n")
+        _tell("interrupted while finishing; the session had already ended")
         os._exit(self._finishing_status)
+
+
+def _tell(line: str) -> None:
+    """One line on standard error, if there is still one (a hang-up closes it)."""
+    with contextlib.suppress(OSError):
+        os.write(2, f"{line}\n".encode())
 
 
 _current: ProgramSignals | None = None
