@@ -7,6 +7,8 @@ the helpers here read them as they grow and answer questions of both witnesses.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -21,7 +23,25 @@ STOP_WRITE: Final = "0801"
 START_WRITE: Final = "07"
 SET_SPEED_OP: Final = 0x02
 
+DRY_RUN_OPTIONS: Final = ("--simulator", "--speedup", "max", "--yes", "--plain", "--quiet")
+"""``run``'s options for a dry run in virtual time with nobody at the keys."""
+
 type Line = dict[str, object]
+
+
+def run_python(
+    script: str, *, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``script`` run by this Python as its own process, from the repository."""
+    return subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", script],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def read_lines(path: Path) -> list[Line]:
@@ -165,12 +185,7 @@ def dry_run(tmp_path: Path, profile: Path, *options: str) -> DryRun:
         [
             "run",
             str(profile),
-            "--simulator",
-            "--speedup",
-            "max",
-            "--yes",
-            "--plain",
-            "--quiet",
+            *DRY_RUN_OPTIONS,
             "--record",
             str(record),
             "--sim-trace",

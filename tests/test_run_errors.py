@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from e2e_support import REPO
+from e2e_support import DRY_RUN_OPTIONS, REPO, run_python
 
 from treadmill_ctl.cli import main
 from treadmill_ctl.cli_run import first_leaf
@@ -38,12 +38,7 @@ def _run(*extra: str) -> list[str]:
         "treadmill_ctl",
         "run",
         str(DEMO),
-        "--simulator",
-        "--speedup",
-        "max",
-        "--yes",
-        "--plain",
-        "--quiet",
+        *DRY_RUN_OPTIONS,
         *extra,
     ]
 
@@ -159,23 +154,10 @@ def test_a_signal_after_the_session_does_not_cut_its_summary_short(
         f"os.kill(os.getpid(), {int(signum)})\n"  # delivered here, in the main thread
         "print('still here after the signal, status', status)\n"
     )
-    done = _python(script, env=_env(tmp_path))
+    done = run_python(script, env=_env(tmp_path))
     assert (done.returncode, done.stderr) == (0, ""), done
     assert "session completed" in done.stdout
     assert done.stdout.splitlines()[-1] == "still here after the signal, status 0"
-
-
-def _python(script: str, *, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """``script`` run by this Python, from the repository, as its own process."""
-    return subprocess.run(  # noqa: S603 - our own script
-        [sys.executable, "-c", script],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def _finishing_script(signals: int) -> str:
@@ -192,10 +174,10 @@ def _finishing_script(signals: int) -> str:
 
 
 def test_one_signal_while_finishing_is_noted_and_a_second_leaves_at_once() -> None:
-    once = _python(_finishing_script(1))
+    once = run_python(_finishing_script(1))
     assert (once.returncode, once.stderr) == (0, "")
     assert once.stdout.splitlines() == ["session completed: the summary", "record: the last line"]
-    twice = _python(_finishing_script(2))
+    twice = run_python(_finishing_script(2))
     assert twice.returncode == EXIT_STOPPED_BY_PERSON
     # What was printed before the second signal is kept; the rest never ran.
     assert twice.stdout.splitlines() == ["session completed: the summary"]
@@ -211,7 +193,7 @@ def test_a_signal_before_the_session_ends_the_program_at_once() -> None:
         "os.kill(os.getpid(), signal.SIGHUP)\n"
         "print('never printed')\n"
     )
-    done = _python(script)
+    done = run_python(script)
     assert (done.returncode, done.stdout, done.stderr) == (3, "", "before: nothing moved\n")
 
 
@@ -270,5 +252,5 @@ def test_a_hang_up_with_the_terminal_gone_still_leaves_with_the_status() -> None
         "os.kill(os.getpid(), signal.SIGHUP)\n"
         "print('never printed')\n"
     )
-    done = _python(script)
+    done = run_python(script)
     assert (done.returncode, done.stdout) == (EXIT_STOPPED_BY_PERSON, "")

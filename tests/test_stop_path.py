@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import structlog
-from e2e_support import REPO, STOP_WRITE, read_lines, speed_kmh
+from e2e_support import DRY_RUN_OPTIONS, REPO, STOP_WRITE, read_lines, speed_kmh
 
 from simulator import open_virtual_treadmill
 from simulator.model import MachineConfig
@@ -261,12 +261,7 @@ def test_a_full_disk_mid_session_stops_the_belt_and_says_so(tmp_path: Path) -> N
         "treadmill_ctl",
         "run",
         str(PROFILES / "backward-beginner.toml"),
-        "--simulator",
-        "--speedup",
-        "max",
-        "--yes",
-        "--plain",
-        "--quiet",
+        *DRY_RUN_OPTIONS,
         "--sim-trace",
         str(trace),
     ]
