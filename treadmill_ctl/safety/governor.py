@@ -286,10 +286,7 @@ class SafetyGovernor:
 
     def _leave(self, now: float, out: list[Decision]) -> list[Decision]:
         """The action in force moves the belt on, then everything passes the one gate."""
-        action = MODE_ACTIONS[self._mode]  # self.action, without a call: every tick
-        latched = self._latches.action
-        if latched > action:  # noqa: PLR1730 - every tick; max() costs a call
-            action = latched
+        action = self.action
         if action <= _CONTROLLED_STOP and self._ramp.commanded_hundredths:
             self._step(action, now, out)  # a still belt, held or latched, has no ramp
         if self._mode is _TURNING_AROUND:
